@@ -20,6 +20,7 @@ pub mod hash;
 pub mod inspect;
 pub mod masked;
 pub mod sensitive;
+pub mod sink;
 pub mod verdict;
 
 pub use actor::ActorKey;
@@ -29,4 +30,5 @@ pub use finding::{Finding, Phase, Severity};
 pub use hash::{HashId, KeyedHasher};
 pub use inspect::{InspectError, Inspector};
 pub use masked::{Masked, Redact};
+pub use sink::{ExchangeSink, NullSink};
 pub use verdict::{Action, Verdict};

@@ -1,0 +1,65 @@
+use super::*;
+use axum::body::Body;
+use axum::http::Request;
+use http_body_util::BodyExt;
+use palisade_core::{Exchange, RequestPart};
+use tower::ServiceExt;
+
+async fn get(app: &Router, uri: &str) -> (StatusCode, String) {
+    let resp = app
+        .clone()
+        .oneshot(Request::builder().uri(uri).body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let status = resp.status();
+    let body = resp.into_body().collect().await.unwrap().to_bytes();
+    (status, String::from_utf8_lossy(&body).into_owned())
+}
+
+#[tokio::test]
+async fn health_exchanges_and_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(dir.path()).unwrap();
+    let batch: Vec<_> = (0..3)
+        .map(|i| Exchange {
+            id: format!("r{i}"),
+            ts_ms: 1000 + i,
+            client_ip: "127.0.0.1".parse().unwrap(),
+            request: RequestPart { target: format!("/pay?card=4111111111111111&i={i}"), ..Default::default() },
+            ..Default::default()
+        })
+        .collect();
+    store.insert_exchanges(&batch).unwrap();
+    let app = router(ConsoleState::new(dir.path().to_path_buf()));
+
+    assert_eq!(get(&app, "/healthz").await.0, StatusCode::OK);
+    assert_eq!(get(&app, "/readyz").await.0, StatusCode::OK);
+    let (st, body) = get(&app, "/api/v1/exchanges?limit=2").await;
+    assert_eq!(st, StatusCode::OK, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["items"].as_array().unwrap().len(), 2);
+    assert_eq!(v["items"][0]["id"], "r2");
+    let cursor = v["next_cursor"].as_str().unwrap();
+    let (_, body) = get(&app, &format!("/api/v1/exchanges?limit=2&before={cursor}")).await;
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["items"][0]["id"], "r0");
+    assert!(v["next_cursor"].is_null());
+
+    let (st, body) = get(&app, "/api/v1/exchanges/r1").await;
+    assert_eq!(st, StatusCode::OK);
+    assert!(!body.contains("4111111111111111"), "{body}");
+    assert!(body.contains("411111******1111"), "{body}");
+
+    let (st, body) = get(&app, "/api/v1/exchanges/nope").await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    assert!(body.contains("\"code\":\"not_found\""), "{body}");
+    let (st, body) = get(&app, "/api/v1/exchanges?limit=abc").await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body.contains("bad_request"));
+    let (st, _) = get(&app, "/api/v1/exchanges?action=explode").await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    let (st, _) = get(&app, "/api/v1/exchanges?before=zz").await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    let (st, _) = get(&app, "/nowhere").await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+}

@@ -1,0 +1,70 @@
+//! Code injection into interpreters the API runs on: PHP (open tags,
+//! dangerous functions with a call, superglobals, serialized objects, stream
+//! wrappers), Java (runtime and reflection classes, OGNL / SpEL, Spring4Shell
+//! class-loader paths, serialized objects), Node.js (`child_process`,
+//! `process.mainModule`) and Python (`__import__`, `os.system`).
+
+use palisade_core::Severity;
+
+use super::{Hit, Lazy, Subject};
+
+static PHP_STRONG: Lazy = Lazy::new(concat!(
+    r"<\?(php\b|=)|\$_(get|post|request|cookie|server|files|env|session)\b\s*\[|\bphp://(input|filter|fd)",
+    r#"|\b(shell_exec|passthru|proc_open|popen|pcntl_exec|assert|create_function|call_user_func(_array)?|base64_decode|gzinflate|str_rot13|file_put_contents|fsockopen|move_uploaded_file|phpinfo|preg_replace|array_map|unserialize|highlight_file|show_source|system|exec|eval)\s*\(\s*['"`$\w]"#,
+    r#"|\b[oc]:\d+:\s*"\w[\w\\]*"\s*:\s*\d+\s*:\s*\{|\ba:\d+:\s*\{\s*[is]:\d"#,
+    r"|\$\{\s*@?\s*(system|eval|exec)|\$\w+\s*\(\s*\$_",
+));
+static JAVA: Lazy = Lazy::new(concat!(
+    r"\bjava\.(lang\.(runtime|processbuilder|reflect|classloader|system\b|class\b|thread)|io\.(file\w*|objectinputstream)|net\.(url|socket)|beans\.xmldecoder|util\.priorityqueue)",
+    r"|\bjavax\.(script|naming|management)|\bgetruntime\s*\(\s*\)\s*\.\s*exec|\bnew\s+processbuilder\b|\bclass\.forname\s*\(",
+    r#"|\bclass\.(module\.)?classloader\b|\b(class|module)\[['"`]?classloader|#_memberaccess|@ognl\.|\bognlcontext\b|#context\[|\(#\w+="#,
+    r"|\b(org\.apache\.commons\.collections\d?\.(functors|keyvalue)|org\.springframework\.\w+\.\w+|com\.sun\.org\.apache\.xalan|org\.codehaus\.groovy\.runtime|com\.sun\.rowset\.jdbcrowsetimpl|invokertransformer|chainedtransformer|templatesimpl)",
+    r"|\bro0ab|\baced0005|\\xac\\xed\\x00\\x05|%ac%ed%00%05|\bh4siaaaaaaaa",
+));
+static NODE_PY: Lazy = Lazy::new(concat!(
+    r#"\brequire\s*\(\s*['"`](child_process|fs|net|vm)['"`]\s*\)|\bprocess\.(mainmodule|binding|env)\b|\bchild_process\b|\.constructor\s*\(\s*['"`]return\s"#,
+    r#"|\b__import__\s*\(\s*['"`]|\bos\.(system|popen|exec\w*)\s*\(|\bsubprocess\.(call|popen|run|check_output)\s*\(|\bexec\s*\(\s*compile\s*\(|\bpickle\.loads\s*\("#,
+    r"|\bkernel\.(exec|system|spawn|open)\b|\bio\.popen\s*\(|\bruntime\.getruntime\b",
+));
+
+pub fn detect(s: &Subject<'_>) -> Option<Hit> {
+    let lower = s.lower;
+    if lower.len() < 5 {
+        return None;
+    }
+    if lower.bytes().any(|b| matches!(b, b'(' | b'<' | b'$' | b':' | b'[' | b'#' | b'\\' | b'%'))
+        && let Some(at) = PHP_STRONG.find(lower)
+    {
+        return Some(Hit::new("code", "code.php", Severity::Critical, 90, "PHP code injection").near(lower, at));
+    }
+    if lower.contains('.') || lower.contains('#') || lower.contains('[') || lower.starts_with("ro0ab") || lower.contains("aced") || lower.starts_with("h4sia") {
+        if let Some(at) = JAVA.find(lower) {
+            return Some(Hit::new("code", "code.java", Severity::Critical, 90, "Java code or object injection").near(lower, at));
+        }
+        // the name itself: Spring4Shell's class.module.classLoader...=
+        let name = s.name.to_ascii_lowercase();
+        if name.contains("classloader") && let Some(at) = JAVA.find(&name) {
+            return Some(Hit::new("code", "code.java", Severity::Critical, 95, "Java class-loader manipulation in a parameter name").near(&name, at));
+        }
+        if let Some(at) = NODE_PY.find(lower) {
+            return Some(Hit::new("code", "code.script", Severity::Critical, 90, "server-side script injection").near(lower, at));
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detectors::test_util::run;
+
+    #[test]
+    fn shapes() {
+        for a in ["<?php system($_GET['c']); ?>", "java.lang.Runtime", "${T(java.lang.Runtime).getRuntime().exec('id')}", "rO0ABXNyABdqYXZh", "require('child_process').exec('id')", "__import__('os').system('id')", "O:8:\"stdClass\":1:{s:1:\"a\";i:1;}", "system('id')"] {
+            assert!(run(detect, a).is_some(), "{a}");
+        }
+        for b in ["the system is down", "please exec the plan", "java is an island", "Type: java.util.List", "order #12", "my array_map"] {
+            assert!(run(detect, b).is_none(), "{b}");
+        }
+    }
+}

@@ -1,0 +1,40 @@
+//! LDAP injection: values that close a filter and open another
+//! (`*)(uid=*))(|(uid=*`, `admin)(&)`, `*)(objectClass=*`), or carry a
+//! complete boolean filter where a name is expected.
+
+use palisade_core::Severity;
+
+use super::{Hit, Lazy, Subject};
+
+static FILTER: Lazy = Lazy::new(concat!(
+    r"\)\s*\(\s*[|&!]?\s*\(?\s*[\w.-]+\s*[~<>]?=",
+    r"|\)\s*\(\s*[|&]\s*\)?",
+    r"|^\s*\*\s*\)\s*\(",
+    r"|^\s*\(\s*[|&]\s*\(\s*[\w.-]+\s*=",
+    r"|\(\s*(objectclass|uid|cn|sn|mail|userpassword|samaccountname|memberof)\s*=\s*\*\s*\)",
+));
+
+pub fn detect(s: &Subject<'_>) -> Option<Hit> {
+    let lower = s.lower;
+    if !lower.contains(')') && !lower.contains('(') {
+        return None;
+    }
+    let at = FILTER.find(lower)?;
+    Some(Hit::new("ldap", "ldap.filter", Severity::High, 85, "LDAP filter injection").near(lower, at))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detectors::test_util::run;
+
+    #[test]
+    fn shapes() {
+        for a in ["*)(uid=*))(|(uid=*", "admin)(&)", "*)(objectClass=*", "(|(cn=admin)(cn=*))"] {
+            assert!(run(detect, a).is_some(), "{a}");
+        }
+        for b in ["Smith (Jr.) (CEO)", "call (555) 010-0199", "f(x) (see note)", "(a) (b)"] {
+            assert!(run(detect, b).is_none(), "{b}");
+        }
+    }
+}

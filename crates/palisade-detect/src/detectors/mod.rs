@@ -1,0 +1,217 @@
+//! The detectors, one file each, registered in one table.
+//!
+//! A *value detector* reads one extracted, decoded value ([`Subject`]) and
+//! returns at most one [`Hit`]; a *request detector* reads the request as a
+//! whole (protocol abuse, scanners, XXE in a raw body). Detectors are pure
+//! functions of their input: no state, no IO, linear time (regexes from the
+//! `regex` crate only, compiled once). Scoring, exclusions and verdicts are
+//! the engine's job, not theirs.
+
+use std::borrow::Cow;
+use std::sync::OnceLock;
+
+use palisade_core::{Phase, RequestPart, Severity};
+
+use crate::decode::Layers;
+use crate::extract::Part;
+
+pub mod cmdi;
+pub mod code;
+pub mod crlf;
+pub mod jndi;
+pub mod ldap;
+pub mod nosql;
+pub mod protocol;
+pub mod proto_pollution;
+pub mod scanner;
+pub mod sqli;
+pub mod ssrf;
+pub mod ssti;
+pub mod traversal;
+pub mod xss;
+pub mod xxe;
+
+/// One decoded value, in all the views detectors read.
+#[derive(Debug, Clone, Copy)]
+pub struct Subject<'s> {
+    pub part: Part,
+    /// Parameter name / JSON path / header name.
+    pub name: &'s str,
+    /// The value is itself a parameter name.
+    pub is_key: bool,
+    /// As carried, still encoded.
+    pub raw: &'s str,
+    /// Every encoding layer peeled.
+    pub decoded: &'s str,
+    /// `decoded`, lower-cased, comments as spaces, whitespace folded.
+    pub lower: &'s str,
+    pub layers: Layers,
+}
+
+/// What a detector found.
+#[derive(Debug, Clone)]
+pub struct Hit {
+    pub kind: &'static str,
+    pub rule_id: &'static str,
+    pub severity: Severity,
+    /// 0-100.
+    pub confidence: u8,
+    pub phase: Phase,
+    pub message: Cow<'static, str>,
+    /// The offending text; the engine masks it.
+    pub fragment: Option<String>,
+}
+
+impl Hit {
+    pub fn new(kind: &'static str, rule_id: &'static str, severity: Severity, confidence: u8, message: impl Into<Cow<'static, str>>) -> Self {
+        Self {
+            kind,
+            rule_id,
+            severity,
+            confidence: confidence.min(100),
+            phase: Phase::Exploitation,
+            message: message.into(),
+            fragment: None,
+        }
+    }
+    pub fn phase(mut self, p: Phase) -> Self {
+        self.phase = p;
+        self
+    }
+    /// A window of `text` around byte `at`.
+    pub fn near(mut self, text: &str, at: usize) -> Self {
+        let mut start = at.saturating_sub(24);
+        while start > 0 && !text.is_char_boundary(start) {
+            start -= 1;
+        }
+        self.fragment = text.get(start..).map(str::to_string);
+        self
+    }
+
+    /// Anomaly points: the severity's weight scaled by confidence.
+    pub fn score(&self) -> u32 {
+        let w = match self.severity {
+            Severity::Critical => 10,
+            Severity::High => 8,
+            Severity::Medium => 5,
+            Severity::Low => 3,
+            Severity::Info => 0,
+        };
+        (w * u32::from(self.confidence) + 50) / 100
+    }
+}
+
+/// A detector over one value.
+pub struct ValueDetector {
+    pub kind: &'static str,
+    /// Whether it reads values from this part.
+    pub applies: fn(&Subject<'_>) -> bool,
+    pub run: fn(&Subject<'_>) -> Option<Hit>,
+}
+
+impl std::fmt::Debug for ValueDetector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.kind)
+    }
+}
+
+/// A detector over the request as a whole. `head` is true in the head phase
+/// (the body is not there yet), false in the body phase.
+pub struct RequestDetector {
+    pub kind: &'static str,
+    pub run: fn(&RequestPart, bool, &mut Vec<(String, Hit)>),
+}
+
+/// Values of every part except structural headers.
+fn free(s: &Subject<'_>) -> bool {
+    s.part != Part::HeaderStructural
+}
+fn any(_: &Subject<'_>) -> bool {
+    true
+}
+fn not_header(s: &Subject<'_>) -> bool {
+    !s.part.is_header()
+}
+
+/// Every value detector, in the order they run.
+pub static VALUE_DETECTORS: &[ValueDetector] = &[
+    ValueDetector { kind: "sqli", applies: free, run: sqli::detect },
+    ValueDetector { kind: "xss", applies: free, run: xss::detect },
+    ValueDetector { kind: "cmdi", applies: free, run: cmdi::detect },
+    ValueDetector { kind: "traversal", applies: free, run: traversal::detect },
+    ValueDetector { kind: "ssrf", applies: not_header, run: ssrf::detect },
+    ValueDetector { kind: "xxe", applies: free, run: xxe::detect },
+    ValueDetector { kind: "ssti", applies: free, run: ssti::detect },
+    ValueDetector { kind: "nosql", applies: free, run: nosql::detect },
+    ValueDetector { kind: "ldap", applies: free, run: ldap::detect },
+    ValueDetector { kind: "jndi", applies: any, run: jndi::detect },
+    ValueDetector { kind: "crlf", applies: any, run: crlf::detect },
+    ValueDetector { kind: "proto_pollution", applies: free, run: proto_pollution::detect },
+    ValueDetector { kind: "code", applies: free, run: code::detect },
+];
+
+/// Every request detector.
+pub static REQUEST_DETECTORS: &[RequestDetector] = &[
+    RequestDetector { kind: "protocol", run: protocol::detect },
+    RequestDetector { kind: "scanner", run: scanner::detect },
+    RequestDetector { kind: "xxe", run: xxe::detect_body },
+];
+
+/// A value with nothing but word characters cannot carry any payload the
+/// value detectors look for: they are skipped for it (the fast path).
+pub fn is_plain(s: &str) -> bool {
+    s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'@' | b'+' | b'-' | b','))
+}
+
+/// A lazily compiled regex.
+pub(crate) struct Lazy(OnceLock<regex::Regex>, &'static str);
+
+impl Lazy {
+    pub(crate) const fn new(pattern: &'static str) -> Self {
+        Self(OnceLock::new(), pattern)
+    }
+    pub(crate) fn get(&self) -> &regex::Regex {
+        // patterns are constants, each exercised by the vector tests
+        self.0.get_or_init(|| regex::Regex::new(self.1).expect("built-in detector pattern compiles"))
+    }
+    pub(crate) fn find(&self, s: &str) -> Option<usize> {
+        self.get().find(s).map(|m| m.start())
+    }
+}
+
+/// A lazily compiled Aho-Corasick automaton over lower-case needles.
+pub(crate) struct Words(OnceLock<aho_corasick::AhoCorasick>, &'static [&'static str]);
+
+impl Words {
+    pub(crate) const fn new(words: &'static [&'static str]) -> Self {
+        Self(OnceLock::new(), words)
+    }
+    pub(crate) fn get(&self) -> Option<&aho_corasick::AhoCorasick> {
+        if self.0.get().is_none() {
+            let ac = aho_corasick::AhoCorasick::builder().ascii_case_insensitive(true).build(self.1).ok()?;
+            let _ = self.0.set(ac);
+        }
+        self.0.get()
+    }
+    /// The first needle found: its index and start.
+    pub(crate) fn find(&self, s: &str) -> Option<(usize, usize)> {
+        self.get()?.find(s).map(|m| (m.pattern().as_usize(), m.start()))
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod test_util {
+    use super::*;
+
+    /// Runs one value detector on a raw value as the engine would (decoding
+    /// and normalizing first), as a query parameter named `q`.
+    pub fn run(run: fn(&Subject<'_>) -> Option<Hit>, raw: &str) -> Option<Hit> {
+        run_in(run, Part::Query, "q", raw)
+    }
+
+    pub fn run_in(run: fn(&Subject<'_>) -> Option<Hit>, part: Part, name: &str, raw: &str) -> Option<Hit> {
+        let (decoded, layers) = crate::decode::decode(raw);
+        let lower = crate::decode::normalize(&decoded);
+        run(&Subject { part, name, is_key: false, raw, decoded: &decoded, lower: &lower, layers })
+    }
+}

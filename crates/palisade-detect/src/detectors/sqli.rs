@@ -1,0 +1,89 @@
+//! SQL injection: the SQL lexer of `palisade-lexers` first, then a few
+//! shapes that only injections produce (`union select`, time-based blind
+//! functions, stacked queries, quote-closing tautologies), read on the
+//! normalized value and on its comment-squeezed form (`un/**/ion`).
+
+use palisade_core::Severity;
+
+use super::{Hit, Lazy, Subject};
+
+static SHAPES: Lazy = Lazy::new(concat!(
+    r"\bunion( all| distinct)? ?\(? ?select\b",
+    r"|\bselect\b.{1,120}\bfrom\b.{0,80}\b(information_schema|mysql\.user|pg_catalog|pg_shadow|sysobjects|sys\.\w+|dual|master\.\.)",
+    r"|\b(sleep|benchmark|pg_sleep|extractvalue|updatexml|dbms_pipe\.receive_message|utl_inaddr\.get_host_address|load_file|exp) ?\(.{0,40}[\d)]",
+    r"|\bwaitfor (delay|time) ?'",
+    r#"|['"`)] ?(or|and|\|\||&&|xor) ?(not )?\(?['"`]?[\w@]+['"`]? ?(=|<>|!=|<|>|like |rlike |regexp |is |between )"#,
+    r#"|['"`)] ?(or|and) ?(true|false|null|\d+)\b ?(--|#|;|$)"#,
+    r#"|['"`)]? ?; ?(drop|truncate|alter|create|delete|insert|update|exec|execute|declare|shutdown|select)\b .{0,40}\b(table|from|into|set|xp_\w+|@|\w+\()"#,
+    r"|\b(xp_cmdshell|sp_executesql|sp_oacreate|@@version|@@datadir|information_schema\.(tables|columns|schemata))\b",
+    r"|\binto (out|dump)file\b",
+    r#"|^[\w@.\-]*['"`] ?(--|#|/\*|;)"#,
+    r"|\b\d+ ?\)? (and|or) \(?\d+ ?(=|<|>|<>) ?\d+",
+    r"|\border by \d+ ?(--|#|$)",
+    r"|\bhaving \d+ ?= ?\d+",
+    r"|\b(and|or) \(?select\b",
+    r"|\bselect (count|concat|char|group_concat|version|user|database|@@)\b ?\(",
+    r"|\bcase when\b.{0,80}\bthen\b.{0,80}\b(sleep|benchmark|1/0)\b",
+));
+
+pub fn detect(s: &Subject<'_>) -> Option<Hit> {
+    if s.is_key && s.decoded.len() < 3 {
+        return None;
+    }
+    if let Some(m) = palisade_lexers::sqli(s.decoded) {
+        let conf = m.confidence.max(60);
+        return Some(
+            Hit::new("sqli", "sqli.lexer", Severity::Critical, conf, format!("SQL injection (fingerprint {} in {} context)", m.fingerprint, m.context))
+                .near(s.decoded, 0),
+        );
+    }
+    if let Some(at) = SHAPES.find(s.lower) {
+        return Some(Hit::new("sqli", "sqli.shape", Severity::Critical, 90, "SQL injection shape").near(s.lower, at));
+    }
+    // comments splitting keywords: `un/**/ion sel/**/ect`
+    if s.lower.contains(' ') && (s.raw.contains("/*") || s.decoded.contains("/*")) {
+        let squeezed = crate::decode::squeeze(&crate::decode::normalize(&s.decoded.replace("/*", " /*")));
+        let joined = crate::decode::normalize(&strip_comments(s.decoded));
+        if let Some(at) = SHAPES.find(&joined) {
+            return Some(Hit::new("sqli", "sqli.shape", Severity::Critical, 90, "SQL injection split by comments").near(&joined, at));
+        }
+        if squeezed.contains("unionselect") || squeezed.contains("unionallselect") {
+            return Some(Hit::new("sqli", "sqli.shape", Severity::Critical, 85, "SQL injection split by comments").near(&squeezed, 0));
+        }
+    }
+    None
+}
+
+/// Removes `/* ... */` comments entirely (MySQL joins the halves of `un/**/ion`
+/// only in the attacker's imagination, but some filters and parsers do).
+fn strip_comments(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(start) = rest.find("/*") {
+        out.push_str(&rest[..start]);
+        match rest[start + 2..].find("*/") {
+            Some(end) => rest = &rest[start + 2 + end + 2..],
+            None => {
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detectors::test_util::run;
+
+    #[test]
+    fn shapes() {
+        for a in ["1' or '1'='1", "x' union select password from users--", "un/**/ion%2520select 1,2", "1; drop table users --", "admin'--", "1 and sleep(5)", "1 AND 1=1", "'; waitfor delay '0:0:5'--"] {
+            assert!(run(detect, a).is_some(), "{a}");
+        }
+        for b in ["O'Brien", "select a plan", "drop us a line", "union station", "1=1 is true", "Pay Mr. O'Neil 10$", "I'd like to select the premium plan, and union it with the basic one from our account"] {
+            assert!(run(detect, b).is_none(), "{b}");
+        }
+    }
+}

@@ -1,0 +1,126 @@
+//! Path traversal and file inclusion: `../` sequences (in any encoding the
+//! decoder peeled, with `\` and `;` variants), sensitive system files, PHP
+//! and Java stream wrappers, remote inclusion of scripts by URL, and NUL
+//! bytes cutting an extension.
+
+use palisade_core::Severity;
+
+use super::{Hit, Lazy, Subject, Words};
+
+static FILES: Words = Words::new(&[
+    "/etc/passwd",
+    "/etc/shadow",
+    "/etc/group",
+    "/etc/hosts",
+    "/etc/issue",
+    "/etc/hostname",
+    "/etc/sudoers",
+    "/etc/crontab",
+    "/etc/nginx/",
+    "/etc/apache2/",
+    "/etc/httpd/",
+    "/etc/mysql/",
+    "/etc/ssh/",
+    "/proc/self/",
+    "/proc/version",
+    "/proc/1/",
+    "/var/log/",
+    "/var/www/",
+    "/root/",
+    "/.ssh/",
+    "id_rsa",
+    "authorized_keys",
+    "/.bash_history",
+    "/.aws/credentials",
+    "/.env",
+    "/.git/",
+    "/.htpasswd",
+    "/.htaccess",
+    "web-inf/web.xml",
+    "web-inf/classes",
+    "meta-inf/",
+    "c:\\windows\\",
+    "c:/windows/",
+    "\\windows\\system32",
+    "/windows/system32",
+    "win.ini",
+    "boot.ini",
+    "system.ini",
+    "\\inetpub\\",
+    "/inetpub/",
+    "web.config",
+    "wp-config.php",
+    "/etc/passwd\0",
+]);
+
+static WRAPPERS: Lazy = Lazy::new(r"^\s*(php|phar|zip|zlib|compress\.zlib|compress\.bzip2|expect|glob|data|file|jar|netdoc|ogg|rar|ssh2\.\w+)://|^\s*php://|\bphp://(filter|input|fd|memory|temp|stdin)");
+static RFI: Lazy = Lazy::new(r"^\s*(https?|ftps?)://[^?#\s]*\.(php|txt|jsp|asp|aspx|pl|py|sh|cgi|inc)\?*\s*$|^\s*(https?|ftps?)://[^\s]+\?+\s*$|^\s*(https?|ftps?)://\d{1,3}(\.\d{1,3}){3}[/:]");
+
+pub fn detect(s: &Subject<'_>) -> Option<Hit> {
+    let d = s.decoded;
+    if !d.bytes().any(|b| matches!(b, b'.' | b'/' | b'\\' | b':' | b'\0')) {
+        return None;
+    }
+    let lower = s.lower;
+    // `..` then a separator (or `;` as in `..;/`), counted
+    let ups = traversals(lower);
+    let file = FILES.find(lower);
+    if let Some((_, at)) = file {
+        let sev = if ups > 0 || s.part != crate::extract::Part::Path { Severity::Critical } else { Severity::High };
+        return Some(Hit::new("traversal", "traversal.file", sev, 95, "access to a sensitive file").near(lower, at));
+    }
+    if ups >= 2 || (ups >= 1 && (s.layers.overlong || s.layers.percent >= 2 || lower.starts_with("../") || lower.starts_with("..\\"))) {
+        let at = lower.find("..").unwrap_or(0);
+        return Some(Hit::new("traversal", "traversal.dotdot", Severity::Critical, 90, "path traversal").near(lower, at));
+    }
+    if ups == 1 {
+        return Some(Hit::new("traversal", "traversal.dotdot", Severity::Medium, 70, "path traversal").near(lower, lower.find("..").unwrap_or(0)));
+    }
+    if s.part != crate::extract::Part::Path {
+        if let Some(at) = WRAPPERS.find(lower) {
+            return Some(Hit::new("traversal", "traversal.wrapper", Severity::Critical, 90, "file inclusion through a stream wrapper").near(lower, at));
+        }
+        if let Some(at) = RFI.find(lower) {
+            return Some(Hit::new("traversal", "traversal.rfi", Severity::High, 80, "remote file inclusion").near(lower, at));
+        }
+    }
+    if s.layers.null_byte && d.contains('.') && !s.part.is_body() {
+        return Some(Hit::new("traversal", "traversal.nul", Severity::High, 85, "NUL byte cutting a file name"));
+    }
+    None
+}
+
+/// The number of `..` path steps: `../`, `..\`, `..;/`, `/..` at the end.
+pub fn traversals(lower: &str) -> usize {
+    let b = lower.as_bytes();
+    let mut n = 0;
+    let mut i = 0;
+    while let Some(p) = memchr::memmem::find(b.get(i..).unwrap_or(&[]), b"..") {
+        let at = i + p;
+        let before = if at == 0 { None } else { b.get(at - 1).copied() };
+        let after = b.get(at + 2).copied();
+        let sep_before = matches!(before, None | Some(b'/' | b'\\' | b'=' | b' ' | b'"' | b'\''));
+        let sep_after = matches!(after, Some(b'/' | b'\\' | b';') | None);
+        if sep_before && sep_after && !(before.is_none() && after.is_none()) {
+            n += 1;
+        }
+        i = at + 2;
+    }
+    n
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detectors::test_util::run;
+
+    #[test]
+    fn shapes() {
+        for a in ["../../../../etc/passwd", "%252e%252e%252fwin.ini", "..%c0%af..%c0%afetc", "php://filter/convert.base64-encode/resource=index", "....//....//etc/hosts", "http://203.0.113.9/shell.txt?", "..\\..\\boot.ini"] {
+            assert!(run(detect, a).is_some(), "{a}");
+        }
+        for b in ["1.2.3", "see ... later", "https://merchant.example/return", "v2..v3", "file.pdf", "a/b/c"] {
+            assert!(run(detect, b).is_none(), "{b}");
+        }
+    }
+}

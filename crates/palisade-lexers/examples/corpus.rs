@@ -1,0 +1,129 @@
+//! Measures the lexers on a JSONL corpus (format: /work/shared/data/README.md).
+//!
+//! `cargo run --release -p palisade-lexers --example corpus -- FILE.jsonl [--show CAT]`
+//!
+//! Every parameter value of the query string and of a form body is
+//! percent-decoded (with `+` as space) and given to each lexer; a request is
+//! flagged by a lexer when any of its values is. Prints, per label/category,
+//! how many requests each lexer flagged. `--show CAT` prints the misses of
+//! attack category CAT (or the hits on benign rows when CAT is `benign`).
+
+use std::collections::BTreeMap;
+use std::io::BufRead;
+
+use percent_encoding::percent_decode;
+
+fn decode(s: &str) -> String {
+    let plus = s.replace('+', " ");
+    percent_decode(plus.as_bytes()).decode_utf8_lossy().into_owned()
+}
+
+fn values(target: &str, body: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let query = target.split_once('?').map(|(_, q)| q).unwrap_or("");
+    for part in [query, body] {
+        for kv in part.split('&').filter(|p| !p.is_empty()) {
+            let v = kv.split_once('=').map_or(kv, |(_, v)| v);
+            out.push(decode(v));
+        }
+    }
+    out
+}
+
+#[derive(Default)]
+struct Row {
+    n: usize,
+    sqli: usize,
+    xss: usize,
+    cmdi: usize,
+    any: usize,
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some(path) = args.first() else {
+        eprintln!("usage: corpus FILE.jsonl [--show CATEGORY]");
+        std::process::exit(2);
+    };
+    let show = args.iter().position(|a| a == "--show").and_then(|i| args.get(i + 1)).cloned();
+    let file = std::fs::File::open(path).expect("open corpus");
+    let mut rows: BTreeMap<(String, String), Row> = BTreeMap::new();
+    let mut values_seen = 0usize;
+    let mut benign_values = 0usize;
+    let mut benign_values_flagged = 0usize;
+    let started = std::time::Instant::now();
+    for line in std::io::BufReader::new(file).lines() {
+        let Ok(line) = line else { continue };
+        let Ok(j) = serde_json::from_str::<serde_json::Value>(&line) else { continue };
+        let label = j["label"].as_str().unwrap_or("").to_string();
+        let cat = j["category"].as_str().unwrap_or("").to_string();
+        let vals = values(j["target"].as_str().unwrap_or(""), j["body"].as_str().unwrap_or(""));
+        let (mut s, mut x, mut c) = (None, None, None);
+        for v in &vals {
+            values_seen += 1;
+            let (vs, vx, vc) = (
+                palisade_lexers::sqli(v),
+                palisade_lexers::xss(v),
+                palisade_lexers::shell_injection(v),
+            );
+            if label == "benign" {
+                benign_values += 1;
+                if vs.is_some() || vx.is_some() || vc.is_some() {
+                    benign_values_flagged += 1;
+                }
+            }
+            if s.is_none() {
+                s = vs.map(|m| format!("sqli {} {} {}", m.context, m.fingerprint, m.reason));
+            }
+            if x.is_none() {
+                x = vx.map(|m| format!("xss {} {}", m.context, m.reason));
+            }
+            if c.is_none() {
+                c = vc.map(|m| format!("cmdi {}", m.reason));
+            }
+        }
+        let r = rows.entry((label.clone(), cat.clone())).or_default();
+        r.n += 1;
+        r.sqli += usize::from(s.is_some());
+        r.xss += usize::from(x.is_some());
+        r.cmdi += usize::from(c.is_some());
+        let any = s.is_some() || x.is_some() || c.is_some();
+        r.any += usize::from(any);
+        if let Some(want) = &show {
+            let joined = vals.join(" | ");
+            if want == "benign" && label == "benign" && any {
+                println!("FP {joined:?} -> {}", [s, x, c].into_iter().flatten().collect::<Vec<_>>().join("; "));
+            } else if *want == cat && label == "attack" {
+                let own = match cat.as_str() {
+                    "sqli" => s.is_some(),
+                    "xss" => x.is_some(),
+                    "cmdi" => c.is_some(),
+                    _ => any,
+                };
+                if !own {
+                    println!("MISS {joined:?}");
+                }
+            }
+        }
+    }
+    let pct = |a: usize, n: usize| if n == 0 { 0.0 } else { 100.0 * a as f64 / n as f64 };
+    println!("{path}");
+    println!("{:<8} {:<18} {:>7} {:>8} {:>8} {:>8} {:>8}", "label", "category", "rows", "sqli%", "xss%", "cmdi%", "any%");
+    for ((label, cat), r) in &rows {
+        println!(
+            "{:<8} {:<18} {:>7} {:>8.2} {:>8.2} {:>8.2} {:>8.2}",
+            label,
+            cat,
+            r.n,
+            pct(r.sqli, r.n),
+            pct(r.xss, r.n),
+            pct(r.cmdi, r.n),
+            pct(r.any, r.n)
+        );
+    }
+    println!(
+        "benign values flagged: {benign_values_flagged} of {benign_values} ({:.3} %); {values_seen} values in {:?}",
+        pct(benign_values_flagged, benign_values),
+        started.elapsed()
+    );
+}

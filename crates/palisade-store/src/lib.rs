@@ -1,0 +1,484 @@
+//! Palisade's storage. SQLite (through rusqlite, bundled) is the zero-setup
+//! default; this is the only crate that speaks SQL.
+//!
+//! What is stored is masked: [`Store::insert_exchanges`] masks every exchange
+//! (`Exchange::masked`) and bounds body samples before writing, so no card
+//! number or secret reaches the disk whatever the caller passes. Writes come in
+//! batches from the analysis thread; reads (the console) use their own
+//! connections, which WAL mode lets run beside the writer.
+//!
+//! Migrations are numbered SQL scripts applied in order and recorded in
+//! `PRAGMA user_version`; a database from a newer Palisade is refused rather
+//! than damaged.
+
+mod migrations;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use palisade_core::{Exchange, Finding};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use serde::{Deserialize, Serialize};
+
+/// Storage failures.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot create data directory `{path}`: {source} (fix: create it, or pass --data-dir with a writable path)")]
+    DataDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("database `{path}`: {source}")]
+    Sqlite {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+    #[error("database `{path}` has schema version {found}, newer than this Palisade understands ({known}) (fix: upgrade palisade, or point --data-dir elsewhere)")]
+    TooNew {
+        path: PathBuf,
+        found: i64,
+        known: i64,
+    },
+    #[error("stored record is malformed: {0}")]
+    Decode(String),
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// Retention: what is deleted and when.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Retention {
+    /// Exchanges older than this are deleted.
+    pub max_age: Duration,
+    /// When the database grows past this many bytes, the oldest exchanges are
+    /// deleted until it fits.
+    pub max_bytes: u64,
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Self {
+            max_age: Duration::from_secs(7 * 24 * 3600),
+            max_bytes: 1024 * 1024 * 1024,
+        }
+    }
+}
+
+/// Largest body sample stored per exchange side.
+pub const STORED_BODY_BYTES: usize = 4096;
+
+/// One page of exchanges, newest first.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ExchangePage {
+    pub items: Vec<StoredExchange>,
+    /// Pass as `before` to get the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// A stored exchange: summary columns plus the masked exchange itself.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StoredExchange {
+    pub seq: i64,
+    pub id: String,
+    pub ts_ms: i64,
+    pub client_ip: String,
+    pub method: String,
+    pub host: Option<String>,
+    pub path: String,
+    pub status: Option<u16>,
+    pub action: String,
+    pub enforced: bool,
+    pub route: Option<String>,
+    pub score: u32,
+    pub findings: Vec<Finding>,
+    pub total_us: u64,
+    /// The masked exchange, when asked for in full.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exchange: Option<Exchange>,
+}
+
+/// Filters for listing exchanges.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ExchangeQuery {
+    pub limit: usize,
+    /// Cursor from a previous page.
+    pub before: Option<String>,
+    /// `allow`, `log`, `block`, `rate_limit`, `tarpit`.
+    pub action: Option<String>,
+    pub client_ip: Option<String>,
+    /// Only exchanges with at least one finding.
+    pub flagged: bool,
+    pub since_ms: Option<i64>,
+}
+
+/// Counts for dashboards.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Counts {
+    pub exchanges: u64,
+    pub flagged: u64,
+    pub blocked: u64,
+}
+
+/// A connection to the store.
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("path", &self.path).finish()
+    }
+}
+
+impl Store {
+    /// The database file inside a data directory.
+    pub fn db_path(data_dir: &Path) -> PathBuf {
+        data_dir.join("palisade.db")
+    }
+
+    /// Opens (creating when needed) the database in `data_dir` for writing,
+    /// applying migrations.
+    pub fn open(data_dir: &Path) -> Result<Store> {
+        std::fs::create_dir_all(data_dir).map_err(|source| StoreError::DataDir {
+            path: data_dir.to_path_buf(),
+            source,
+        })?;
+        let path = Self::db_path(data_dir);
+        let conn = Connection::open(&path).map_err(|source| StoreError::Sqlite {
+            path: path.clone(),
+            source,
+        })?;
+        let mut store = Store { conn, path };
+        store.configure(true)?;
+        migrations::apply(&mut store.conn).map_err(|e| match e {
+            migrations::Error::TooNew { found, known } => StoreError::TooNew {
+                path: store.path.clone(),
+                found,
+                known,
+            },
+            migrations::Error::Sql(source) => StoreError::Sqlite {
+                path: store.path.clone(),
+                source,
+            },
+        })?;
+        Ok(store)
+    }
+
+    /// Opens an existing database for reading (the console). Fails when it does
+    /// not exist yet.
+    pub fn open_read_only(data_dir: &Path) -> Result<Store> {
+        let path = Self::db_path(data_dir);
+        let conn = Connection::open_with_flags(
+            &path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|source| StoreError::Sqlite {
+            path: path.clone(),
+            source,
+        })?;
+        let mut s = Store { conn, path };
+        s.configure(false)?;
+        Ok(s)
+    }
+
+    fn configure(&mut self, writer: bool) -> Result<()> {
+        let r = (|| -> rusqlite::Result<()> {
+            self.conn.busy_timeout(Duration::from_secs(5))?;
+            if writer {
+                self.conn.pragma_update(None, "journal_mode", "WAL")?;
+                // NORMAL in WAL mode: a crash of the process loses nothing that
+                // was committed; a power loss may lose the last transactions.
+                self.conn.pragma_update(None, "synchronous", "NORMAL")?;
+                self.conn.pragma_update(None, "foreign_keys", "ON")?;
+            }
+            Ok(())
+        })();
+        r.map_err(|source| self.err(source))
+    }
+
+    fn err(&self, source: rusqlite::Error) -> StoreError {
+        StoreError::Sqlite {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Writes a batch of exchanges (masked here) and their findings in one
+    /// transaction.
+    pub fn insert_exchanges(&mut self, batch: &[Exchange]) -> Result<usize> {
+        let path = self.path.clone();
+        let e = |source| StoreError::Sqlite {
+            path: path.clone(),
+            source,
+        };
+        let tx = self.conn.transaction().map_err(e)?;
+        {
+            let mut ins = tx
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO exchanges
+                     (id, ts_ms, client_ip, method, host, path, status, action, enforced, route,
+                      score, finding_count, total_us, data)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                )
+                .map_err(e)?;
+            let mut ins_f = tx
+                .prepare_cached(
+                    "INSERT INTO findings (exchange_seq, ts_ms, kind, rule_id, location, fragment,
+                      score, severity, phase, confidence, message)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                )
+                .map_err(e)?;
+            for ex in batch {
+                let m = stored_form(ex);
+                let score: u32 = m.findings.iter().map(|f| f.score).sum();
+                let data = serde_json::to_string(&m).map_err(|x| StoreError::Decode(x.to_string()))?;
+                let n = ins
+                    .execute(params![
+                        m.id,
+                        m.ts_ms,
+                        m.client_ip.to_string(),
+                        m.request.method,
+                        m.request.host,
+                        m.request.path(),
+                        m.status(),
+                        m.verdict.action().as_str(),
+                        m.enforced,
+                        m.route,
+                        score,
+                        m.findings.len() as i64,
+                        m.timings.total_us as i64,
+                        data,
+                    ])
+                    .map_err(e)?;
+                if n == 0 {
+                    continue; // same request id seen twice: keep the first
+                }
+                let seq = tx.last_insert_rowid();
+                for f in &m.findings {
+                    ins_f
+                        .execute(params![
+                            seq,
+                            m.ts_ms,
+                            f.kind,
+                            f.rule_id,
+                            f.location,
+                            f.fragment.as_str(),
+                            f.score,
+                            f.severity.as_str(),
+                            f.phase.as_str(),
+                            f.confidence,
+                            f.message,
+                        ])
+                        .map_err(e)?;
+                }
+            }
+        }
+        tx.commit().map_err(e)?;
+        Ok(batch.len())
+    }
+
+    /// Lists exchanges, newest first.
+    pub fn exchanges(&self, q: &ExchangeQuery) -> Result<ExchangePage> {
+        let limit = q.limit.clamp(1, 500);
+        let before: i64 = match &q.before {
+            Some(c) => c.parse().map_err(|_| StoreError::Decode(format!("bad cursor `{c}`")))?,
+            None => i64::MAX,
+        };
+        let mut sql = String::from(
+            "SELECT seq, data, score FROM exchanges WHERE seq < ?1",
+        );
+        if q.action.is_some() {
+            sql.push_str(" AND action = ?2");
+        } else {
+            sql.push_str(" AND ?2 IS NULL");
+        }
+        if q.client_ip.is_some() {
+            sql.push_str(" AND client_ip = ?3");
+        } else {
+            sql.push_str(" AND ?3 IS NULL");
+        }
+        if q.flagged {
+            sql.push_str(" AND finding_count > 0");
+        }
+        sql.push_str(" AND ts_ms >= ?4 ORDER BY seq DESC LIMIT ?5");
+        let mut stmt = self.conn.prepare_cached(&sql).map_err(|s| self.err(s))?;
+        let rows = stmt
+            .query_map(
+                params![
+                    before,
+                    q.action,
+                    q.client_ip,
+                    q.since_ms.unwrap_or(i64::MIN),
+                    (limit + 1) as i64
+                ],
+                |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?)),
+            )
+            .map_err(|s| self.err(s))?;
+        let mut items = Vec::new();
+        for row in rows {
+            let (seq, data, score) = row.map_err(|s| self.err(s))?;
+            items.push(summary(seq, &data, score, false)?);
+        }
+        let next_cursor = if items.len() > limit {
+            items.truncate(limit);
+            items.last().map(|i| i.seq.to_string())
+        } else {
+            None
+        };
+        Ok(ExchangePage { items, next_cursor })
+    }
+
+    /// One exchange by request id, in full (masked).
+    pub fn exchange(&self, id: &str) -> Result<Option<StoredExchange>> {
+        let row = self
+            .conn
+            .query_row(
+                "SELECT seq, data, score FROM exchanges WHERE id = ?1",
+                params![id],
+                |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?)),
+            )
+            .optional()
+            .map_err(|s| self.err(s))?;
+        row.map(|(seq, data, score)| summary(seq, &data, score, true))
+            .transpose()
+    }
+
+    /// Totals since a time.
+    pub fn counts(&self, since_ms: i64) -> Result<Counts> {
+        self.conn
+            .query_row(
+                "SELECT COUNT(*), COALESCE(SUM(finding_count > 0), 0),
+                        COALESCE(SUM(action IN ('block', 'rate_limit') AND enforced), 0)
+                 FROM exchanges WHERE ts_ms >= ?1",
+                params![since_ms],
+                |r| {
+                    Ok(Counts {
+                        exchanges: r.get::<_, i64>(0)? as u64,
+                        flagged: r.get::<_, i64>(1)? as u64,
+                        blocked: r.get::<_, i64>(2)? as u64,
+                    })
+                },
+            )
+            .map_err(|s| self.err(s))
+    }
+
+    /// Deletes what retention says must go; returns how many exchanges.
+    pub fn apply_retention(&mut self, r: &Retention, now_ms: i64) -> Result<u64> {
+        let cutoff = now_ms - r.max_age.as_millis() as i64;
+        let mut deleted = self
+            .conn
+            .execute("DELETE FROM exchanges WHERE ts_ms < ?1", params![cutoff])
+            .map_err(|s| self.err(s))? as u64;
+        // Size bound: delete the oldest tenth until under the limit.
+        for _ in 0..20 {
+            if self.size_bytes()? <= r.max_bytes {
+                break;
+            }
+            let n = self
+                .conn
+                .execute(
+                    "DELETE FROM exchanges WHERE seq IN
+                     (SELECT seq FROM exchanges ORDER BY seq LIMIT
+                       MAX(1, (SELECT COUNT(*) FROM exchanges) / 10))",
+                    [],
+                )
+                .map_err(|s| self.err(s))? as u64;
+            deleted += n;
+            // Give freed pages back so the size check sees the effect.
+            self.conn
+                .execute_batch("PRAGMA wal_checkpoint(TRUNCATE); PRAGMA incremental_vacuum;")
+                .map_err(|s| self.err(s))?;
+            if n == 0 {
+                break;
+            }
+        }
+        Ok(deleted)
+    }
+
+    /// Bytes in use by the database (pages in use, not free pages).
+    pub fn size_bytes(&self) -> Result<u64> {
+        self.conn
+            .query_row(
+                "SELECT (page_count - freelist_count) * page_size
+                 FROM pragma_page_count(), pragma_freelist_count(), pragma_page_size()",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| n as u64)
+            .map_err(|s| self.err(s))
+    }
+
+    /// Stores a named JSON document (catalog snapshots, settings...).
+    pub fn put_doc(&mut self, key: &str, value: &serde_json::Value, now_ms: i64) -> Result<()> {
+        self.conn
+            .execute(
+                "INSERT INTO docs (key, value, updated_ms) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_ms = excluded.updated_ms",
+                params![key, value.to_string(), now_ms],
+            )
+            .map(|_| ())
+            .map_err(|s| self.err(s))
+    }
+
+    /// Reads a named JSON document.
+    pub fn get_doc(&self, key: &str) -> Result<Option<serde_json::Value>> {
+        let s: Option<String> = self
+            .conn
+            .query_row("SELECT value FROM docs WHERE key = ?1", params![key], |r| r.get(0))
+            .optional()
+            .map_err(|s| self.err(s))?;
+        s.map(|s| serde_json::from_str(&s).map_err(|e| StoreError::Decode(format!("doc `{key}`: {e}"))))
+            .transpose()
+    }
+}
+
+/// The form of an exchange that is stored: masked, bodies bounded.
+fn stored_form(ex: &Exchange) -> Exchange {
+    let mut m = ex.masked();
+    bound_body(&mut m.request.body);
+    if let Some(r) = m.response.as_mut() {
+        bound_body(&mut r.body);
+    }
+    m
+}
+
+fn bound_body(b: &mut palisade_core::Body) {
+    if b.data.len() > STORED_BODY_BYTES {
+        let mut cut = STORED_BODY_BYTES;
+        while cut > 0 && !b.data.is_empty() && (b.data[cut] & 0xC0) == 0x80 {
+            cut -= 1; // keep UTF-8 whole
+        }
+        b.data = b.data.slice(..cut);
+        b.truncated = true;
+    }
+}
+
+fn summary(seq: i64, data: &str, score: i64, full: bool) -> Result<StoredExchange> {
+    let ex: Exchange =
+        serde_json::from_str(data).map_err(|e| StoreError::Decode(format!("exchange {seq}: {e}")))?;
+    Ok(StoredExchange {
+        seq,
+        id: ex.id.clone(),
+        ts_ms: ex.ts_ms,
+        client_ip: ex.client_ip.to_string(),
+        method: ex.request.method.clone(),
+        host: ex.request.host.clone(),
+        path: ex.request.path().to_string(),
+        status: ex.status(),
+        action: ex.verdict.action().as_str().to_string(),
+        enforced: ex.enforced,
+        route: ex.route.clone(),
+        score: score as u32,
+        findings: ex.findings.clone(),
+        total_us: ex.timings.total_us,
+        exchange: full.then_some(ex),
+    })
+}
+
+#[cfg(test)]
+mod tests;

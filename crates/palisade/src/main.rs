@@ -1,0 +1,214 @@
+//! `palisade`: the one binary. CLI, configuration, wiring, signals.
+//!
+//! Each subcommand is a thin layer over the library crates: `gateway` and
+//! `run` start a node (gateway + analysis pipeline + store + console), `demo`
+//! adds the demo payments API and the traffic simulator in front of it, and
+//! the other commands are tools over the same pieces.
+
+mod config;
+mod demo;
+mod node;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use palisade_gateway::Mode;
+
+#[derive(Parser)]
+#[command(name = "palisade", version, about = "Self-hosted API protection for payment and fintech APIs.")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start a gateway in front of one upstream, from flags (no file needed).
+    Gateway {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: String,
+        /// The upstream URL, e.g. http://127.0.0.1:9000.
+        #[arg(long)]
+        upstream: Option<String>,
+        /// A configuration file; flags given explicitly override it.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// Console address ("" to disable).
+        #[arg(long)]
+        console: Option<String>,
+        /// block, detect or off.
+        #[arg(long)]
+        mode: Option<Mode>,
+    },
+    /// Start everything the configuration file describes.
+    Run {
+        #[arg(long, default_value = "palisade.toml")]
+        config: PathBuf,
+    },
+    /// Check a configuration file and report every problem.
+    CheckConfig {
+        #[arg(long, default_value = "palisade.toml")]
+        config: PathBuf,
+    },
+    /// Start the demo: payments API, gateway, console and traffic.
+    Demo {
+        /// Stop after this long (e.g. 60s); runs until Ctrl-C otherwise.
+        #[arg(long, value_parser = humantime::parse_duration)]
+        duration: Option<Duration>,
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: String,
+        #[arg(long, default_value = "127.0.0.1:9090")]
+        console: String,
+        #[arg(long, default_value = "127.0.0.1:9000")]
+        upstream_listen: String,
+        #[arg(long, default_value = "./palisade-data")]
+        data_dir: PathBuf,
+        /// Customer requests per second.
+        #[arg(long, default_value_t = 10.0)]
+        rate: f64,
+    },
+    /// Drive a traffic scenario against a target on loopback.
+    Simulate {
+        /// customers
+        scenario: String,
+        #[arg(long)]
+        target: String,
+        #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
+        duration: Duration,
+        /// Requests per second (customers).
+        #[arg(long, default_value_t = 20.0)]
+        rate: f64,
+        /// Stop after this many requests.
+        #[arg(long)]
+        max_requests: Option<u64>,
+    },
+    /// Serve the demo payments API alone (an upstream for trials and benchmarks).
+    DemoApi {
+        #[arg(long, default_value = "127.0.0.1:9000")]
+        listen: String,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(dispatch(cli.command)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn dispatch(cmd: Command) -> anyhow::Result<ExitCode> {
+    match cmd {
+        Command::Gateway { listen, upstream, config, data_dir, console, mode } => {
+            let (mut cfg, src, file) = match &config {
+                Some(p) => match config::Config::load(p) {
+                    Ok((c, s)) => (c, Some(s), p.display().to_string()),
+                    Err(d) => return Ok(report(&d)),
+                },
+                None => {
+                    let Some(up) = &upstream else {
+                        eprintln!("error: give --upstream URL (e.g. --upstream http://127.0.0.1:9000) or --config FILE");
+                        return Ok(ExitCode::from(2));
+                    };
+                    let c = config::from_flags(&listen, up, mode.unwrap_or_default(),
+                        console.as_deref().unwrap_or("127.0.0.1:9090"),
+                        data_dir.as_deref().unwrap_or(std::path::Path::new("./palisade-data")));
+                    (c, None, "(flags)".to_string())
+                }
+            };
+            if config.is_some() {
+                // Flags given explicitly override the file.
+                if listen != "127.0.0.1:8080" {
+                    cfg.gateway.listen = listen;
+                }
+                if let Some(up) = upstream {
+                    cfg.route = config::from_flags("", &up, Mode::Block, "", std::path::Path::new(".")).route;
+                }
+                if let Some(d) = data_dir {
+                    cfg.store.data_dir = d;
+                }
+                if let Some(c) = console {
+                    cfg.console.listen = c;
+                }
+                if let Some(m) = mode {
+                    cfg.gateway.mode = m;
+                    for r in cfg.route.iter_mut() {
+                        r.mode = None;
+                    }
+                }
+            }
+            let v = match cfg.validate(src.as_deref(), &file) {
+                Ok(v) => v,
+                Err(d) => return Ok(report(&d)),
+            };
+            node::init_logging(&v.config.log);
+            node::run(v, config, node::shutdown_signal()).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Run { config } => {
+            let v = match load_validated(&config) {
+                Ok(v) => v,
+                Err(code) => return Ok(code),
+            };
+            node::init_logging(&v.config.log);
+            node::run(v, Some(config), node::shutdown_signal()).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::CheckConfig { config } => match load_validated(&config) {
+            Ok(v) => {
+                println!("{}: ok ({} route(s), mode {})", config.display(), v.routes.len(), v.config.gateway.mode.as_str());
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(code) => Ok(code),
+        },
+        Command::Demo { duration, listen, console, upstream_listen, data_dir, rate } => {
+            node::init_logging(&config::LogConfig { level: "warn".into(), format: "text".into() });
+            demo::run(demo::DemoOptions { duration, listen, console, upstream_listen, data_dir, rate }).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Simulate { scenario, target, duration, rate, max_requests } => {
+            let scenario = palisade_sim::traffic::Scenario::parse(&scenario)?;
+            let mut opts = palisade_sim::traffic::SimOptions::new(&target)?;
+            opts.duration = duration;
+            opts.customer_rate = rate;
+            if let Some(n) = max_requests {
+                opts.max_requests = n;
+            }
+            let report = palisade_sim::traffic::run(scenario, &opts).await;
+            println!("{report}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::DemoApi { listen } => {
+            let l = tokio::net::TcpListener::bind(&listen).await
+                .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
+            println!("demo payments API on http://{}", l.local_addr()?);
+            palisade_sim::upstream::serve(l, node::shutdown_signal()).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn load_validated(path: &std::path::Path) -> Result<config::Validated, ExitCode> {
+    let (cfg, src) = config::Config::load(path).map_err(|d| report(&d))?;
+    cfg.validate(Some(&src), &path.display().to_string()).map_err(|d| report(&d))
+}
+
+fn report(d: &config::Diagnostics) -> ExitCode {
+    eprint!("error: {d}");
+    ExitCode::from(2)
+}

@@ -1,0 +1,185 @@
+//! A running node: store, analysis pipeline, gateway and console, wired
+//! together, with signals (Ctrl-C and SIGTERM stop, SIGHUP reloads).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use palisade_analysis::{Pipeline, PipelineConfig};
+use palisade_console::ConsoleState;
+use palisade_core::inspect::Chain;
+use palisade_gateway::Gateway;
+use palisade_store::{Retention, Store};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::config::{self, Validated};
+
+/// Where a started node listens.
+#[derive(Debug, Clone)]
+pub struct Bound {
+    pub gateway: SocketAddr,
+    pub tls: Option<SocketAddr>,
+    pub console: Option<SocketAddr>,
+}
+
+pub fn init_logging(cfg: &config::LogConfig) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&cfg.level));
+    let b = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = if cfg.format == "json" { b.json().try_init() } else { b.try_init() };
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+/// Installs the Prometheus recorder once per process.
+fn metrics_handle() -> Option<metrics_exporter_prometheus::PrometheusHandle> {
+    static HANDLE: std::sync::OnceLock<Option<metrics_exporter_prometheus::PrometheusHandle>> = std::sync::OnceLock::new();
+    HANDLE
+        .get_or_init(|| metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder().ok())
+        .clone()
+}
+
+/// Starts a node and runs it until `shutdown` resolves.
+pub async fn run(v: Validated, config_path: Option<PathBuf>, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let node = start(v, config_path, stop_rx).await?;
+    eprintln!("palisade gateway on http://{}{}", node.bound.gateway,
+        node.bound.console.map(|c| format!(", console on http://{c}")).unwrap_or_default());
+    shutdown.await;
+    eprintln!("shutting down");
+    let _ = stop_tx.send(true);
+    node.finished().await;
+    Ok(())
+}
+
+/// A started node.
+pub struct Node {
+    pub bound: Bound,
+    pub pipeline: Arc<Pipeline>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Node {
+    /// Waits for the servers to stop, then drains the pipeline.
+    pub async fn finished(self) {
+        for t in self.tasks {
+            let _ = t.await;
+        }
+        if let Ok(p) = Arc::try_unwrap(self.pipeline) {
+            let _ = tokio::task::spawn_blocking(move || p.shutdown()).await;
+        }
+    }
+}
+
+async fn stopped(mut rx: watch::Receiver<bool>) {
+    while !*rx.borrow() {
+        if rx.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Starts the servers of a node; they stop when `stop` turns true.
+pub async fn start(v: Validated, config_path: Option<PathBuf>, stop: watch::Receiver<bool>) -> anyhow::Result<Node> {
+    let data_dir = v.config.store.data_dir.clone();
+    let store = Store::open(&data_dir).with_context(|| format!("opening the store in {}", data_dir.display()))?;
+    let pipeline = Arc::new(Pipeline::start(
+        PipelineConfig {
+            capacity: v.config.pipeline.capacity,
+            retention: Retention { max_age: v.config.store.retention, max_bytes: v.config.store.max_size_mib * 1024 * 1024 },
+            ..Default::default()
+        },
+        store,
+        Vec::new(),
+    ));
+    let metrics = metrics_handle();
+    let gateway = Gateway::new(v.settings.clone(), v.routes.clone(), Box::new(Chain(Vec::new())), Arc::new(pipeline.sink()))?;
+
+    let listen = v.settings.listen.context("gateway.listen is required")?;
+    let listener = TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen} (gateway.listen)"))?;
+    let mut bound = Bound { gateway: listener.local_addr()?, tls: None, console: None };
+    let tls = match (&v.settings.tls, v.settings.tls_listen) {
+        (Some(t), Some(addr)) => {
+            let acceptor = palisade_gateway::tls::acceptor(t)?;
+            let l = TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr} (gateway.tls.listen)"))?;
+            bound.tls = Some(l.local_addr()?);
+            Some((l, acceptor))
+        }
+        _ => None,
+    };
+
+    let mut tasks = Vec::new();
+    if let Some(addr) = v.console {
+        let l = TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr} (console.listen)"))?;
+        bound.console = Some(l.local_addr()?);
+        let mut state = ConsoleState::new(data_dir.clone());
+        state.metrics = metrics;
+        state.pipeline = Some(pipeline.stats());
+        let stop = stop.clone();
+        tasks.push(tokio::spawn(async move {
+            if let Err(e) = palisade_console::serve(l, state, stopped(stop)).await {
+                tracing::error!(error = %e, "console stopped");
+            }
+        }));
+    }
+
+    // SIGHUP: reload routes from the file.
+    #[cfg(unix)]
+    if let Some(path) = config_path {
+        let gw = gateway.clone();
+        let stop = stop.clone();
+        tasks.push(tokio::spawn(reload_on_hup(path, gw, stop)));
+    }
+
+    let gw = gateway.clone();
+    let stop_gw = stop.clone();
+    tasks.push(tokio::spawn(async move { gw.serve(listener, tls, stopped(stop_gw)).await }));
+    Ok(Node { bound, pipeline, tasks })
+}
+
+#[cfg(unix)]
+async fn reload_on_hup(path: PathBuf, gw: Gateway, stop: watch::Receiver<bool>) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let Ok(mut hup) = signal(SignalKind::hangup()) else { return };
+    let stopping = stopped(stop);
+    tokio::pin!(stopping);
+    loop {
+        tokio::select! {
+            _ = hup.recv() => reload(&path, &gw),
+            _ = &mut stopping => return,
+        }
+    }
+}
+
+/// Re-reads the file; applies it only when it is valid whole.
+fn reload(path: &Path, gw: &Gateway) {
+    match config::Config::load(path).and_then(|(c, src)| c.validate(Some(&src), &path.display().to_string())) {
+        Ok(v) => {
+            gw.set_routes(v.routes);
+            tracing::info!(file = %path.display(), "configuration reloaded");
+        }
+        Err(d) => tracing::error!(file = %path.display(), "reload refused, keeping the running configuration:\n{d}"),
+    }
+}
+
+/// Gives servers a moment to bind before clients start (demo only).
+pub async fn settle() {
+    tokio::time::sleep(Duration::from_millis(100)).await;
+}
