@@ -92,9 +92,11 @@ pub struct ActorsConfig {
     pub phase_window_secs: u64,
     pub phase_weights: PhaseWeights,
     pub responses: ResponseConfig,
-    /// A fingerprint is rare when at least this share of the actors seen with it
-    /// are flagged; only then can a campaign be blocked by its fingerprint.
-    pub rare_fingerprint_ratio: f32,
+    /// A fingerprint is rare when at most this share of the actors seen with
+    /// it are established customers (a strong identifier and a successful
+    /// answer without findings). Only a campaign on a rare fingerprint is
+    /// blocked by it, and there one suspicious act suffices to join it.
+    pub rare_fingerprint_max_good_share: f32,
     /// Whether a campaign on a rare fingerprint is blocked by that fingerprint
     /// (catching its next, never-seen IPs).
     pub fingerprint_blocks: bool,
@@ -117,7 +119,7 @@ impl Default for ActorsConfig {
             phase_window_secs: 1_800,
             phase_weights: PhaseWeights::default(),
             responses: ResponseConfig::default(),
-            rare_fingerprint_ratio: 0.6,
+            rare_fingerprint_max_good_share: 0.05,
             fingerprint_blocks: true,
             allowlist: Vec::new(),
             detectors: DetectorsConfig::default(),
@@ -235,12 +237,12 @@ impl ActorsConfig {
                 errs.push(format!("phase_weights.{n} = {v}: must be between 0 and 10"));
             }
         }
-        if !(0.0..=1.0).contains(&self.rare_fingerprint_ratio)
-            || self.rare_fingerprint_ratio.is_nan()
+        if !(0.0..=1.0).contains(&self.rare_fingerprint_max_good_share)
+            || self.rare_fingerprint_max_good_share.is_nan()
         {
             errs.push(format!(
-                "rare_fingerprint_ratio = {}: must be between 0 and 1",
-                self.rare_fingerprint_ratio
+                "rare_fingerprint_max_good_share = {}: must be between 0 and 1",
+                self.rare_fingerprint_max_good_share
             ));
         }
         let r = &self.responses;

@@ -18,92 +18,122 @@
 
 use palisade_core::RequestPart;
 
-fn hash12(s: &str) -> String {
-    let h = blake3::hash(s.as_bytes());
-    let hex = h.to_hex();
-    hex.as_str()[..12].to_string()
+fn hex12(h: &blake3::Hash) -> String {
+    let mut out = String::with_capacity(12);
+    for b in &h.as_bytes()[..6] {
+        out.push(char::from(HEX[usize::from(b >> 4)]));
+        out.push(char::from(HEX[usize::from(b & 15)]));
+    }
+    out
 }
 
+const HEX: &[u8; 16] = b"0123456789abcdef";
 const ZERO12: &str = "000000000000";
 
 /// The JA4H-style fingerprint of a request head.
 pub fn ja4h(req: &RequestPart) -> String {
-    let method: String = req
-        .method
-        .chars()
-        .filter(char::is_ascii_alphabetic)
-        .take(2)
-        .map(|c| c.to_ascii_lowercase())
-        .collect();
-    let method = format!("{method:0<2}");
-    let version = match req.version.trim().to_ascii_uppercase().as_str() {
-        "HTTP/1.0" => "10",
-        "HTTP/1.1" => "11",
-        "HTTP/2" | "HTTP/2.0" => "20",
-        "HTTP/3" | "HTTP/3.0" => "30",
-        _ => "00",
+    let mut method = [b'0'; 2];
+    for (slot, c) in method
+        .iter_mut()
+        .zip(req.method.bytes().filter(u8::is_ascii_alphabetic))
+    {
+        *slot = c.to_ascii_lowercase();
+    }
+    let v = req.version.trim();
+    let version = if v.eq_ignore_ascii_case("HTTP/1.1") {
+        "11"
+    } else if v.eq_ignore_ascii_case("HTTP/1.0") {
+        "10"
+    } else if v.eq_ignore_ascii_case("HTTP/2") || v.eq_ignore_ascii_case("HTTP/2.0") {
+        "20"
+    } else if v.eq_ignore_ascii_case("HTTP/3") || v.eq_ignore_ascii_case("HTTP/3.0") {
+        "30"
+    } else {
+        "00"
     };
-    let mut names: Vec<String> = Vec::with_capacity(req.headers.len());
-    let mut cookies: Vec<(String, String)> = Vec::new();
+    let mut names = String::with_capacity(160);
+    let mut count = 0usize;
+    let mut cookies: Vec<(&str, &str)> = Vec::new();
     let mut has_cookie = false;
     let mut has_referer = false;
-    let mut lang = String::new();
+    let mut lang = [b'0'; 4];
+    let mut lang_set = false;
     for (n, v) in &req.headers {
-        let ln = n.to_ascii_lowercase();
-        if ln.starts_with(':') {
+        if n.starts_with(':') {
             continue;
         }
-        match ln.as_str() {
-            "cookie" => {
-                has_cookie = true;
-                for pair in v.split(';') {
-                    let (cn, cv) = pair.split_once('=').unwrap_or((pair, ""));
-                    let cn = cn.trim();
-                    if !cn.is_empty() && cookies.len() < 64 {
-                        cookies.push((cn.to_string(), cv.trim().to_string()));
-                    }
+        if n.eq_ignore_ascii_case("cookie") {
+            has_cookie = true;
+            for pair in v.split(';') {
+                let (cn, cv) = pair.split_once('=').unwrap_or((pair, ""));
+                let cn = cn.trim();
+                if !cn.is_empty() && cookies.len() < 64 {
+                    cookies.push((cn, cv.trim()));
                 }
-                continue;
             }
-            "referer" => {
-                has_referer = true;
-                continue;
-            }
-            "accept-language" if lang.is_empty() => {
-                lang = v
-                    .split([',', ';'])
-                    .next()
-                    .unwrap_or("")
-                    .chars()
-                    .filter(|c| *c != '-' && !c.is_whitespace())
-                    .take(4)
-                    .map(|c| c.to_ascii_lowercase())
-                    .collect();
-            }
-            _ => {}
+            continue;
         }
-        names.push(ln);
+        if n.eq_ignore_ascii_case("referer") {
+            has_referer = true;
+            continue;
+        }
+        if !lang_set && n.eq_ignore_ascii_case("accept-language") {
+            lang_set = true;
+            let first = v.split([',', ';']).next().unwrap_or("");
+            for (slot, c) in lang.iter_mut().zip(
+                first
+                    .bytes()
+                    .filter(|c| *c != b'-' && !c.is_ascii_whitespace()),
+            ) {
+                *slot = c.to_ascii_lowercase();
+            }
+        }
+        if count > 0 {
+            names.push(',');
+        }
+        names.extend(n.chars().map(|c| c.to_ascii_lowercase()));
+        count += 1;
     }
-    let lang = format!("{lang:0<4}");
-    let count = names.len().min(99);
-    let names_hash = if names.is_empty() {
+    let names_hash = if count == 0 {
         ZERO12.to_string()
     } else {
-        hash12(&names.join(","))
+        hex12(&blake3::hash(names.as_bytes()))
     };
-    cookies.sort();
+    cookies.sort_unstable();
     let (ck, ckv) = if cookies.is_empty() {
         (ZERO12.to_string(), ZERO12.to_string())
     } else {
-        let n: Vec<&str> = cookies.iter().map(|(n, _)| n.as_str()).collect();
-        let p: Vec<String> = cookies.iter().map(|(n, v)| format!("{n}={v}")).collect();
-        (hash12(&n.join(",")), hash12(&p.join(",")))
+        let mut hn = blake3::Hasher::new();
+        let mut hp = blake3::Hasher::new();
+        for (i, (n, v)) in cookies.iter().enumerate() {
+            if i > 0 {
+                hn.update(b",");
+                hp.update(b",");
+            }
+            hn.update(n.as_bytes());
+            hp.update(n.as_bytes());
+            hp.update(b"=");
+            hp.update(v.as_bytes());
+        }
+        (hex12(&hn.finalize()), hex12(&hp.finalize()))
     };
-    format!(
-        "{method}{version}{}{}{count:02}{lang}_{names_hash}_{ck}_{ckv}",
-        if has_cookie { 'c' } else { 'n' },
-        if has_referer { 'r' } else { 'n' },
-    )
+    let mut out = String::with_capacity(51);
+    out.push(char::from(method[0]));
+    out.push(char::from(method[1]));
+    out.push_str(version);
+    out.push(if has_cookie { 'c' } else { 'n' });
+    out.push(if has_referer { 'r' } else { 'n' });
+    let count = count.min(99);
+    out.push(char::from(b'0' + (count / 10) as u8));
+    out.push(char::from(b'0' + (count % 10) as u8));
+    for c in lang {
+        out.push(char::from(c));
+    }
+    for part in [&names_hash, &ck, &ckv] {
+        out.push('_');
+        out.push_str(part);
+    }
+    out
 }
 
 /// The part of a JA4H-style fingerprint that does not change with cookie

@@ -23,6 +23,22 @@
 //! without sockets. It never keeps a card number, password or raw secret:
 //! identifiers are hashed with the installation's [`palisade_core::KeyedHasher`]
 //! at extraction.
+//!
+//! ```
+//! use palisade_actors::{ActorsConfig, request_keys};
+//! use palisade_core::{Exchange, KeyedHasher};
+//!
+//! let hasher = KeyedHasher::insecure_for_tests();
+//! let mut tracker = ActorsConfig::default().build(hasher.clone()).unwrap();
+//! let ex: Exchange = serde_json::from_str(
+//!     r#"{"ts_ms":1,"client_ip":"192.0.2.1","request":{"method":"GET","target":"/"}}"#,
+//! ).unwrap();
+//! let snapshot = tracker.snapshot(1_000); // analysis: publish through arc-swap
+//! let decision = snapshot.decide(&request_keys(&ex, &hasher), 1_000); // gateway, inline
+//! assert!(decision.is_none());
+//! let obs = tracker.observe(&ex, 1_001); // analysis, after the response
+//! assert_eq!(tracker.actor(obs.actor_id, 1_001).unwrap().requests, 1);
+//! ```
 
 #![forbid(unsafe_code)]
 

@@ -12,13 +12,14 @@ use std::sync::Arc;
 use palisade_core::{ActorKey, Verdict};
 
 use crate::config::Allowlist;
-use crate::ids::ActorId;
+use crate::ids::{ActorId, CampaignId};
 use crate::keys::{combo_hash, fingerprint_of, ip_of, strong_hash};
 use crate::sketch::IdMap;
 
 /// What the inline path should do with a request from a known actor.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Decision {
+    /// The actor; for a campaign-wide decision, the campaign's id as an actor id.
     pub actor_id: ActorId,
     pub actor_name: String,
     /// `RateLimit`, `Tarpit` or `Block`; `Allow` when the request is allowlisted.
@@ -26,6 +27,8 @@ pub struct Decision {
     /// The decision holds until then (`i64::MAX` for the allowlist).
     pub until_ms: i64,
     pub reason: String,
+    /// Set when the decision is the campaign's (a member key or its fingerprint).
+    pub campaign_id: Option<CampaignId>,
 }
 
 #[derive(Debug, Default)]
@@ -86,6 +89,7 @@ impl DecisionSnapshot {
                 verdict: Verdict::Allow,
                 until_ms: i64::MAX,
                 reason: "allowlisted".into(),
+                campaign_id: None,
             });
         }
         if inner.entries.is_empty() {

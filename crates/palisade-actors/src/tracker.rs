@@ -11,7 +11,7 @@
 //! 4. adds the findings (inline ones from `ex.findings` and the detectors')
 //!    to the risk, tracks the phase, and updates the response level.
 //!
-//! Memory is bounded: actors live in a dense vector (about 560 bytes each
+//! Memory is bounded: actors live in a dense vector (about 640 bytes each
 //! with their index entries, see the bench) and the least valuable sixteenth
 //! is evicted when `max_actors` is reached; global counters are bounded maps.
 
@@ -90,6 +90,8 @@ struct Actor {
     phase: Option<Phase>,
     denied: bool,
     flagged: bool,
+    /// Counted once as an established customer of its fingerprint.
+    good: bool,
     abuse: ActorAbuse,
 }
 
@@ -120,6 +122,7 @@ impl Actor {
             phase: None,
             denied: false,
             flagged: false,
+            good: false,
             abuse: ActorAbuse::default(),
         }
     }
@@ -152,14 +155,19 @@ impl Actor {
 struct FpInfo {
     actors: u32,
     flagged: u32,
+    /// Actors with a strong identifier that got a successful answer without
+    /// any finding: established customers.
+    good: u32,
     ja4: Option<Box<str>>,
     ja4h: Option<Box<str>>,
     ua_family: Option<&'static str>,
 }
 
 impl FpInfo {
-    fn rare(&self, ratio: f32) -> bool {
-        self.actors > 0 && self.flagged as f32 >= ratio * self.actors as f32
+    /// Rare: almost none of the actors running this client are established
+    /// customers, so blocking it hurts nobody known.
+    fn rare(&self, max_good_share: f32) -> bool {
+        self.good as f32 <= max_good_share * self.actors as f32
     }
 }
 
@@ -618,7 +626,7 @@ impl ActorTracker {
         let fp_rare = self
             .fps
             .get(fp)
-            .is_some_and(|i| i.rare(self.cfg.rare_fingerprint_ratio));
+            .is_some_and(|i| i.rare(self.cfg.rare_fingerprint_max_good_share));
 
         // detectors
         let facts = extract::facts(ex, &self.hasher, authenticated);
@@ -642,7 +650,13 @@ impl ActorTracker {
                 &sig.fp.to_le_bytes(),
                 sig.kind.as_bytes(),
             ]));
-            let mut members = sig.members.clone();
+            // on a common fingerprint only actors that earned the campaign
+            // finding themselves join (honest users of the same browser don't)
+            let mut members = if fp_rare {
+                sig.members.clone()
+            } else {
+                Vec::new()
+            };
             if out
                 .findings
                 .iter()
@@ -676,6 +690,7 @@ impl ActorTracker {
         let block_at = f32::from(self.cfg.responses.block_at);
         let r = self.cfg.responses.clone();
         let newly_flagged;
+        let newly_good;
         {
             let a = &mut self.actors[slot];
             if n > 0 {
@@ -712,6 +727,19 @@ impl ActorTracker {
             if newly_flagged {
                 a.flagged = true;
             }
+            newly_good = !a.good
+                && a.strong > 0
+                && a.findings == 0
+                && risk_now < watch
+                && facts.status.is_some_and(|s| (200..300).contains(&s));
+            if newly_good {
+                a.good = true;
+            }
+        }
+        if newly_good {
+            let afp = self.actors[slot].fp;
+            let info = self.fps.entry(afp, now);
+            info.good = (info.good + 1).min(info.actors.max(1));
         }
         if newly_flagged {
             let afp = self.actors[slot].fp;
@@ -838,6 +866,7 @@ impl ActorTracker {
                 verdict,
                 until_ms: self.until_for(level, &a.risk, a.block_until, now),
                 reason,
+                campaign_id: None,
             });
             for k in &a.keys[..usize::from(a.nkeys)] {
                 if self.by_key.get(k) == Some(&a.id.0) {
@@ -860,6 +889,7 @@ impl ActorTracker {
                 verdict,
                 until_ms: self.until_for(level, &c.risk, c.block_until, now),
                 reason,
+                campaign_id: Some(c.id),
             });
             for m in &c.members {
                 let Some(s) = self.slot(*m) else { continue };
@@ -892,7 +922,7 @@ impl ActorTracker {
             && self
                 .fps
                 .get(c.fp)
-                .is_some_and(|i| i.rare(self.cfg.rare_fingerprint_ratio))
+                .is_some_and(|i| i.rare(self.cfg.rare_fingerprint_max_good_share))
     }
 
     fn view(&self, a: &Actor, now: i64) -> ActorView {

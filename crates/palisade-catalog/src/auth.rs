@@ -140,8 +140,8 @@ pub fn detect(ex: &Exchange) -> AuthSeen {
         }
     };
     for (name, value) in &ex.request.headers {
-        let n = name.to_ascii_lowercase();
-        if n == "authorization" || n == "proxy-authorization" {
+        let is = |h: &str| name.eq_ignore_ascii_case(h);
+        if is("authorization") || is("proxy-authorization") {
             let v = value.trim();
             let (scheme, cred) = v.split_once(' ').unwrap_or((v, ""));
             let cred = cred.trim();
@@ -172,10 +172,10 @@ pub fn detect(ex: &Exchange) -> AuthSeen {
                 _ if !v.is_empty() => add(AuthScheme::ApiKey, &mut seen),
                 _ => {}
             }
-        } else if KEY_HEADERS.contains(&n.as_str()) && !value.trim().is_empty() {
+        } else if KEY_HEADERS.iter().any(|h| is(h)) && !value.trim().is_empty() {
             add(AuthScheme::ApiKey, &mut seen);
-            seen.api_key_in = Some(format!("header.{n}"));
-        } else if n == "cookie" {
+            seen.api_key_in = Some(format!("header.{}", name.to_ascii_lowercase()));
+        } else if is("cookie") {
             if value
                 .split(';')
                 .filter_map(|c| c.split_once('='))
@@ -183,7 +183,7 @@ pub fn detect(ex: &Exchange) -> AuthSeen {
             {
                 add(AuthScheme::CookieSession, &mut seen);
             }
-        } else if MTLS_HEADERS.contains(&n.as_str()) {
+        } else if MTLS_HEADERS.iter().any(|h| is(h)) {
             let v = value.trim().to_ascii_lowercase();
             if !v.is_empty() && v != "none" && v != "failed" && !v.starts_with("failed") {
                 add(AuthScheme::Mtls, &mut seen);

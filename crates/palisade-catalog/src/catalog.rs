@@ -165,19 +165,14 @@ fn norm_method(m: &str) -> String {
     }
 }
 
-fn loc_key(loc: Location, name: &str) -> String {
-    let mut k = String::with_capacity(name.len() + 9);
-    k.push_str(loc.as_str());
-    k.push('.');
-    k.push_str(name);
-    k
-}
-
 fn sample_of(name: &str, class: Option<DataClass>, value: &str) -> String {
     match class {
         Some(c) => classify::mask_sample(c, value),
         None if palisade_core::sensitive::is_secret_key(name) => {
             palisade_core::sensitive::mask_secret(value)
+        }
+        None if classify::is_personal_key(name) => {
+            format!("[personal:{}]", value.chars().count())
         }
         None => palisade_core::Masked::<palisade_core::masked::Text>::truncated(value, 48)
             .as_str()
@@ -224,6 +219,24 @@ impl Catalog {
             return spec.forced(i);
         }
         Vec::new()
+    }
+
+    /// The template fully determined by a rule or the declared spec for these
+    /// segments (names as declared), when one is.
+    fn forced_template(&self, host: &str, segs: &[&str]) -> Option<String> {
+        template_from_forced(&self.forced(host, segs), segs)
+    }
+
+    /// The template an endpoint template maps to now (after the trees, the
+    /// rules or the spec changed).
+    fn current_template(&self, host: &str, template: &str) -> String {
+        let segs: Vec<&str> = segments(template).collect();
+        if let Some(t) = self.forced_template(host, &segs) {
+            return t;
+        }
+        self.trees
+            .get(host)
+            .map_or_else(|| template.to_string(), |t| t.retemplate(template))
     }
 
     /// Number of endpoints; exchanges dropped at the limits; exchanges ignored
@@ -277,7 +290,12 @@ impl Catalog {
             if learned.collapsed {
                 self.retemplate_host(&host, now_ms, &mut changes);
             }
-            let id = EndpointId::of(&host, &method, &learned.template);
+            let template = if forced.is_empty() {
+                learned.template
+            } else {
+                template_from_forced(&forced, &segs).unwrap_or(learned.template)
+            };
+            let id = EndpointId::of(&host, &method, &template);
             match self.index.get(&id) {
                 Some(i) => *i,
                 None => {
@@ -285,13 +303,7 @@ impl Catalog {
                         self.dropped += 1;
                         return changes;
                     }
-                    let e = Endpoint::new(
-                        &host,
-                        &method,
-                        &learned.template,
-                        learned.object_ids,
-                        now_ms,
-                    );
+                    let e = Endpoint::new(&host, &method, &template, learned.object_ids, now_ms);
                     changes.push(Change::NewEndpoint {
                         ts_ms: now_ms,
                         at: self.ref_of(&e),
@@ -300,11 +312,7 @@ impl Catalog {
                 }
             }
         } else {
-            let Some(t) = self
-                .trees
-                .get(&host)
-                .and_then(|t| t.lookup(path, self.cfg.max_segments))
-            else {
+            let Some(t) = self.template_of(Some(&host), path) else {
                 self.ignored += 1;
                 return changes;
             };
@@ -395,9 +403,7 @@ impl Catalog {
                 if e.host != h {
                     return e.template.clone();
                 }
-                c.trees
-                    .get(&e.host)
-                    .map_or_else(|| e.template.clone(), |t| t.retemplate(&e.template))
+                c.current_template(&e.host, &e.template)
             },
             now_ms,
             changes,
@@ -423,12 +429,6 @@ impl Catalog {
         let baseline = self.cfg.auth_baseline_requests;
         let Some(e) = self.endpoints.get_mut(idx) else {
             return;
-        };
-        let at = EndpointRef {
-            endpoint: e.id(),
-            host: e.host.clone(),
-            method: e.method.clone(),
-            template: e.template.clone(),
         };
         let established = e.requests > 0;
         e.requests += 1;
@@ -472,7 +472,7 @@ impl Catalog {
             };
             changes.push(Change::AuthChanged {
                 ts_ms: now_ms,
-                at: at.clone(),
+                at: ref_of(e),
                 from: set(before),
                 to: set(e.auth_accepted),
             });
@@ -488,26 +488,34 @@ impl Catalog {
 
         // path values: data classes only (types are the template's)
         for seg in segments(ex.request.path()).take(16) {
-            if seg.len() >= 6
-                && let Some(class) = classify::classify_value(None, &seg.replace("%40", "@"))
-            {
-                note_data(
-                    e,
-                    class,
-                    "path",
-                    seg,
-                    now_ms,
-                    max_data,
-                    &at,
-                    changes,
-                    established,
-                );
+            if seg.len() >= 6 {
+                let decoded: std::borrow::Cow<'_, str> = if seg.contains("%40") {
+                    seg.replace("%40", "@").into()
+                } else {
+                    seg.into()
+                };
+                if let Some(class) = classify::classify_value(None, &decoded) {
+                    note_data(
+                        e,
+                        class,
+                        "path",
+                        seg,
+                        now_ms,
+                        max_data,
+                        changes,
+                        established,
+                    );
+                }
             }
         }
 
         // parameters
+        let mut key = String::with_capacity(64);
         for it in &extracted.items {
-            let key = loc_key(it.loc, &it.name);
+            key.clear();
+            key.push_str(it.loc.as_str());
+            key.push('.');
+            key.push_str(&it.name);
             let class = if it.ty == ValueType::String
                 || it.ty == ValueType::Integer
                 || it.loc != Location::Body
@@ -516,7 +524,7 @@ impl Catalog {
             } else {
                 None
             };
-            match e.params.get_mut(&key) {
+            match e.params.get_mut(key.as_str()) {
                 Some(p) => {
                     p.count += 1;
                     p.types |= it.ty.bit();
@@ -545,7 +553,7 @@ impl Catalog {
                             None
                         };
                         e.params.insert(
-                            key,
+                            key.clone(),
                             Param {
                                 loc: it.loc,
                                 name: it.name.to_string(),
@@ -562,7 +570,7 @@ impl Catalog {
                         if established && it.loc != Location::Response {
                             changes.push(Change::NewParameter {
                                 ts_ms: now_ms,
-                                at: at.clone(),
+                                at: ref_of(e),
                                 location: it.loc,
                                 name: it.name.to_string(),
                                 ty: it.ty,
@@ -572,8 +580,7 @@ impl Catalog {
                 }
             }
             if let Some(c) = class {
-                let loc = loc_key(it.loc, &it.name);
-                note_data(e, c, &loc, &it.text, now_ms, max_data, &at, changes, true);
+                note_data(e, c, &key, &it.text, now_ms, max_data, changes, true);
             }
         }
 
@@ -614,6 +621,10 @@ impl Catalog {
     /// The template a path maps to on a host, without learning.
     pub fn template_of(&self, host: Option<&str>, path: &str) -> Option<String> {
         let host = norm_host(host);
+        let segs: Vec<&str> = segments(path).take(self.cfg.max_segments).collect();
+        if let Some(t) = self.forced_template(&host, &segs) {
+            return Some(t);
+        }
         self.trees.get(&host)?.lookup(path, self.cfg.max_segments)
     }
 
@@ -656,34 +667,36 @@ impl Catalog {
         self.spec.as_ref()
     }
 
-    /// Sets the declared spec. Observed endpoints are matched to it; those
-    /// whose template the spec declares with variables where learning kept
-    /// literals are merged into the declared template.
+    /// Sets the declared spec (for every host). Observed endpoints are
+    /// matched to it; those whose template the spec declares with variables
+    /// where learning kept literals are merged into the declared template, and
+    /// learned variable names give way to the declared ones. Returns the
+    /// `endpoints_merged` events (merges and renames).
     pub fn import_spec(&mut self, spec: Spec) -> Vec<Change> {
+        // the trees follow the declared templates: literals pinned, learned
+        // literals at declared variable positions merged into the variable
+        let pieces: Vec<Vec<Forced>> = (0..spec.operations.len()).map(|i| spec.forced(i)).collect();
+        for tree in self.trees.values_mut() {
+            for p in &pieces {
+                tree.apply_declared(p, false);
+            }
+            for p in &pieces {
+                tree.apply_declared(p, true);
+            }
+        }
+        self.nodes = self.trees.values().map(|t| t.nodes).sum();
         self.spec = Some(spec);
         let mut changes = Vec::new();
+        // import has no clock: events carry the latest time the catalog saw
+        let ts = self
+            .endpoints
+            .iter()
+            .map(|e| e.last_seen_ms)
+            .max()
+            .unwrap_or(0);
         self.rekey(
-            |c, e| {
-                let Some(spec) = &c.spec else {
-                    return e.template.clone();
-                };
-                let segs: Vec<&str> = segments(&e.template).collect();
-                match spec.match_path(&segs) {
-                    Some(i) => spec.operations.get(i).map_or_else(
-                        || e.template.clone(),
-                        |o| {
-                            // keep the learned names where both have variables
-                            if shape_of(&o.template) == shape_of(&e.template) {
-                                e.template.clone()
-                            } else {
-                                o.template.clone()
-                            }
-                        },
-                    ),
-                    None => e.template.clone(),
-                }
-            },
-            0,
+            |c, e| c.current_template(&e.host, &e.template),
+            ts,
             &mut changes,
         );
         changes
@@ -831,6 +844,52 @@ impl Catalog {
     }
 }
 
+/// The template fully determined by forced pieces, when they cover every
+/// segment.
+fn template_from_forced(forced: &[Forced], segs: &[&str]) -> Option<String> {
+    if forced.is_empty()
+        || forced.len() != segs.len()
+        || forced.iter().any(|f| matches!(f, Forced::Free))
+    {
+        return None;
+    }
+    let mut out = String::new();
+    let mut used: Vec<String> = Vec::new();
+    for (f, seg) in forced.iter().zip(segs) {
+        match f {
+            Forced::Var(name) => {
+                let mut n = name.clone();
+                let mut i = 2;
+                while used.contains(&n) {
+                    n = format!("{name}{i}");
+                    i += 1;
+                }
+                out.push_str("/{");
+                out.push_str(&n);
+                out.push('}');
+                used.push(n);
+            }
+            _ => {
+                out.push('/');
+                out.push_str(seg);
+            }
+        }
+    }
+    if out.is_empty() {
+        out.push('/');
+    }
+    Some(out)
+}
+
+fn ref_of(e: &Endpoint) -> EndpointRef {
+    EndpointRef {
+        endpoint: e.id(),
+        host: e.host.clone(),
+        method: e.method.clone(),
+        template: e.template.clone(),
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 fn note_data(
     e: &mut Endpoint,
@@ -839,7 +898,6 @@ fn note_data(
     value: &str,
     now_ms: i64,
     max: usize,
-    at: &EndpointRef,
     changes: &mut Vec<Change>,
     report: bool,
 ) {
@@ -859,7 +917,7 @@ fn note_data(
     if new_class && report {
         changes.push(Change::NewDataClass {
             ts_ms: now_ms,
-            at: at.clone(),
+            at: ref_of(e),
             class,
             location: location.to_string(),
             sample: sample.clone(),

@@ -85,15 +85,37 @@ impl DataClass {
     }
 }
 
-/// Normalises a parameter name for context checks: lower case, the last
-/// component of a dotted path, separators removed.
-fn norm_name(name: &str) -> String {
-    let last = name.rsplit(['.', '[']).next().unwrap_or(name);
-    last.trim_end_matches(']')
-        .chars()
-        .filter(|c| !matches!(c, '_' | '-' | ' '))
-        .flat_map(char::to_lowercase)
-        .collect()
+/// A parameter name normalised for context checks, without allocating: lower
+/// case, the last component of a dotted path, separators removed, at most 48
+/// bytes.
+struct NameBuf {
+    buf: [u8; 48],
+    len: usize,
+}
+
+impl NameBuf {
+    fn new(name: Option<&str>) -> NameBuf {
+        let mut nb = NameBuf {
+            buf: [0; 48],
+            len: 0,
+        };
+        let Some(name) = name else { return nb };
+        let last = name.rsplit(['.', '[']).next().unwrap_or(name);
+        for b in last.trim_end_matches(']').bytes() {
+            if matches!(b, b'_' | b'-' | b' ') {
+                continue;
+            }
+            if nb.len == nb.buf.len() {
+                break;
+            }
+            nb.buf[nb.len] = b.to_ascii_lowercase();
+            nb.len += 1;
+        }
+        nb
+    }
+    fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.buf[..self.len]).unwrap_or("")
+    }
 }
 
 fn name_is_password(n: &str) -> bool {
@@ -165,6 +187,27 @@ fn name_is_secret(n: &str) -> bool {
         || n == "authorization"
 }
 
+/// Whether a parameter name says its value is personal data that has no
+/// class of its own (a person's name, address, birth date): examples of such
+/// values are not kept.
+pub fn is_personal_key(name: &str) -> bool {
+    let nb = NameBuf::new(Some(name));
+    let n = nb.as_str();
+    n.contains("name")
+        && !n.contains("username")
+        && !matches!(n, "hostname" | "filename" | "typename")
+        || n.contains("address")
+        || n.starts_with("line1")
+        || n.starts_with("line2")
+        || n.contains("street")
+        || n.contains("postal")
+        || n.contains("zip")
+        || n == "city"
+        || n.contains("birth")
+        || n == "dob"
+        || n.contains("passport")
+}
+
 /// Classifies one value, using the parameter name (when known) as context.
 /// Returns the most specific class, or `None` for ordinary data.
 pub fn classify_value(name: Option<&str>, value: &str) -> Option<DataClass> {
@@ -172,44 +215,56 @@ pub fn classify_value(name: Option<&str>, value: &str) -> Option<DataClass> {
     if v.is_empty() || v.len() > 4096 {
         return None;
     }
-    let n = name.map(norm_name).unwrap_or_default();
-    let n = n.as_str();
+    let nb = NameBuf::new(name);
+    let n = nb.as_str();
+    let b = v.as_bytes();
+    let first = b[0];
+    let alpha = first.is_ascii_alphabetic();
 
-    if is_jwt(v) {
+    if alpha && is_jwt(v) {
         return Some(DataClass::Jwt);
     }
-    if is_known_key(v) {
+    if alpha && is_known_key(v) {
         return Some(DataClass::ApiKey);
     }
     if !n.is_empty() && name_is_password(n) && !is_boolish(v) {
         return Some(DataClass::Password);
     }
-    if name_is_cvv(n) && (3..=4).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_digit()) {
+    if b.len() <= 4
+        && name_is_cvv(n)
+        && (3..=4).contains(&b.len())
+        && b.iter().all(u8::is_ascii_digit)
+    {
         return Some(DataClass::Cvv);
     }
-    if is_card_number(v, n) {
+    if first.is_ascii_digit() && b.len() >= 13 && is_card_number(v, n) {
         return Some(DataClass::CardNumber);
     }
-    if is_iban(v) {
+    if alpha && b.len() >= 15 && is_iban(v) {
         return Some(DataClass::Iban);
     }
-    if is_email(v) {
+    if b.contains(&b'@') && is_email(v) {
         return Some(DataClass::Email);
     }
-    if is_national_id(v, n) {
+    if (first.is_ascii_digit() || alpha) && (9..=13).contains(&b.len()) && is_national_id(v, n) {
         return Some(DataClass::NationalId);
     }
-    if is_phone(v, n) {
+    if (first.is_ascii_digit() || first == b'+' || first == b'(') && b.len() >= 7 && is_phone(v, n)
+    {
         return Some(DataClass::Phone);
     }
-    if !n.is_empty() && (name_is_api_key(n) || name_is_secret(n)) && looks_secret(v) {
+    if !n.is_empty()
+        && b.len() >= 12
+        && (name_is_api_key(n) || name_is_secret(n))
+        && looks_secret(v)
+    {
         return Some(if name_is_api_key(n) {
             DataClass::ApiKey
         } else {
             DataClass::Secret
         });
     }
-    if v.starts_with("-----BEGIN") && v.contains("PRIVATE KEY") {
+    if first == b'-' && v.starts_with("-----BEGIN") && v.contains("PRIVATE KEY") {
         return Some(DataClass::Secret);
     }
     None
@@ -429,8 +484,19 @@ pub fn is_national_id(v: &str, norm_name: &str) -> bool {
 }
 
 fn is_nino(v: &str) -> bool {
-    let s: Vec<u8> = v.bytes().filter(|b| *b != b' ').collect();
-    if s.len() != 9 {
+    let mut s = [0u8; 9];
+    let mut n = 0;
+    for b in v.bytes() {
+        if b == b' ' {
+            continue;
+        }
+        if n == 9 {
+            return false;
+        }
+        s[n] = b;
+        n += 1;
+    }
+    if n != 9 {
         return false;
     }
     let (p, digits, suffix) = (&s[..2], &s[2..8], s[8]);

@@ -279,8 +279,8 @@ fn push_pairs<'a>(items: &mut Vec<Item<'a>>, loc: Location, s: &'a str) {
 fn flatten<'a>(
     items: &mut Vec<Item<'a>>,
     loc: Location,
-    prefix: &str,
-    v: &serde_json::Value,
+    prefix: &mut String,
+    v: serde_json::Value,
     depth: usize,
 ) {
     use serde_json::Value;
@@ -291,7 +291,7 @@ fn flatten<'a>(
         Value::Null => (ValueType::Null, Cow::Borrowed("")),
         Value::Bool(b) => (
             ValueType::Boolean,
-            Cow::Borrowed(if *b { "true" } else { "false" }),
+            Cow::Borrowed(if b { "true" } else { "false" }),
         ),
         Value::Number(n) => (
             if n.is_f64() {
@@ -301,21 +301,23 @@ fn flatten<'a>(
             },
             Cow::Owned(n.to_string()),
         ),
-        Value::String(s) => (ValueType::String, Cow::Owned(s.clone())),
+        Value::String(s) => (ValueType::String, Cow::Owned(s)),
         Value::Array(a) => {
             if !prefix.is_empty() {
                 items.push(Item {
                     loc,
-                    name: Cow::Owned(prefix.to_string()),
+                    name: Cow::Owned(prefix.clone()),
                     ty: ValueType::Array,
                     text: Cow::Borrowed(""),
                 });
             }
             if depth < MAX_DEPTH {
-                let name = format!("{prefix}[]");
-                for e in a.iter().take(MAX_ARRAY) {
-                    flatten(items, loc, &name, e, depth + 1);
+                let len = prefix.len();
+                prefix.push_str("[]");
+                for e in a.into_iter().take(MAX_ARRAY) {
+                    flatten(items, loc, prefix, e, depth + 1);
                 }
+                prefix.truncate(len);
             }
             return;
         }
@@ -323,19 +325,20 @@ fn flatten<'a>(
             if !prefix.is_empty() {
                 items.push(Item {
                     loc,
-                    name: Cow::Owned(prefix.to_string()),
+                    name: Cow::Owned(prefix.clone()),
                     ty: ValueType::Object,
                     text: Cow::Borrowed(""),
                 });
             }
             if depth < MAX_DEPTH {
+                let len = prefix.len();
                 for (k, val) in m {
-                    let name = if prefix.is_empty() {
-                        k.clone()
-                    } else {
-                        format!("{prefix}.{k}")
-                    };
-                    flatten(items, loc, &name, val, depth + 1);
+                    if len > 0 {
+                        prefix.push('.');
+                    }
+                    prefix.push_str(&k);
+                    flatten(items, loc, prefix, val, depth + 1);
+                    prefix.truncate(len);
                 }
             }
             return;
@@ -346,7 +349,7 @@ fn flatten<'a>(
     }
     items.push(Item {
         loc,
-        name: Cow::Owned(prefix.to_string()),
+        name: Cow::Owned(prefix.clone()),
         ty,
         text,
     });
@@ -355,7 +358,8 @@ fn flatten<'a>(
 fn json_items<'a>(items: &mut Vec<Item<'a>>, loc: Location, data: &[u8]) -> bool {
     match serde_json::from_slice::<serde_json::Value>(data) {
         Ok(v) => {
-            flatten(items, loc, "", &v, 0);
+            let mut prefix = String::with_capacity(64);
+            flatten(items, loc, &mut prefix, v, 0);
             true
         }
         Err(_) => false,
@@ -369,10 +373,16 @@ pub fn extract(ex: &Exchange) -> Extracted<'_> {
         push_pairs(&mut out.items, Location::Query, q);
     }
     for (name, value) in &ex.request.headers {
-        let lower = name.to_ascii_lowercase();
-        if STANDARD_HEADERS.contains(&lower.as_str()) || lower.starts_with("sec-") {
+        if STANDARD_HEADERS
+            .iter()
+            .any(|h| h.eq_ignore_ascii_case(name))
+            || name
+                .get(..4)
+                .is_some_and(|p| p.eq_ignore_ascii_case("sec-"))
+        {
             continue;
         }
+        let lower = name.to_ascii_lowercase();
         if out.items.len() >= MAX_ITEMS {
             break;
         }
@@ -424,7 +434,7 @@ pub fn extract(ex: &Exchange) -> Extracted<'_> {
 /// A string format recognised in a value (OpenAPI `format`).
 pub fn string_format(v: &str) -> Option<&'static str> {
     use crate::template::{SegKind, seg_kind};
-    if v.is_empty() || v.len() > 256 {
+    if v.len() < 7 || v.len() > 256 || !v.bytes().any(|b| matches!(b, b'@' | b'-' | b':' | b'.')) {
         return None;
     }
     if crate::classify::is_email(v) {

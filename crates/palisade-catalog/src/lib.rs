@@ -19,6 +19,25 @@
 //! samples per endpoint). It is *not* a detector of attacks and does not
 //! enforce schemas: `check_against_spec` gives drift findings that schema
 //! enforcement may act on. Terms are defined in `docs/catalog.md`.
+//!
+//! ```
+//! use palisade_catalog::{CatalogConfig, Spec};
+//! use palisade_core::{Exchange, RequestPart, ResponsePart};
+//!
+//! let mut cat = CatalogConfig::default().build().unwrap();
+//! let ex = Exchange {
+//!     request: RequestPart { target: "/v1/customers/cus_9aK2xY".into(), host: Some("api.example".into()), ..Default::default() },
+//!     response: Some(ResponsePart { status: 200, ..Default::default() }),
+//!     ..Default::default()
+//! };
+//! let changes = cat.observe(&ex, 1_700_000_000_000);
+//! assert_eq!(changes.len(), 1); // new_endpoint
+//! assert_eq!(cat.template_of(Some("api.example"), "/v1/customers/cus_Zz81").as_deref(), Some("/v1/customers/{customer}"));
+//! let spec = Spec::parse(r#"{"openapi":"3.1.0","paths":{"/v1/charges":{"get":{}}}}"#, "team.json").unwrap();
+//! cat.import_spec(spec);
+//! let report = cat.spec_report();
+//! assert_eq!((report.shadow.len(), report.unused.len()), (1, 1));
+//! ```
 
 pub mod auth;
 mod catalog;

@@ -138,6 +138,9 @@ pub struct Spec {
     pub warnings: Vec<String>,
     #[serde(skip)]
     segs: Vec<Vec<SpecSeg>>,
+    /// Operations by (segment count, first literal segment or `""`).
+    #[serde(skip)]
+    buckets: std::collections::HashMap<(usize, String), Vec<usize>>,
 }
 
 fn esc(s: &str) -> String {
@@ -515,6 +518,7 @@ impl Spec {
             operations: ops,
             warnings: w.warnings,
             segs: Vec::new(),
+            buckets: Default::default(),
         };
         spec.reindex();
         Ok(spec)
@@ -527,13 +531,39 @@ impl Spec {
             .iter()
             .map(|o| parse_segs(&o.template))
             .collect();
+        self.buckets.clear();
+        for (i, ss) in self.segs.iter().enumerate() {
+            let first = match ss.first() {
+                Some(SpecSeg::Lit(l)) => l.clone(),
+                _ => String::new(),
+            };
+            self.buckets.entry((ss.len(), first)).or_default().push(i);
+        }
+    }
+
+    /// Indices of the operations that may match a path of these segments, in
+    /// order.
+    fn candidates(&self, segs: &[&str]) -> Vec<usize> {
+        let first = segs.first().copied().unwrap_or("");
+        let mut c: Vec<usize> = self
+            .buckets
+            .get(&(segs.len(), first.to_string()))
+            .into_iter()
+            .chain(self.buckets.get(&(segs.len(), String::new())))
+            .flatten()
+            .copied()
+            .collect();
+        c.sort_unstable();
+        c.dedup();
+        c
     }
 
     /// The declared template matching a concrete path (any method): the one
     /// with the most literal segments, then the first in order.
     pub(crate) fn match_path(&self, segs: &[&str]) -> Option<usize> {
         let mut best: Option<(usize, usize)> = None;
-        for (i, ss) in self.segs.iter().enumerate() {
+        for i in self.candidates(segs) {
+            let Some(ss) = self.segs.get(i) else { continue };
             if ss.len() != segs.len() {
                 continue;
             }
@@ -583,8 +613,9 @@ impl Spec {
     pub fn operation_for(&self, method: &str, path: &str) -> Option<&Operation> {
         let segs: Vec<&str> = crate::template::segments(path).collect();
         let mut best: Option<(usize, usize)> = None;
-        for (i, ss) in self.segs.iter().enumerate() {
-            if ss.len() != segs.len() || self.operations[i].method != method {
+        for i in self.candidates(&segs) {
+            let Some(ss) = self.segs.get(i) else { continue };
+            if ss.len() != segs.len() || self.operations.get(i).is_none_or(|o| o.method != method) {
                 continue;
             }
             let mut lits = 0;

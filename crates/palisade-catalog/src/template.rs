@@ -255,7 +255,11 @@ pub fn var_name(parent: Option<&str>) -> String {
 /// after such a run (`/v1/customers`: both are reserved positions).
 pub fn head_len(segs: &[&str]) -> usize {
     let k = segs.iter().take_while(|s| is_reserved(s)).count();
-    if k == 0 { 1 } else { (k + 1).min(segs.len()).max(1) }
+    if k == 0 {
+        1
+    } else {
+        (k + 1).min(segs.len()).max(1)
+    }
 }
 
 /// A forced piece of a template, from a rule or the declared spec.
@@ -275,6 +279,9 @@ pub struct VarChild {
     /// Set by a rule or the spec: plain strings go into it.
     #[serde(default)]
     pub forced: bool,
+    /// Created from a spec, no value seen yet: the first value sets the kind.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub fresh: bool,
     pub node: Node,
 }
 
@@ -426,17 +433,17 @@ impl Tree {
                             name,
                             kind,
                             forced: forced_var,
+                            fresh: false,
                             node: Node::default(),
                         }));
                     }
                     let v = node.var.as_mut()?;
-                    if forced_var {
-                        v.forced = true;
-                        if let Forced::Var(n) = &f
-                            && v.name != *n
-                        {
-                            v.name = n.clone();
-                        }
+                    // a forced (rule or spec) name is used for this path's
+                    // template by the caller; the node keeps its own name
+                    v.forced |= forced_var;
+                    if v.fresh {
+                        v.kind = kind;
+                        v.fresh = false;
                     } else {
                         v.kind = v.kind.join(kind);
                     }
@@ -454,16 +461,23 @@ impl Tree {
                         nodes += 1;
                         node.lit.insert((*seg).to_string(), Node::default());
                         // cardinality: too many plain siblings become a variable
-                        let (words, values) = node
-                            .lit
-                            .iter()
-                            .filter(|(_, n)| !n.pinned)
-                            .fold((0, 0), |(w, v), (k, _)| {
-                                if value_like(k) { (w, v + 1) } else { (w + 1, v) }
-                            });
+                        let (words, values) = node.lit.iter().filter(|(_, n)| !n.pinned).fold(
+                            (0, 0),
+                            |(w, v), (k, _)| {
+                                if value_like(k) {
+                                    (w, v + 1)
+                                } else {
+                                    (w + 1, v)
+                                }
+                            },
+                        );
                         let by_values = value_like(seg) && values > lim.value_cardinality;
                         if !pin && (words + values > lim.string_cardinality || by_values) {
-                            collapse(node, parent.as_deref(), by_values && words + values <= lim.string_cardinality);
+                            collapse(
+                                node,
+                                parent.as_deref(),
+                                by_values && words + values <= lim.string_cardinality,
+                            );
                             out.collapsed = true;
                             let v = node.var.as_mut()?;
                             push_var(&mut out.template, &v.name, &mut used);
@@ -517,6 +531,62 @@ impl Tree {
             out.push('/');
         }
         Some(out)
+    }
+
+    /// Makes the tree agree with a declared template: its literals are pinned
+    /// (created if needed) and, when `absorb`, the unpinned literal children
+    /// at its variable positions merge into the variable.
+    pub fn apply_declared(&mut self, pieces: &[Forced], absorb: bool) {
+        let mut node = &mut self.root;
+        for f in pieces {
+            match f {
+                Forced::Literal(l) => {
+                    let child = node.lit.entry(l.clone()).or_default();
+                    child.pinned = true;
+                    node = child;
+                }
+                Forced::Var(name) => {
+                    if absorb {
+                        let keys: Vec<String> = node
+                            .lit
+                            .iter()
+                            .filter(|(_, n)| !n.pinned)
+                            .map(|(k, _)| k.clone())
+                            .collect();
+                        let mut merged = Node::default();
+                        for k in keys {
+                            if let Some(c) = node.lit.remove(&k) {
+                                merged.absorb(c);
+                            }
+                        }
+                        if let Some(v) = node.var.as_mut() {
+                            v.node.absorb(merged);
+                            v.forced = true;
+                        } else {
+                            node.var = Some(Box::new(VarChild {
+                                name: name.clone(),
+                                kind: SegKind::String,
+                                forced: true,
+                                fresh: true,
+                                node: merged,
+                            }));
+                        }
+                    }
+                    let v = node.var.get_or_insert_with(|| {
+                        Box::new(VarChild {
+                            name: name.clone(),
+                            kind: SegKind::String,
+                            forced: true,
+                            fresh: true,
+                            node: Node::default(),
+                        })
+                    });
+                    node = &mut v.node;
+                }
+                Forced::Free => break,
+            }
+        }
+        self.nodes = self.root.count();
     }
 
     /// The variables of a template with their kinds (names as in the
@@ -581,7 +651,8 @@ impl Tree {
 /// anything with digits, capitals, dots or other punctuation is value-like
 /// (`US`, `SUMMER24`, `balance.summary.1`, `jdoe42`).
 pub fn value_like(seg: &str) -> bool {
-    !seg.bytes().all(|b| b.is_ascii_lowercase() || b == b'_' || b == b'-')
+    !seg.bytes()
+        .all(|b| b.is_ascii_lowercase() || b == b'_' || b == b'-')
 }
 
 /// Merges the unpinned literal children of `node` (only the value-like ones
@@ -609,6 +680,7 @@ fn collapse(node: &mut Node, parent: Option<&str>, only_values: bool) {
                 name: var_name(parent),
                 kind: SegKind::String,
                 forced: false,
+                fresh: false,
                 node: merged,
             }));
         }

@@ -90,3 +90,37 @@ fn endpoint_reports_unauthenticated_success_and_auth_change() {
             .any(|r| r.code == "unauthenticated_success")
     );
 }
+
+#[test]
+fn personal_values_without_a_class_keep_no_example() {
+    use palisade_catalog::CatalogConfig;
+    let mut cat = CatalogConfig::default().build().unwrap();
+    let body = r#"{"name":"Jane Doe","address":{"line1":"1 Main St","city":"Springfield"},"plan":"gold","card":{"number":"4111 1111 1111 1111","cvc":"123"}}"#;
+    cat.observe(
+        &common::req(
+            "api",
+            "POST",
+            "/v1/signup",
+            &[],
+            body,
+            200,
+            r#"{"token":"Zq8vN2kLp4Xr9sT1wY6u"}"#,
+        ),
+        1,
+    );
+    let shown = serde_json::to_string(&cat.endpoints()).unwrap()
+        + &cat.to_snapshot().to_string()
+        + &cat.export_openapi().to_string();
+    for leak in [
+        "Jane",
+        "Main St",
+        "Springfield",
+        "4111 1111 1111 1111",
+        "\"123\"",
+        "Zq8vN2kLp4Xr9sT1wY6u",
+    ] {
+        assert!(!shown.contains(leak), "{leak} leaked");
+    }
+    assert!(shown.contains("gold"), "ordinary examples are kept");
+    assert!(shown.contains("411111******1111"));
+}

@@ -25,7 +25,7 @@ pub fn luhn_valid(digits: &[u8]) -> bool {
         }
         sum += v;
     }
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// The card brand from the leading digits, when it is a known one.
@@ -38,12 +38,10 @@ pub fn card_brand(digits: &str) -> Option<&'static str> {
     let len = d.len();
     Some(match () {
         _ if d[0] == b'4' && matches!(len, 13 | 16 | 19) => "visa",
-        _ if (51..=55).contains(&prefix(2)) || (2221..=2720).contains(&prefix(4)) => {
-            if len == 16 {
-                "mastercard"
-            } else {
-                return None;
-            }
+        _ if ((51..=55).contains(&prefix(2)) || (2221..=2720).contains(&prefix(4)))
+            && len == 16 =>
+        {
+            "mastercard"
         }
         _ if matches!(prefix(2), 34 | 37) && len == 15 => "amex",
         _ if (prefix(4) == 6011 || prefix(2) == 65 || (644..=649).contains(&prefix(3)))
@@ -314,11 +312,11 @@ pub fn mask_body(content_type: Option<&str>, body: &[u8]) -> String {
     let Ok(text) = std::str::from_utf8(body) else {
         return format!("[binary:{} bytes]", body.len());
     };
-    if ct.contains("json") || text.trim_start().starts_with(['{', '[']) {
-        if let Ok(mut v) = serde_json::from_str::<serde_json::Value>(text) {
-            mask_json(&mut v);
-            return v.to_string();
-        }
+    if (ct.contains("json") || text.trim_start().starts_with(['{', '[']))
+        && let Ok(mut v) = serde_json::from_str::<serde_json::Value>(text)
+    {
+        mask_json(&mut v);
+        return v.to_string();
     }
     if ct.contains("x-www-form-urlencoded") {
         return mask_query(text);

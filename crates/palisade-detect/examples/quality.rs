@@ -47,7 +47,11 @@ fn main() {
         match harness::run_corpus(&engine, &f) {
             Ok(r) => {
                 print!("{r}");
-                let n: u64 = r.categories.values().map(|c| c.attacks + c.benign + c.nonmatch).sum();
+                let n: u64 = r
+                    .categories
+                    .values()
+                    .map(|c| c.attacks + c.benign + c.nonmatch)
+                    .sum();
                 println!("({n} requests in {:.2?})\n", started.elapsed());
                 if details {
                     println!("{}", r.details());

@@ -12,7 +12,9 @@ use serde::{Deserialize, Serialize};
 
 /// How readily the engine blocks: the anomaly score at which a request is
 /// blocked. See `docs/detection.md`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default, PartialOrd, Ord,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Sensitivity {
     /// Blocks only near-certain attacks (score ≥ 10).
@@ -129,7 +131,9 @@ impl Default for DetectConfig {
 pub fn glob(pattern: &str, text: &str) -> bool {
     let mut parts = pattern.split('*');
     let first = parts.next().unwrap_or("");
-    let Some(mut rest) = text.strip_prefix(first) else { return false };
+    let Some(mut rest) = text.strip_prefix(first) else {
+        return false;
+    };
     let pieces: Vec<&str> = parts.collect();
     if pieces.is_empty() {
         return rest.is_empty();
@@ -147,7 +151,15 @@ pub fn glob(pattern: &str, text: &str) -> bool {
 }
 
 impl Exclusion {
-    pub(crate) fn matches(&self, route: Option<&str>, method: &str, path: &str, rule_id: &str, kind: &str, location: &str) -> bool {
+    pub(crate) fn matches(
+        &self,
+        route: Option<&str>,
+        method: &str,
+        path: &str,
+        rule_id: &str,
+        kind: &str,
+        location: &str,
+    ) -> bool {
         if let Some(r) = &self.route
             && route != Some(r.as_str())
         {

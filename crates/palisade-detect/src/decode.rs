@@ -98,7 +98,10 @@ pub fn percent_once(s: &str, layers: &mut Layers) -> Option<String> {
     let mut changed = false;
     while i < b.len() {
         if b[i] == b'%' {
-            if let (Some(h), Some(l)) = (b.get(i + 1).and_then(|&c| hex(c)), b.get(i + 2).and_then(|&c| hex(c))) {
+            if let (Some(h), Some(l)) = (
+                b.get(i + 1).and_then(|&c| hex(c)),
+                b.get(i + 2).and_then(|&c| hex(c)),
+            ) {
                 out.push(h * 16 + l);
                 i += 3;
                 changed = true;
@@ -277,12 +280,18 @@ fn entity_at(b: &[u8]) -> Option<(char, usize)> {
         }
         return Some((char::from_u32(v).unwrap_or('\u{fffd}'), used));
     }
-    let name_len = b.iter().take(10).take_while(|c| c.is_ascii_alphabetic()).count();
+    let name_len = b
+        .iter()
+        .take(10)
+        .take_while(|c| c.is_ascii_alphabetic())
+        .count();
     if name_len == 0 {
         return None;
     }
     let name = std::str::from_utf8(b.get(..name_len)?).ok()?;
-    let (_, c) = ENTITIES.iter().find(|(n, _)| n.eq_ignore_ascii_case(name))?;
+    let (_, c) = ENTITIES
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))?;
     // named entities need their `;`, except the classic five
     if b.get(name_len) == Some(&b';') {
         Some((*c, name_len + 1))
@@ -306,7 +315,9 @@ pub fn escapes_once(s: &str) -> Option<String> {
             match b.get(i + 1) {
                 Some(b'u' | b'U') => {
                     if b.get(i + 2) == Some(&b'{')
-                        && let Some(end) = b.get(i + 3..).and_then(|r| r.iter().take(8).position(|&c| c == b'}'))
+                        && let Some(end) = b
+                            .get(i + 3..)
+                            .and_then(|r| r.iter().take(8).position(|&c| c == b'}'))
                         && let Some(v) = b.get(i + 3..i + 3 + end).and_then(hex_n)
                     {
                         out.push(char::from_u32(v).unwrap_or('\u{fffd}'));
@@ -420,11 +431,19 @@ pub fn base64_text(s: &str) -> Option<String> {
         return None;
     }
     let urlsafe = body.bytes().any(|c| c == b'-' || c == b'_');
-    let ok = body
-        .bytes()
-        .all(|c| c.is_ascii_alphanumeric() || if urlsafe { c == b'-' || c == b'_' } else { c == b'+' || c == b'/' });
+    let ok = body.bytes().all(|c| {
+        c.is_ascii_alphanumeric()
+            || if urlsafe {
+                c == b'-' || c == b'_'
+            } else {
+                c == b'+' || c == b'/'
+            }
+    });
     // all-letter or all-digit words are words, not base64
-    if !ok || body.bytes().all(|c| c.is_ascii_alphabetic()) || body.bytes().all(|c| c.is_ascii_digit()) {
+    if !ok
+        || body.bytes().all(|c| c.is_ascii_alphabetic())
+        || body.bytes().all(|c| c.is_ascii_digit())
+    {
         return None;
     }
     let engine = if urlsafe {
@@ -434,7 +453,10 @@ pub fn base64_text(s: &str) -> Option<String> {
     };
     let bytes = engine.decode(body).ok()?;
     let text = String::from_utf8(bytes).ok()?;
-    let printable = text.chars().filter(|c| !c.is_control() || c.is_whitespace()).count();
+    let printable = text
+        .chars()
+        .filter(|c| !c.is_control() || c.is_whitespace())
+        .count();
     (printable * 100 >= text.chars().count() * 95).then_some(text)
 }
 
@@ -469,7 +491,10 @@ mod tests {
 
     #[test]
     fn base64_only_when_it_is() {
-        assert_eq!(base64_text("JyBPUiAxPTEgLS0gLQ==").as_deref(), Some("' OR 1=1 -- -"));
+        assert_eq!(
+            base64_text("JyBPUiAxPTEgLS0gLQ==").as_deref(),
+            Some("' OR 1=1 -- -")
+        );
         assert_eq!(base64_text("correcthorsebatterystaple"), None);
         assert_eq!(base64_text("1234567890123456"), None);
     }

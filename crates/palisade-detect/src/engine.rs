@@ -12,7 +12,9 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-use palisade_core::{Exchange, Finding, InspectError, Inspector, Masked, Phase, Severity, Verdict, sensitive};
+use palisade_core::{
+    Exchange, Finding, InspectError, Inspector, Masked, Phase, Severity, Verdict, sensitive,
+};
 
 use crate::config::{DetectConfig, Exclusion, Limits, Sensitivity};
 use crate::decode;
@@ -55,13 +57,31 @@ impl DetectConfig {
             if w[0] == w[1]
                 && let Some(r) = rules.rules.iter().rfind(|r| r.id == w[0])
             {
-                diags.push(crate::error::Diagnostic::new(&r.origin, r.line, 1, format!("rule id `{}` is defined in more than one file", r.id), "rule ids must be unique across all rule files"));
+                diags.push(crate::error::Diagnostic::new(
+                    &r.origin,
+                    r.line,
+                    1,
+                    format!("rule id `{}` is defined in more than one file", r.id),
+                    "rule ids must be unique across all rule files",
+                ));
             }
         }
         let l = &self.limits;
-        for (name, v) in [("max_body", l.max_body), ("max_values", l.max_values), ("max_value_len", l.max_value_len), ("max_depth", l.max_depth), ("max_headers", l.max_headers)] {
+        for (name, v) in [
+            ("max_body", l.max_body),
+            ("max_values", l.max_values),
+            ("max_value_len", l.max_value_len),
+            ("max_depth", l.max_depth),
+            ("max_headers", l.max_headers),
+        ] {
             if v == 0 {
-                diags.push(crate::error::Diagnostic::new("config", 0, 0, format!("limits.{name} is 0"), "a bound of 0 inspects nothing; remove it to use the default"));
+                diags.push(crate::error::Diagnostic::new(
+                    "config",
+                    0,
+                    0,
+                    format!("limits.{name} is 0"),
+                    "a bound of 0 inspects nothing; remove it to use the default",
+                ));
             }
         }
         if !diags.is_empty() {
@@ -100,18 +120,21 @@ impl Default for Engine {
 
 impl Engine {
     /// Both phases at once (for the sensor, the harness and `rules test`).
+    /// Unlike the gateway, which stops after a blocking head phase, this runs
+    /// the body phase too, so every finding is recorded.
     pub fn inspect(&self, ex: &mut Exchange) -> Verdict {
         let head = self.phase(ex, true);
-        if head.is_stop() {
-            return head;
-        }
         let body = self.phase(ex, false);
         head.max(body)
     }
 
     /// The sensitivity that applies to this exchange's route.
     pub fn sensitivity_for(&self, ex: &Exchange) -> Sensitivity {
-        ex.route.as_ref().and_then(|r| self.route_sensitivity.get(r)).copied().unwrap_or(self.sensitivity)
+        ex.route
+            .as_ref()
+            .and_then(|r| self.route_sensitivity.get(r))
+            .copied()
+            .unwrap_or(self.sensitivity)
     }
 
     /// The rules loaded (built-in and user).
@@ -124,7 +147,11 @@ impl Engine {
         let mut forced = Verdict::Allow;
         {
             let req = &ex.request;
-            let extracted = if head { extract::head(req, &self.limits) } else { extract::body(req, &self.limits) };
+            let extracted = if head {
+                extract::head(req, &self.limits)
+            } else {
+                extract::body(req, &self.limits)
+            };
             let mut hits: Vec<(String, Hit)> = Vec::new();
             for d in detectors::REQUEST_DETECTORS {
                 (d.run)(req, head, &mut hits);
@@ -136,35 +163,98 @@ impl Engine {
             let decoded = self.detect_values(&extracted, &mut new);
             // rules see the head's values in the body phase too
             let head_values;
-            let mut all: Vec<RuleValue<'_>> = decoded.iter().map(|d| RuleValue { part: d.part, name: &d.name, is_key: d.is_key, text: &d.text }).collect();
+            let mut all: Vec<RuleValue<'_>> = decoded
+                .iter()
+                .map(|d| RuleValue {
+                    part: d.part,
+                    name: &d.name,
+                    is_key: d.is_key,
+                    text: &d.text,
+                })
+                .collect();
             if !head && self.rules.rules.iter().any(|r| !r.head) {
                 head_values = decode_all(&extract::head(req, &self.limits));
-                all.extend(head_values.iter().map(|d| RuleValue { part: d.part, name: &d.name, is_key: d.is_key, text: &d.text }));
+                all.extend(head_values.iter().map(|d| RuleValue {
+                    part: d.part,
+                    name: &d.name,
+                    is_key: d.is_key,
+                    text: &d.text,
+                }));
             }
             let prior_score: u32 = ex.findings.iter().map(|f| f.score).sum();
-            let mut kinds: Vec<&str> = ex.findings.iter().chain(new.iter()).filter(|f| f.score > 0).map(|f| f.kind.as_str()).collect();
+            let mut kinds: Vec<&str> = ex
+                .findings
+                .iter()
+                .chain(new.iter())
+                .filter(|f| f.score > 0)
+                .map(|f| f.kind.as_str())
+                .collect();
             kinds.sort_unstable();
             kinds.dedup();
-            let ids: Vec<&str> = ex.findings.iter().chain(new.iter()).map(|f| f.rule_id.as_str()).collect();
+            let ids: Vec<&str> = ex
+                .findings
+                .iter()
+                .chain(new.iter())
+                .map(|f| f.rule_id.as_str())
+                .collect();
             let score = prior_score + new.iter().map(|f| f.score).sum::<u32>();
-            let input = RuleInput { ex, values: &all, kinds: &kinds, rule_ids: &ids, score };
+            let input = RuleInput {
+                ex,
+                values: &all,
+                kinds: &kinds,
+                rule_ids: &ids,
+                score,
+            };
             let mut rule_findings = Vec::new();
             for rule in self.rules.rules.iter().filter(|r| r.head == head) {
-                let Some((loc, text)) = rule.eval(&input) else { continue };
-                let kind = if rule.action == RuleAction::Tag { "tag" } else { "rule" };
+                let Some((loc, text)) = rule.eval(&input) else {
+                    continue;
+                };
+                let kind = if rule.action == RuleAction::Tag {
+                    "tag"
+                } else {
+                    "rule"
+                };
                 let mut f = Finding::new(kind, &rule.id, &loc)
-                    .score(if matches!(rule.action, RuleAction::Tag | RuleAction::Log) { rule.score.min(if rule.action == RuleAction::Tag { 0 } else { u32::MAX }) } else { rule.score })
+                    .score(
+                        if matches!(rule.action, RuleAction::Tag | RuleAction::Log) {
+                            rule.score.min(if rule.action == RuleAction::Tag {
+                                0
+                            } else {
+                                u32::MAX
+                            })
+                        } else {
+                            rule.score
+                        },
+                    )
                     .severity(rule.severity)
                     .confidence(100)
-                    .phase(if rule.tags.iter().any(|t| t == "recon") { Phase::Recon } else { Phase::Exploitation })
-                    .message(if rule.description.is_empty() { format!("rule {}", rule.id) } else { rule.description.clone() });
+                    .phase(if rule.tags.iter().any(|t| t == "recon") {
+                        Phase::Recon
+                    } else {
+                        Phase::Exploitation
+                    })
+                    .message(if rule.description.is_empty() {
+                        format!("rule {}", rule.id)
+                    } else {
+                        rule.description.clone()
+                    });
                 f.fragment = fragment_for(&loc, &text);
                 match &rule.action {
-                    RuleAction::Block => forced = forced.max(Verdict::block(format!("rule {}", rule.id))),
-                    RuleAction::RateLimit { retry_after_secs } => {
-                        forced = forced.max(Verdict::RateLimit { retry_after_secs: *retry_after_secs, reason: format!("rule {}", rule.id) })
+                    RuleAction::Block => {
+                        forced = forced.max(Verdict::block(format!("rule {}", rule.id)))
                     }
-                    RuleAction::Log => forced = forced.max(Verdict::Log { reason: format!("rule {}", rule.id) }),
+                    RuleAction::RateLimit { retry_after_secs } => {
+                        forced = forced.max(Verdict::RateLimit {
+                            retry_after_secs: *retry_after_secs,
+                            reason: format!("rule {}", rule.id),
+                        })
+                    }
+                    RuleAction::Log => {
+                        forced = forced.max(Verdict::Log {
+                            reason: format!("rule {}", rule.id),
+                        })
+                    }
                     RuleAction::Score | RuleAction::Tag => {}
                 }
                 rule_findings.push(f);
@@ -176,10 +266,25 @@ impl Engine {
             let route = ex.route.clone();
             let method = ex.request.method.clone();
             let path = ex.request.path().to_string();
-            new.retain(|f| !self.exclusions.iter().any(|e| e.matches(route.as_deref(), &method, &path, &f.rule_id, &f.kind, &f.location)));
+            new.retain(|f| {
+                !self.exclusions.iter().any(|e| {
+                    e.matches(
+                        route.as_deref(),
+                        &method,
+                        &path,
+                        &f.rule_id,
+                        &f.kind,
+                        &f.location,
+                    )
+                })
+            });
             if !matches!(forced, Verdict::Allow) {
                 // a forced verdict stands only if its rule's finding survived
-                let reason = forced.reason().unwrap_or("").trim_start_matches("rule ").to_string();
+                let reason = forced
+                    .reason()
+                    .unwrap_or("")
+                    .trim_start_matches("rule ")
+                    .to_string();
                 if !new.iter().any(|f| f.rule_id == reason) {
                     forced = Verdict::Allow;
                 }
@@ -190,14 +295,28 @@ impl Engine {
     }
 
     /// Decodes every value and runs the value detectors on it.
-    fn detect_values<'a>(&self, extracted: &Extracted<'a>, out: &mut Vec<Finding>) -> Vec<Decoded<'a>> {
+    fn detect_values<'a>(
+        &self,
+        extracted: &Extracted<'a>,
+        out: &mut Vec<Finding>,
+    ) -> Vec<Decoded<'a>> {
         let mut kept = Vec::with_capacity(extracted.values.len());
         for v in &extracted.values {
             let (decoded, layers) = decode_cow(&v.raw);
-            let plain = detectors::is_plain(&decoded) && (v.is_key || detectors::is_plain(&v.name) || v.name.is_empty());
+            let plain = !v.is_key
+                && detectors::is_plain(&decoded)
+                && (detectors::is_plain(&v.name) || v.name.is_empty());
             if !plain {
                 let lower = decode::normalize(&decoded);
-                let subject = Subject { part: v.part, name: &v.name, is_key: v.is_key, raw: &v.raw, decoded: &decoded, lower: &lower, layers };
+                let subject = Subject {
+                    part: v.part,
+                    name: &v.name,
+                    is_key: v.is_key,
+                    raw: &v.raw,
+                    decoded: &decoded,
+                    lower: &lower,
+                    layers,
+                };
                 let found = run_value_detectors(&subject, v, out, None);
                 // a value that is base64 of text is inspected as that text too
                 if !found
@@ -206,11 +325,21 @@ impl Engine {
                 {
                     let (d2, l2) = decode::decode(&b64);
                     let lower2 = decode::normalize(&d2);
-                    let s2 = Subject { decoded: &d2, lower: &lower2, layers: l2, ..subject };
+                    let s2 = Subject {
+                        decoded: &d2,
+                        lower: &lower2,
+                        layers: l2,
+                        ..subject
+                    };
                     run_value_detectors(&s2, v, out, Some("base64"));
                 }
             }
-            kept.push(Decoded { part: v.part, name: v.name.clone(), is_key: v.is_key, text: decoded });
+            kept.push(Decoded {
+                part: v.part,
+                name: v.name.clone(),
+                is_key: v.is_key,
+                text: decoded,
+            });
         }
         kept
     }
@@ -223,7 +352,7 @@ impl Engine {
         if top.is_empty() {
             return Verdict::Allow;
         }
-        top.sort_by(|a, b| b.score.cmp(&a.score));
+        top.sort_by_key(|f| std::cmp::Reverse(f.score));
         let mut names: Vec<String> = Vec::new();
         for f in top.iter().take(3) {
             let n = format!("{} at {}", f.rule_id, f.location);
@@ -232,7 +361,11 @@ impl Engine {
             }
         }
         let reason = format!("score {score}/{threshold}: {}", names.join(", "));
-        if score >= threshold { Verdict::block(reason) } else { Verdict::Log { reason } }
+        if score >= threshold {
+            Verdict::block(reason)
+        } else {
+            Verdict::Log { reason }
+        }
     }
 }
 
@@ -251,12 +384,22 @@ fn decode_all<'a>(extracted: &Extracted<'a>) -> Vec<Decoded<'a>> {
     extracted
         .values
         .iter()
-        .map(|v| Decoded { part: v.part, name: v.name.clone(), is_key: v.is_key, text: decode_cow(&v.raw).0 })
+        .map(|v| Decoded {
+            part: v.part,
+            name: v.name.clone(),
+            is_key: v.is_key,
+            text: decode_cow(&v.raw).0,
+        })
         .collect()
 }
 
 /// Runs the value detectors; whether any fired.
-fn run_value_detectors(s: &Subject<'_>, v: &extract::Value<'_>, out: &mut Vec<Finding>, via: Option<&str>) -> bool {
+fn run_value_detectors(
+    s: &Subject<'_>,
+    v: &extract::Value<'_>,
+    out: &mut Vec<Finding>,
+    via: Option<&str>,
+) -> bool {
     let mut any = false;
     let mut loc: Option<String> = None;
     for d in detectors::VALUE_DETECTORS {
@@ -274,7 +417,10 @@ fn run_value_detectors(s: &Subject<'_>, v: &extract::Value<'_>, out: &mut Vec<Fi
 
 fn fragment_for(location: &str, text: &str) -> Masked {
     let name = location.rsplit('.').next().unwrap_or(location);
-    if sensitive::is_secret_key(name) || location == "header.authorization" || location == "header.proxy-authorization" {
+    if sensitive::is_secret_key(name)
+        || location == "header.authorization"
+        || location == "header.proxy-authorization"
+    {
         Masked::new(&sensitive::mask_secret(text))
     } else if sensitive::is_card_key(name) {
         Masked::new(&sensitive::mask_pan(text))
@@ -284,7 +430,10 @@ fn fragment_for(location: &str, text: &str) -> Masked {
 }
 
 fn push_finding(out: &mut Vec<Finding>, location: &str, _name: &str, hit: Hit, via: Option<&str>) {
-    if out.iter().any(|f| f.rule_id == hit.rule_id && f.location == location) {
+    if out
+        .iter()
+        .any(|f| f.rule_id == hit.rule_id && f.location == location)
+    {
         return;
     }
     let score = hit.score();
@@ -292,7 +441,12 @@ fn push_finding(out: &mut Vec<Finding>, location: &str, _name: &str, hit: Hit, v
         Some(v) => format!("{} (inside {v})", hit.message),
         None => hit.message.into_owned(),
     };
-    let mut f = Finding::new(hit.kind, hit.rule_id, location).score(score).severity(hit.severity).confidence(hit.confidence).phase(hit.phase).message(message);
+    let mut f = Finding::new(hit.kind, hit.rule_id, location)
+        .score(score)
+        .severity(hit.severity)
+        .confidence(hit.confidence)
+        .phase(hit.phase)
+        .message(message);
     f.fragment = fragment_for(location, hit.fragment.as_deref().unwrap_or(""));
     out.push(f);
 }
@@ -300,17 +454,64 @@ fn push_finding(out: &mut Vec<Finding>, location: &str, _name: &str, hit: Hit, v
 fn overflow_findings(ex: &Extracted<'_>, out: &mut Vec<Finding>) {
     for o in &ex.overflows {
         let (rule, loc, sev, conf, msg): (&str, String, Severity, u8, String) = match o {
-            Overflow::TooManyValues => ("limits.values", "request".into(), Severity::Medium, 80, "more values than the inspection bound".into()),
-            Overflow::TooDeep => ("limits.depth", "body".into(), Severity::Medium, 80, "nesting deeper than the inspection bound".into()),
-            Overflow::ValueTooLong(l) => ("limits.value_length", l.clone(), Severity::Low, 70, "value longer than the inspection bound; inspected in part".into()),
-            Overflow::BodyTruncated => ("limits.body", "body".into(), Severity::Low, 60, "body larger than the inspection bound; inspected in part".into()),
-            Overflow::InvalidBody(why) => ("protocol.invalid_body", "body".into(), Severity::Low, 70, (*why).to_string()),
+            Overflow::TooManyValues => (
+                "limits.values",
+                "request".into(),
+                Severity::Medium,
+                80,
+                "more values than the inspection bound".into(),
+            ),
+            Overflow::TooDeep => (
+                "limits.depth",
+                "body".into(),
+                Severity::Medium,
+                80,
+                "nesting deeper than the inspection bound".into(),
+            ),
+            Overflow::ValueTooLong(l) => (
+                "limits.value_length",
+                l.clone(),
+                Severity::Low,
+                70,
+                "value longer than the inspection bound; inspected in part".into(),
+            ),
+            Overflow::BodyTruncated => (
+                "limits.body",
+                "body".into(),
+                Severity::Low,
+                60,
+                "body larger than the inspection bound; inspected in part".into(),
+            ),
+            Overflow::InvalidBody(why) => (
+                "protocol.invalid_body",
+                "body".into(),
+                Severity::Low,
+                70,
+                (*why).to_string(),
+            ),
         };
         if out.iter().any(|f| f.rule_id == rule && f.location == loc) {
             continue;
         }
-        let hit = Hit::new(if rule.starts_with("limits") { "limits" } else { "protocol" }, "", sev, conf, "");
-        out.push(Finding::new(hit.kind, rule, &loc).score(hit.score()).severity(sev).confidence(conf).phase(Phase::Probing).message(msg));
+        let hit = Hit::new(
+            if rule.starts_with("limits") {
+                "limits"
+            } else {
+                "protocol"
+            },
+            "",
+            sev,
+            conf,
+            "",
+        );
+        out.push(
+            Finding::new(hit.kind, rule, &loc)
+                .score(hit.score())
+                .severity(sev)
+                .confidence(conf)
+                .phase(Phase::Probing)
+                .message(msg),
+        );
     }
 }
 

@@ -22,7 +22,13 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
-    pub fn new(origin: &str, line: usize, col: usize, message: impl Into<String>, hint: impl Into<String>) -> Self {
+    pub fn new(
+        origin: &str,
+        line: usize,
+        col: usize,
+        message: impl Into<String>,
+        hint: impl Into<String>,
+    ) -> Self {
         Self {
             origin: origin.to_string(),
             line,
@@ -35,7 +41,11 @@ impl Diagnostic {
 
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}:{}: {}", self.origin, self.line, self.col, self.message)?;
+        write!(
+            f,
+            "{}:{}:{}: {}",
+            self.origin, self.line, self.col, self.message
+        )?;
         if !self.hint.is_empty() {
             write!(f, " (hint: {})", self.hint)?;
         }

@@ -38,7 +38,10 @@ pub enum Part {
 
 impl Part {
     pub fn is_body(self) -> bool {
-        matches!(self, Part::Form | Part::Json | Part::Xml | Part::Multipart | Part::Filename | Part::Body)
+        matches!(
+            self,
+            Part::Form | Part::Json | Part::Xml | Part::Multipart | Part::Filename | Part::Body
+        )
     }
     pub fn is_header(self) -> bool {
         matches!(self, Part::Header | Part::HeaderStructural)
@@ -182,21 +185,45 @@ const STRUCTURAL_HEADERS: &[&str] = &[
 ];
 
 fn is_structural_header(name: &str) -> bool {
-    STRUCTURAL_HEADERS.iter().any(|h| h.eq_ignore_ascii_case(name))
-        || name.len() > 4 && name.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("sec-"))
+    STRUCTURAL_HEADERS
+        .iter()
+        .any(|h| h.eq_ignore_ascii_case(name))
+        || name.len() > 4
+            && name
+                .get(..4)
+                .is_some_and(|p| p.eq_ignore_ascii_case("sec-"))
 }
 
 /// Values of the request head: path, query, cookies, headers.
 pub fn head<'a>(req: &'a RequestPart, limits: &Limits) -> Extracted<'a> {
     let mut ex = Extracted::default();
     let path = req.path();
-    ex.push(limits, Value { part: Part::Path, name: Cow::Borrowed(""), raw: Cow::Borrowed(path), is_key: false });
+    ex.push(
+        limits,
+        Value {
+            part: Part::Path,
+            name: Cow::Borrowed(""),
+            raw: Cow::Borrowed(path),
+            is_key: false,
+        },
+    );
     // segments that could carry a payload on their own (ids in REST paths)
     let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
     if segments.len() > 1 {
         for (i, seg) in segments.iter().enumerate() {
-            if seg.bytes().any(|b| !(b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~'))) {
-                ex.push(limits, Value { part: Part::Path, name: Cow::Owned(i.to_string()), raw: Cow::Borrowed(seg), is_key: false });
+            if seg
+                .bytes()
+                .any(|b| !(b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~')))
+            {
+                ex.push(
+                    limits,
+                    Value {
+                        part: Part::Path,
+                        name: Cow::Owned(i.to_string()),
+                        raw: Cow::Borrowed(seg),
+                        is_key: false,
+                    },
+                );
             }
         }
     }
@@ -207,8 +234,20 @@ pub fn head<'a>(req: &'a RequestPart, limits: &Limits) -> Extracted<'a> {
         if n.eq_ignore_ascii_case("cookie") {
             cookies(v, limits, &mut ex);
         }
-        let part = if is_structural_header(n) { Part::HeaderStructural } else { Part::Header };
-        ex.push(limits, Value { part, name: Cow::Borrowed(n), raw: Cow::Borrowed(v), is_key: false });
+        let part = if is_structural_header(n) {
+            Part::HeaderStructural
+        } else {
+            Part::Header
+        };
+        ex.push(
+            limits,
+            Value {
+                part,
+                name: Cow::Borrowed(n),
+                raw: Cow::Borrowed(v),
+                is_key: false,
+            },
+        );
     }
     if req.headers.len() > limits.max_headers {
         ex.overflows.push(Overflow::TooManyValues);
@@ -223,18 +262,35 @@ fn cookies<'a>(v: &'a str, limits: &Limits, ex: &mut Extracted<'a>) {
             continue;
         }
         let (n, val) = c.split_once('=').unwrap_or(("", c));
-        if !ex.push(limits, Value { part: Part::Cookie, name: Cow::Borrowed(n.trim()), raw: Cow::Borrowed(val), is_key: false }) {
+        if !ex.push(
+            limits,
+            Value {
+                part: Part::Cookie,
+                name: Cow::Borrowed(n.trim()),
+                raw: Cow::Borrowed(val),
+                is_key: false,
+            },
+        ) {
             return;
         }
         if unusual_name(n) {
-            ex.push(limits, Value { part: Part::Cookie, name: Cow::Borrowed(n.trim()), raw: Cow::Borrowed(n), is_key: true });
+            ex.push(
+                limits,
+                Value {
+                    part: Part::Cookie,
+                    name: Cow::Borrowed(n.trim()),
+                    raw: Cow::Borrowed(n),
+                    is_key: true,
+                },
+            );
         }
     }
 }
 
 /// Whether a parameter name is worth inspecting as a value of its own.
 fn unusual_name(n: &str) -> bool {
-    n.bytes().any(|b| !(b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b'[' | b']')))
+    n.bytes()
+        .any(|b| !(b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b'[' | b']')))
 }
 
 /// `a=1&b[c]=2&d[]=3` into values named `a`, `b.c`, `d`.
@@ -249,19 +305,39 @@ pub fn pairs<'a>(q: &'a str, part: Part, limits: &Limits, ex: &mut Extracted<'a>
         };
         let name = param_name(n);
         let raw = plus_to_space(v);
-        if unusual_name(n) || (n.contains('%') && !name.is_empty()) {
-            if !ex.push(limits, Value { part, name: name.clone(), raw: plus_to_space(n), is_key: true }) {
-                return;
-            }
+        if (unusual_name(n) || (n.contains('%') && !name.is_empty()))
+            && !ex.push(
+                limits,
+                Value {
+                    part,
+                    name: name.clone(),
+                    raw: plus_to_space(n),
+                    is_key: true,
+                },
+            )
+        {
+            return;
         }
-        if !ex.push(limits, Value { part, name, raw, is_key: false }) {
+        if !ex.push(
+            limits,
+            Value {
+                part,
+                name,
+                raw,
+                is_key: false,
+            },
+        ) {
             return;
         }
     }
 }
 
 fn plus_to_space(s: &str) -> Cow<'_, str> {
-    if s.contains('+') { Cow::Owned(s.replace('+', " ")) } else { Cow::Borrowed(s) }
+    if s.contains('+') {
+        Cow::Owned(s.replace('+', " "))
+    } else {
+        Cow::Borrowed(s)
+    }
 }
 
 /// Decoded parameter name with bracket notation flattened: `a[b][]` → `a.b`.
@@ -308,7 +384,8 @@ pub fn body<'a>(req: &'a RequestPart, limits: &Limits) -> Extracted<'a> {
             // a cut sample may end inside a character
             let good = e.valid_up_to();
             if good + 4 < data.len() && !ct.starts_with("multipart/") {
-                ex.overflows.push(Overflow::InvalidBody("body is not UTF-8"));
+                ex.overflows
+                    .push(Overflow::InvalidBody("body is not UTF-8"));
             }
             std::str::from_utf8(data.get(..good).unwrap_or(&[])).unwrap_or("")
         }
@@ -322,9 +399,18 @@ pub fn body<'a>(req: &'a RequestPart, limits: &Limits) -> Extracted<'a> {
     if ct.contains("json") || (ct.is_empty() && looks_json) {
         if json(text, limits, &mut ex).is_err() {
             if !req.body.truncated {
-                ex.overflows.push(Overflow::InvalidBody("body is not valid JSON"));
+                ex.overflows
+                    .push(Overflow::InvalidBody("body is not valid JSON"));
             }
-            ex.push(limits, Value { part: Part::Body, name: Cow::Borrowed(""), raw: Cow::Borrowed(text), is_key: false });
+            ex.push(
+                limits,
+                Value {
+                    part: Part::Body,
+                    name: Cow::Borrowed(""),
+                    raw: Cow::Borrowed(text),
+                    is_key: false,
+                },
+            );
         }
         return ex;
     }
@@ -332,11 +418,21 @@ pub fn body<'a>(req: &'a RequestPart, limits: &Limits) -> Extracted<'a> {
         xml(text, limits, &mut ex);
         return ex;
     }
-    if ct.starts_with("application/x-www-form-urlencoded") || (ct.is_empty() && text.contains('=') && !text.contains(' ')) {
+    let urlencoded_shape =
+        !text.trim_end().contains([' ', '\n', '\t']) && text.contains(['=', '%', '+', '&']);
+    if ct.starts_with("application/x-www-form-urlencoded") || (ct.is_empty() && urlencoded_shape) {
         pairs(text, Part::Form, limits, &mut ex);
         return ex;
     }
-    ex.push(limits, Value { part: Part::Body, name: Cow::Borrowed(""), raw: Cow::Borrowed(text), is_key: false });
+    ex.push(
+        limits,
+        Value {
+            part: Part::Body,
+            name: Cow::Borrowed(""),
+            raw: Cow::Borrowed(text),
+            is_key: false,
+        },
+    );
     ex
 }
 
@@ -346,9 +442,13 @@ struct Frame {
     base: usize,
 }
 
+/// The body is not JSON.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NotJson;
+
 /// Walks a JSON document without recursion, emitting string leaves (and
 /// unusual keys) with dotted paths. `Err` when it is not JSON.
-pub fn json<'a>(s: &'a str, limits: &Limits, ex: &mut Extracted<'a>) -> Result<(), ()> {
+pub fn json<'a>(s: &'a str, limits: &Limits, ex: &mut Extracted<'a>) -> Result<(), NotJson> {
     let b = s.as_bytes();
     let mut i = 0usize;
     let mut stack: Vec<Frame> = Vec::new();
@@ -377,7 +477,11 @@ pub fn json<'a>(s: &'a str, limits: &Limits, ex: &mut Extracted<'a>) -> Result<(
                     path.truncate(base);
                     push_seg(&mut path, &idx.to_string());
                 }
-                stack.push(Frame { array: c == b'[', index: 0, base: path.len() });
+                stack.push(Frame {
+                    array: c == b'[',
+                    index: 0,
+                    base: path.len(),
+                });
                 need = false;
                 expect_key = c == b'{';
                 seen_root = true;
@@ -385,11 +489,11 @@ pub fn json<'a>(s: &'a str, limits: &Limits, ex: &mut Extracted<'a>) -> Result<(
             }
             b'}' | b']' => {
                 if need {
-                    return Err(());
+                    return Err(NotJson);
                 }
-                let f = stack.pop().ok_or(())?;
+                let f = stack.pop().ok_or(NotJson)?;
                 if f.array != (c == b']') {
-                    return Err(());
+                    return Err(NotJson);
                 }
                 path.truncate(f.base);
                 // the container's own path segment belongs to its parent
@@ -400,7 +504,7 @@ pub fn json<'a>(s: &'a str, limits: &Limits, ex: &mut Extracted<'a>) -> Result<(
                 i += 1;
             }
             b',' => {
-                let top = stack.last_mut().ok_or(())?;
+                let top = stack.last_mut().ok_or(NotJson)?;
                 top.index += 1;
                 expect_key = !top.array;
                 need = true;
@@ -413,27 +517,51 @@ pub fn json<'a>(s: &'a str, limits: &Limits, ex: &mut Extracted<'a>) -> Result<(
                 i += 1;
             }
             b'"' => {
-                let (text, end) = json_string(s, i).ok_or(())?;
+                let (text, end) = json_string(s, i).ok_or(NotJson)?;
                 i = end;
                 need = false;
                 seen_root = true;
                 let Some(top) = stack.last() else {
                     // a bare string document
-                    ex.push(limits, Value { part: Part::Json, name: Cow::Borrowed(""), raw: text, is_key: false });
+                    ex.push(
+                        limits,
+                        Value {
+                            part: Part::Json,
+                            name: Cow::Borrowed(""),
+                            raw: text,
+                            is_key: false,
+                        },
+                    );
                     continue;
                 };
                 if expect_key {
                     path.truncate(top.base);
                     push_seg(&mut path, &text);
                     if unusual_name(&text) || text.starts_with("__") || text.starts_with('$') {
-                        ex.push(limits, Value { part: Part::Json, name: Cow::Owned(path.clone()), raw: text, is_key: true });
+                        ex.push(
+                            limits,
+                            Value {
+                                part: Part::Json,
+                                name: Cow::Owned(path.clone()),
+                                raw: text,
+                                is_key: true,
+                            },
+                        );
                     }
                 } else {
                     if top.array {
                         path.truncate(top.base);
                         push_seg(&mut path, &top.index.to_string());
                     }
-                    if !ex.push(limits, Value { part: Part::Json, name: Cow::Owned(path.clone()), raw: text, is_key: false }) {
+                    if !ex.push(
+                        limits,
+                        Value {
+                            part: Part::Json,
+                            name: Cow::Owned(path.clone()),
+                            raw: text,
+                            is_key: false,
+                        },
+                    ) {
                         return Ok(());
                     }
                 }
@@ -441,12 +569,14 @@ pub fn json<'a>(s: &'a str, limits: &Limits, ex: &mut Extracted<'a>) -> Result<(
             _ => {
                 // number, true, false, null
                 let start = i;
-                while b.get(i).is_some_and(|c| !matches!(c, b',' | b'}' | b']' | b' ' | b'\n' | b'\r' | b'\t')) {
+                while b.get(i).is_some_and(|c| {
+                    !matches!(c, b',' | b'}' | b']' | b' ' | b'\n' | b'\r' | b'\t')
+                }) {
                     i += 1;
                 }
-                let lit = s.get(start..i).ok_or(())?;
+                let lit = s.get(start..i).ok_or(NotJson)?;
                 if !(matches!(lit, "true" | "false" | "null") || lit.parse::<f64>().is_ok()) {
-                    return Err(());
+                    return Err(NotJson);
                 }
                 seen_root = true;
                 need = false;
@@ -458,7 +588,7 @@ pub fn json<'a>(s: &'a str, limits: &Limits, ex: &mut Extracted<'a>) -> Result<(
         return Ok(());
     }
     if !stack.is_empty() || !seen_root {
-        return Err(());
+        return Err(NotJson);
     }
     Ok(())
 }
@@ -511,7 +641,10 @@ fn json_string(s: &str, start: usize) -> Option<(Cow<'_, str>, usize)> {
                 if (0xD800..0xDC00).contains(&v) {
                     // a surrogate pair
                     let rest = chars.as_str();
-                    if let Some(lo) = rest.strip_prefix("\\u").and_then(|r| r.get(..4)).and_then(|h| u32::from_str_radix(h, 16).ok())
+                    if let Some(lo) = rest
+                        .strip_prefix("\\u")
+                        .and_then(|r| r.get(..4))
+                        .and_then(|h| u32::from_str_radix(h, 16).ok())
                         && (0xDC00..0xE000).contains(&lo)
                     {
                         let cp = 0x10000 + ((v - 0xD800) << 10) + (lo - 0xDC00);
@@ -544,12 +677,30 @@ pub fn xml<'a>(s: &'a str, limits: &Limits, ex: &mut Extracted<'a>) {
         let Some(lt) = memchr::memchr(b'<', &b[i..]).map(|p| p + i) else {
             let rest = s.get(i..).unwrap_or("").trim();
             if !rest.is_empty() {
-                ex.push(limits, Value { part: Part::Xml, name: Cow::Owned(path_of(&stack)), raw: Cow::Borrowed(rest), is_key: false });
+                ex.push(
+                    limits,
+                    Value {
+                        part: Part::Xml,
+                        name: Cow::Owned(path_of(&stack)),
+                        raw: Cow::Borrowed(rest),
+                        is_key: false,
+                    },
+                );
             }
             break;
         };
         let text = s.get(i..lt).unwrap_or("").trim();
-        if !text.is_empty() && !ex.push(limits, Value { part: Part::Xml, name: Cow::Owned(path_of(&stack)), raw: Cow::Borrowed(text), is_key: false }) {
+        if !text.is_empty()
+            && !ex.push(
+                limits,
+                Value {
+                    part: Part::Xml,
+                    name: Cow::Owned(path_of(&stack)),
+                    raw: Cow::Borrowed(text),
+                    is_key: false,
+                },
+            )
+        {
             return;
         }
         let rest = &b[lt..];
@@ -558,7 +709,15 @@ pub fn xml<'a>(s: &'a str, limits: &Limits, ex: &mut Extracted<'a>) {
         } else if rest.starts_with(b"<![CDATA[") {
             let end = memchr::memmem::find(&b[lt..], b"]]>").map_or(b.len(), |p| lt + p);
             if let Some(t) = s.get(lt + 9..end) {
-                ex.push(limits, Value { part: Part::Xml, name: Cow::Owned(path_of(&stack)), raw: Cow::Borrowed(t), is_key: false });
+                ex.push(
+                    limits,
+                    Value {
+                        part: Part::Xml,
+                        name: Cow::Owned(path_of(&stack)),
+                        raw: Cow::Borrowed(t),
+                        is_key: false,
+                    },
+                );
             }
             i = (end + 3).min(b.len());
         } else if rest.starts_with(b"<!") {
@@ -588,7 +747,13 @@ pub fn xml<'a>(s: &'a str, limits: &Limits, ex: &mut Extracted<'a>) {
             let name_end = tag.find(|c: char| c.is_whitespace()).unwrap_or(tag.len());
             let name = tag.get(..name_end).unwrap_or("");
             let local = name.rsplit(':').next().unwrap_or(name);
-            attributes(tag.get(name_end..).unwrap_or(""), &path_of(&stack), local, limits, ex);
+            attributes(
+                tag.get(name_end..).unwrap_or(""),
+                &path_of(&stack),
+                local,
+                limits,
+                ex,
+            );
             if !self_closing {
                 if stack.len() >= limits.max_depth {
                     ex.overflows.push(Overflow::TooDeep);
@@ -601,12 +766,20 @@ pub fn xml<'a>(s: &'a str, limits: &Limits, ex: &mut Extracted<'a>) {
     }
 }
 
-fn attributes<'a>(attrs: &'a str, parent: &str, elem: &str, limits: &Limits, ex: &mut Extracted<'a>) {
+fn attributes<'a>(
+    attrs: &'a str,
+    parent: &str,
+    elem: &str,
+    limits: &Limits,
+    ex: &mut Extracted<'a>,
+) {
     let mut rest = attrs;
     while let Some(eq) = rest.find('=') {
         let name = rest.get(..eq).unwrap_or("").trim();
         let after = rest.get(eq + 1..).unwrap_or("").trim_start();
-        let Some(q) = after.chars().next().filter(|c| *c == '"' || *c == '\'') else { break };
+        let Some(q) = after.chars().next().filter(|c| *c == '"' || *c == '\'') else {
+            break;
+        };
         let body = after.get(1..).unwrap_or("");
         let Some(close) = body.find(q) else { break };
         let val = body.get(..close).unwrap_or("");
@@ -615,7 +788,15 @@ fn attributes<'a>(attrs: &'a str, parent: &str, elem: &str, limits: &Limits, ex:
             push_seg(&mut loc, elem);
             loc.push_str(".@");
             loc.push_str(name);
-            ex.push(limits, Value { part: Part::Xml, name: Cow::Owned(loc), raw: Cow::Borrowed(val), is_key: false });
+            ex.push(
+                limits,
+                Value {
+                    part: Part::Xml,
+                    name: Cow::Owned(loc),
+                    raw: Cow::Borrowed(val),
+                    is_key: false,
+                },
+            );
         }
         rest = body.get(close + 1..).unwrap_or("");
     }
@@ -624,14 +805,23 @@ fn attributes<'a>(attrs: &'a str, parent: &str, elem: &str, limits: &Limits, ex:
 fn param<'a>(header: &'a str, key: &str) -> Option<&'a str> {
     header.split(';').skip(1).find_map(|p| {
         let (k, v) = p.split_once('=')?;
-        k.trim().eq_ignore_ascii_case(key).then(|| v.trim().trim_matches('"'))
+        k.trim()
+            .eq_ignore_ascii_case(key)
+            .then(|| v.trim().trim_matches('"'))
     })
 }
 
-fn multipart<'a>(text: &'a str, ct_lower: &str, ct: &'a str, limits: &Limits, ex: &mut Extracted<'a>) {
+fn multipart<'a>(
+    text: &'a str,
+    ct_lower: &str,
+    ct: &'a str,
+    limits: &Limits,
+    ex: &mut Extracted<'a>,
+) {
     let _ = ct_lower;
     let Some(boundary) = param(ct, "boundary").filter(|b| !b.is_empty()) else {
-        ex.overflows.push(Overflow::InvalidBody("multipart body without a boundary"));
+        ex.overflows
+            .push(Overflow::InvalidBody("multipart body without a boundary"));
         return;
     };
     let delim = format!("--{boundary}");
@@ -641,36 +831,64 @@ fn multipart<'a>(text: &'a str, ct_lower: &str, ct: &'a str, limits: &Limits, ex
         if part.starts_with("--") {
             break;
         }
-        let part = part.strip_prefix("\r\n").or_else(|| part.strip_prefix('\n')).unwrap_or(part);
+        let part = part
+            .strip_prefix("\r\n")
+            .or_else(|| part.strip_prefix('\n'))
+            .unwrap_or(part);
         let (head, content) = match part.find("\r\n\r\n") {
             Some(p) => (part.get(..p).unwrap_or(""), part.get(p + 4..).unwrap_or("")),
             None => match part.find("\n\n") {
                 Some(p) => (part.get(..p).unwrap_or(""), part.get(p + 2..).unwrap_or("")),
                 None => {
-                    ex.overflows.push(Overflow::InvalidBody("multipart part without headers"));
+                    ex.overflows
+                        .push(Overflow::InvalidBody("multipart part without headers"));
                     continue;
                 }
             },
         };
-        let content = content.strip_suffix("\r\n").or_else(|| content.strip_suffix('\n')).unwrap_or(content);
+        let content = content
+            .strip_suffix("\r\n")
+            .or_else(|| content.strip_suffix('\n'))
+            .unwrap_or(content);
         let mut name: &str = "";
         let mut filename: Option<&str> = None;
         let mut binary = false;
         for line in head.lines() {
-            let Some((hn, hv)) = line.split_once(':') else { continue };
+            let Some((hn, hv)) = line.split_once(':') else {
+                continue;
+            };
             if hn.trim().eq_ignore_ascii_case("content-disposition") {
                 name = param(hv, "name").unwrap_or("");
                 filename = param(hv, "filename");
             } else if hn.trim().eq_ignore_ascii_case("content-type") {
                 let v = hv.trim().to_ascii_lowercase();
-                binary = !(v.starts_with("text/") || v.contains("json") || v.contains("xml") || v.contains("x-www-form"));
+                binary = !(v.starts_with("text/")
+                    || v.contains("json")
+                    || v.contains("xml")
+                    || v.contains("x-www-form"));
             }
         }
         if let Some(f) = filename {
-            ex.push(limits, Value { part: Part::Filename, name: Cow::Borrowed(name), raw: Cow::Borrowed(f), is_key: false });
+            ex.push(
+                limits,
+                Value {
+                    part: Part::Filename,
+                    name: Cow::Borrowed(name),
+                    raw: Cow::Borrowed(f),
+                    is_key: false,
+                },
+            );
         }
-        if !(binary && filename.is_some())
-            && !ex.push(limits, Value { part: Part::Multipart, name: Cow::Borrowed(name), raw: Cow::Borrowed(content), is_key: false })
+        if (!binary || filename.is_none())
+            && !ex.push(
+                limits,
+                Value {
+                    part: Part::Multipart,
+                    name: Cow::Borrowed(name),
+                    raw: Cow::Borrowed(content),
+                    is_key: false,
+                },
+            )
         {
             return;
         }
@@ -682,7 +900,10 @@ mod tests {
     use super::*;
 
     fn names(ex: &Extracted<'_>) -> Vec<String> {
-        ex.values.iter().map(|v| format!("{}={}", v.location(), v.raw)).collect()
+        ex.values
+            .iter()
+            .map(|v| format!("{}={}", v.location(), v.raw))
+            .collect()
     }
 
     #[test]
@@ -691,7 +912,14 @@ mod tests {
         json(r#"{"card":{"number":"4242","exp":[1,"x"]},"items":[{"sku":"a"},{"sku":"b"}],"$where":"1"}"#, &Limits::default(), &mut ex).unwrap();
         assert_eq!(
             names(&ex),
-            vec!["body.card.number=4242", "body.card.exp.1=x", "body.items.0.sku=a", "body.items.1.sku=b", "body.$where#name=$where", "body.$where=1"]
+            vec![
+                "body.card.number=4242",
+                "body.card.exp.1=x",
+                "body.items.0.sku=a",
+                "body.items.1.sku=b",
+                "body.$where#name=$where",
+                "body.$where=1"
+            ]
         );
     }
 
@@ -710,7 +938,12 @@ mod tests {
     #[test]
     fn query_brackets_and_repeats() {
         let mut ex = Extracted::default();
-        pairs("a=1&a=2&user[name][$ne]=x&list[]=y&q=a+b", Part::Query, &Limits::default(), &mut ex);
+        pairs(
+            "a=1&a=2&user[name][$ne]=x&list[]=y&q=a+b",
+            Part::Query,
+            &Limits::default(),
+            &mut ex,
+        );
         let n = names(&ex);
         assert!(n.contains(&"query.a=1".to_string()) && n.contains(&"query.a=2".to_string()));
         assert!(n.contains(&"query.user.name.$ne=x".to_string()), "{n:?}");
@@ -721,14 +954,36 @@ mod tests {
     #[test]
     fn xml_and_multipart() {
         let mut ex = Extracted::default();
-        xml(r#"<?xml version="1.0"?><s:Envelope xmlns:s="x"><s:Body><pay currency="EUR"><amount>10</amount><note><![CDATA[hi <b>]]></note></pay></s:Body></s:Envelope>"#, &Limits::default(), &mut ex);
+        xml(
+            r#"<?xml version="1.0"?><s:Envelope xmlns:s="x"><s:Body><pay currency="EUR"><amount>10</amount><note><![CDATA[hi <b>]]></note></pay></s:Body></s:Envelope>"#,
+            &Limits::default(),
+            &mut ex,
+        );
         let n = names(&ex);
-        assert!(n.contains(&"body.Envelope.Body.pay.@currency=EUR".to_string()), "{n:?}");
-        assert!(n.contains(&"body.Envelope.Body.pay.amount=10".to_string()), "{n:?}");
-        assert!(n.contains(&"body.Envelope.Body.pay.note=hi <b>".to_string()), "{n:?}");
+        assert!(
+            n.contains(&"body.Envelope.Body.pay.@currency=EUR".to_string()),
+            "{n:?}"
+        );
+        assert!(
+            n.contains(&"body.Envelope.Body.pay.amount=10".to_string()),
+            "{n:?}"
+        );
+        assert!(
+            n.contains(&"body.Envelope.Body.pay.note=hi <b>".to_string()),
+            "{n:?}"
+        );
         let mut ex = Extracted::default();
         let body = "--XX\r\nContent-Disposition: form-data; name=\"memo\"\r\n\r\nhello\r\n--XX\r\nContent-Disposition: form-data; name=\"f\"; filename=\"../../x.php\"\r\nContent-Type: image/png\r\n\r\n\u{1}PNG\r\n--XX--\r\n";
-        multipart(body, "multipart/form-data; boundary=xx", "multipart/form-data; boundary=XX", &Limits::default(), &mut ex);
-        assert_eq!(names(&ex), vec!["body.memo=hello", "body.f.filename=../../x.php"]);
+        multipart(
+            body,
+            "multipart/form-data; boundary=xx",
+            "multipart/form-data; boundary=XX",
+            &Limits::default(),
+            &mut ex,
+        );
+        assert_eq!(
+            names(&ex),
+            vec!["body.memo=hello", "body.f.filename=../../x.php"]
+        );
     }
 }

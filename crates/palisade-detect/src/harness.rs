@@ -74,14 +74,23 @@ pub fn corpus_exchange(line: &str) -> Result<CorpusCase, String> {
         "other" => Label::Other,
         other => return Err(format!("unknown label `{other}`")),
     };
-    let skip = if row.meta.get("response_side").and_then(serde_json::Value::as_bool) == Some(true) {
+    let skip = if row
+        .meta
+        .get("response_side")
+        .and_then(serde_json::Value::as_bool)
+        == Some(true)
+    {
         Some("response-side test")
     } else if label == Label::Other {
         Some("status-only stage")
     } else {
         None
     };
-    let host = row.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case("host")).map(|(_, v)| v.clone());
+    let host = row
+        .headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case("host"))
+        .map(|(_, v)| v.clone());
     let exchange = Exchange {
         id: row.id.clone(),
         request: RequestPart {
@@ -94,7 +103,13 @@ pub fn corpus_exchange(line: &str) -> Result<CorpusCase, String> {
         },
         ..Default::default()
     };
-    Ok(CorpusCase { id: row.id, label, category: row.category, exchange, skip })
+    Ok(CorpusCase {
+        id: row.id,
+        label,
+        category: row.category,
+        exchange,
+        skip,
+    })
 }
 
 /// Counts for one category.
@@ -165,7 +180,10 @@ impl CorpusReport {
                 if blocked {
                     c.attacks_blocked += 1;
                 } else if self.missed_examples.len() < 25 {
-                    self.missed_examples.push((case.id.clone(), case.exchange.request.target.chars().take(160).collect()));
+                    self.missed_examples.push((
+                        case.id.clone(),
+                        case.exchange.request.target.chars().take(160).collect(),
+                    ));
                 }
             }
             Label::Benign => {
@@ -176,7 +194,8 @@ impl CorpusReport {
                         *self.fp_rules.entry(f.rule_id.clone()).or_default() += 1;
                     }
                     if self.fp_examples.len() < 25 {
-                        self.fp_examples.push((case.id.clone(), verdict.reason().unwrap_or("").to_string()));
+                        self.fp_examples
+                            .push((case.id.clone(), verdict.reason().unwrap_or("").to_string()));
                     }
                 }
             }
@@ -218,17 +237,42 @@ fn pct(v: Option<f64>) -> String {
 impl fmt::Display for CorpusReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "corpus {}", self.name)?;
-        writeln!(f, "{:<46} {:>8} {:>8} {:>8} {:>8} {:>9} {:>9}", "category", "attacks", "TPR", "benign", "FPR", "nonmatch", "nm-block")?;
+        writeln!(
+            f,
+            "{:<46} {:>8} {:>8} {:>8} {:>8} {:>9} {:>9}",
+            "category", "attacks", "TPR", "benign", "FPR", "nonmatch", "nm-block"
+        )?;
         let row = |f: &mut fmt::Formatter<'_>, name: &str, c: &Counts| {
-            let nm = if c.nonmatch > 0 { format!("{:.1}%", 100.0 * c.nonmatch_blocked as f64 / c.nonmatch as f64) } else { "-".into() };
-            writeln!(f, "{:<46} {:>8} {:>8} {:>8} {:>8} {:>9} {:>9}", name, c.attacks, pct(c.tpr()), c.benign, pct(c.fpr()), c.nonmatch, nm)
+            let nm = if c.nonmatch > 0 {
+                format!(
+                    "{:.1}%",
+                    100.0 * c.nonmatch_blocked as f64 / c.nonmatch as f64
+                )
+            } else {
+                "-".into()
+            };
+            writeln!(
+                f,
+                "{:<46} {:>8} {:>8} {:>8} {:>8} {:>9} {:>9}",
+                name,
+                c.attacks,
+                pct(c.tpr()),
+                c.benign,
+                pct(c.fpr()),
+                c.nonmatch,
+                nm
+            )
         };
         for (name, c) in &self.categories {
             row(f, name, c)?;
         }
         row(f, "TOTAL", &self.total())?;
         if self.skipped > 0 || self.unreadable > 0 {
-            writeln!(f, "({} rows skipped: response-side or status-only; {} unreadable)", self.skipped, self.unreadable)?;
+            writeln!(
+                f,
+                "({} rows skipped: response-side or status-only; {} unreadable)",
+                self.skipped, self.unreadable
+            )?;
         }
         Ok(())
     }
@@ -237,7 +281,10 @@ impl fmt::Display for CorpusReport {
 /// Replays a corpus file through the engine (both phases per request).
 pub fn run_corpus(engine: &Engine, path: &Path) -> std::io::Result<CorpusReport> {
     let file = std::fs::File::open(path)?;
-    let mut report = CorpusReport { name: path.display().to_string(), ..Default::default() };
+    let mut report = CorpusReport {
+        name: path.display().to_string(),
+        ..Default::default()
+    };
     for line in std::io::BufReader::new(file).lines() {
         let line = line?;
         if line.trim().is_empty() {
@@ -282,16 +329,45 @@ impl fmt::Display for RulesTestReport {
         let mut per_rule: BTreeMap<&str, u64> = BTreeMap::new();
         for e in &self.entries {
             let target = palisade_core::sensitive::mask_target(&e.target);
-            writeln!(f, "{} {} {} -> {}", if e.id.is_empty() { "-" } else { &e.id }, e.method, target.chars().take(100).collect::<String>(), e.verdict.action().as_str())?;
+            writeln!(
+                f,
+                "{} {} {} -> {}",
+                if e.id.is_empty() { "-" } else { &e.id },
+                e.method,
+                target.chars().take(100).collect::<String>(),
+                e.verdict.action().as_str()
+            )?;
             for x in &e.findings {
                 *per_rule.entry(&x.rule_id).or_default() += 1;
-                writeln!(f, "    {} at {} (+{}, {}, {}%): {} [{}]", x.rule_id, x.location, x.score, x.severity.as_str(), x.confidence, x.message, x.fragment)?;
+                writeln!(
+                    f,
+                    "    {} at {} (+{}, {}, {}%): {} [{}]",
+                    x.rule_id,
+                    x.location,
+                    x.score,
+                    x.severity.as_str(),
+                    x.confidence,
+                    x.message,
+                    x.fragment
+                )?;
             }
         }
         for (line, why) in &self.errors {
             writeln!(f, "line {line}: skipped: {why}")?;
         }
-        writeln!(f, "{} requests, {} blocked, {} with findings", self.entries.len(), self.entries.iter().filter(|e| matches!(e.verdict, Verdict::Block { .. })).count(), self.entries.iter().filter(|e| !e.findings.is_empty()).count())?;
+        writeln!(
+            f,
+            "{} requests, {} blocked, {} with findings",
+            self.entries.len(),
+            self.entries
+                .iter()
+                .filter(|e| matches!(e.verdict, Verdict::Block { .. }))
+                .count(),
+            self.entries
+                .iter()
+                .filter(|e| !e.findings.is_empty())
+                .count()
+        )?;
         for (r, n) in per_rule {
             writeln!(f, "  {n:>6}  {r}")?;
         }
@@ -312,14 +388,22 @@ pub fn rules_test(engine: &Engine, requests: &Path) -> std::io::Result<RulesTest
         }
         let ex = match serde_json::from_str::<Exchange>(&line) {
             Ok(ex) => Ok(ex),
-            Err(e1) => corpus_exchange(&line).map(|c| c.exchange).map_err(|e2| format!("not an exchange ({e1}) nor a corpus row ({e2})")),
+            Err(e1) => corpus_exchange(&line)
+                .map(|c| c.exchange)
+                .map_err(|e2| format!("not an exchange ({e1}) nor a corpus row ({e2})")),
         };
         match ex {
             Ok(mut ex) => {
                 ex.findings.clear();
                 ex.verdict = Verdict::Allow;
                 let verdict = engine.inspect(&mut ex);
-                report.entries.push(RulesTestEntry { id: ex.id.clone(), method: ex.request.method.clone(), target: ex.request.target.clone(), verdict, findings: ex.findings });
+                report.entries.push(RulesTestEntry {
+                    id: ex.id.clone(),
+                    method: ex.request.method.clone(),
+                    target: ex.request.target.clone(),
+                    verdict,
+                    findings: ex.findings,
+                });
             }
             Err(why) => report.errors.push((i + 1, why)),
         }

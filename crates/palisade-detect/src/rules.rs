@@ -78,7 +78,18 @@ pub enum Field {
 impl Field {
     /// Whether the field is known before the body is read.
     pub fn in_head(&self) -> bool {
-        !matches!(self, Field::Body | Field::BodyArg(_) | Field::Arg(_) | Field::Args | Field::ArgNames | Field::Filenames | Field::Detector | Field::RuleId | Field::Score)
+        !matches!(
+            self,
+            Field::Body
+                | Field::BodyArg(_)
+                | Field::Arg(_)
+                | Field::Args
+                | Field::ArgNames
+                | Field::Filenames
+                | Field::Detector
+                | Field::RuleId
+                | Field::Score
+        )
     }
 }
 
@@ -205,7 +216,10 @@ fn line_of(src: &str, needle: &str, from: usize) -> usize {
 
 /// Column (1-based) of `needle` in line `line`.
 fn col_of(src: &str, needle: &str, line: usize) -> usize {
-    src.lines().nth(line.saturating_sub(1)).and_then(|l| l.find(needle)).map_or(1, |c| c + 1)
+    src.lines()
+        .nth(line.saturating_sub(1))
+        .and_then(|l| l.find(needle))
+        .map_or(1, |c| c + 1)
 }
 
 /// Parses and validates rules. `origin` names the source in diagnostics;
@@ -229,14 +243,30 @@ pub fn parse_rules(src: &str, origin: &str) -> Result<RuleSet, Diagnostics> {
     let doc = match doc {
         Ok(d) => d,
         Err((line, col, msg)) => {
-            diags.push(Diagnostic::new(origin, line, col, format!("syntax error: {msg}"), if yaml { "check indentation and quoting" } else { "check quoting, brackets and `[[rule]]` headers" }));
+            diags.push(Diagnostic::new(
+                origin,
+                line,
+                col,
+                format!("syntax error: {msg}"),
+                if yaml {
+                    "check indentation and quoting"
+                } else {
+                    "check quoting, brackets and `[[rule]]` headers"
+                },
+            ));
             return Err(diags);
         }
     };
     let file: RawFile = match serde_json::from_value(doc) {
         Ok(f) => f,
         Err(e) => {
-            diags.push(Diagnostic::new(origin, 1, 1, format!("not a rule file: {e}"), "a rule file holds a list `rule` of rules (`[[rule]]` in TOML, `rule:` in YAML)"));
+            diags.push(Diagnostic::new(
+                origin,
+                1,
+                1,
+                format!("not a rule file: {e}"),
+                "a rule file holds a list `rule` of rules (`[[rule]]` in TOML, `rule:` in YAML)",
+            ));
             return Err(diags);
         }
     };
@@ -245,8 +275,16 @@ pub fn parse_rules(src: &str, origin: &str) -> Result<RuleSet, Diagnostics> {
     let mut seen: Vec<String> = Vec::new();
     let mut cursor = 1;
     for (i, raw) in file.rule.into_iter().enumerate() {
-        let id_hint = raw.get("id").and_then(|v| v.as_str()).unwrap_or("").to_string();
-        let line = if id_hint.is_empty() { line_of(src, header, cursor) } else { line_of(src, &id_hint, cursor) };
+        let id_hint = raw
+            .get("id")
+            .and_then(|v| v.as_str())
+            .unwrap_or("")
+            .to_string();
+        let line = if id_hint.is_empty() {
+            line_of(src, header, cursor)
+        } else {
+            line_of(src, &id_hint, cursor)
+        };
         cursor = line + 1;
         let rr: RawRule = match serde_json::from_value(raw) {
             Ok(r) => r,
@@ -256,20 +294,33 @@ pub fn parse_rules(src: &str, origin: &str) -> Result<RuleSet, Diagnostics> {
             }
         };
         if seen.contains(&rr.id) {
-            diags.push(Diagnostic::new(origin, line, col_of(src, &rr.id, line), format!("duplicate rule id `{}`", rr.id), "give every rule a unique id"));
+            diags.push(Diagnostic::new(
+                origin,
+                line,
+                col_of(src, &rr.id, line),
+                format!("duplicate rule id `{}`", rr.id),
+                "give every rule a unique id",
+            ));
         }
         seen.push(rr.id.clone());
         if let Some(rule) = compile_rule(rr, src, origin, line, &mut diags) {
             set.rules.push(rule);
         }
     }
-    if diags.is_empty() { Ok(set) } else { Err(diags) }
+    if diags.is_empty() {
+        Ok(set)
+    } else {
+        Err(diags)
+    }
 }
 
 fn position(src: &str, offset: usize) -> (usize, usize) {
     let before = src.get(..offset.min(src.len())).unwrap_or("");
     let line = before.matches('\n').count() + 1;
-    let col = before.rfind('\n').map_or(before.len(), |p| before.len() - p - 1) + 1;
+    let col = before
+        .rfind('\n')
+        .map_or(before.len(), |p| before.len() - p - 1)
+        + 1;
     (line, col)
 }
 
@@ -278,41 +329,85 @@ fn yaml_position(msg: &str) -> (usize, usize) {
     let num_after = |key: &str| -> usize {
         msg.find(key)
             .and_then(|p| msg.get(p + key.len()..))
-            .map(|r| r.trim_start().chars().take_while(char::is_ascii_digit).collect::<String>())
+            .map(|r| {
+                r.trim_start()
+                    .chars()
+                    .take_while(char::is_ascii_digit)
+                    .collect::<String>()
+            })
             .and_then(|d| d.parse().ok())
             .unwrap_or(0)
     };
     (num_after("line"), num_after("column"))
 }
 
-fn compile_rule(rr: RawRule, src: &str, origin: &str, line: usize, diags: &mut Diagnostics) -> Option<Rule> {
+fn compile_rule(
+    rr: RawRule,
+    src: &str,
+    origin: &str,
+    line: usize,
+    diags: &mut Diagnostics,
+) -> Option<Rule> {
     let before = diags.0.len();
     let mut d = |needle: &str, msg: String, hint: &str| {
         let l = line_of(src, needle, line);
-        diags.push(Diagnostic::new(origin, l, col_of(src, needle, l), msg, hint));
+        diags.push(Diagnostic::new(
+            origin,
+            l,
+            col_of(src, needle, l),
+            msg,
+            hint,
+        ));
     };
-    if rr.id.is_empty() || !rr.id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_')) {
-        d(&rr.id, format!("rule id `{}` is not valid", rr.id), "use letters, digits, `.`, `-` and `_`, e.g. `vp.cve-2024-1234`");
+    if rr.id.is_empty()
+        || !rr
+            .id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'))
+    {
+        d(
+            &rr.id,
+            format!("rule id `{}` is not valid", rr.id),
+            "use letters, digits, `.`, `-` and `_`, e.g. `vp.cve-2024-1234`",
+        );
     }
     if !origin.starts_with("builtin") && rr.id.starts_with("builtin.") {
-        d(&rr.id, format!("rule id `{}` uses the reserved prefix `builtin.`", rr.id), "pick another prefix, e.g. `user.`");
+        d(
+            &rr.id,
+            format!("rule id `{}` uses the reserved prefix `builtin.`", rr.id),
+            "pick another prefix, e.g. `user.`",
+        );
     }
     let action = match rr.action.as_str() {
         "block" => RuleAction::Block,
         "log" => RuleAction::Log,
         "score" => RuleAction::Score,
         "tag" => RuleAction::Tag,
-        "rate_limit" => RuleAction::RateLimit { retry_after_secs: rr.retry_after_secs.unwrap_or(60) },
+        "rate_limit" => RuleAction::RateLimit {
+            retry_after_secs: rr.retry_after_secs.unwrap_or(60),
+        },
         other => {
-            d(other, format!("unknown action `{other}`"), "one of block, log, score, rate_limit, tag");
+            d(
+                other,
+                format!("unknown action `{other}`"),
+                "one of block, log, score, rate_limit, tag",
+            );
             RuleAction::Log
         }
     };
     if action == RuleAction::Score && rr.score.is_none() {
-        d(&rr.id, format!("rule `{}` has action `score` but no `score`", rr.id), "add `score = 5` (points added to the request's anomaly score)");
+        d(
+            &rr.id,
+            format!("rule `{}` has action `score` but no `score`", rr.id),
+            "add `score = 5` (points added to the request's anomaly score)",
+        );
     }
     if rr.retry_after_secs.is_some() && !matches!(action, RuleAction::RateLimit { .. }) {
-        d("retry_after_secs", "`retry_after_secs` is only used by the `rate_limit` action".into(), "remove it or set `action = \"rate_limit\"`");
+        d(
+            "retry_after_secs",
+            "`retry_after_secs` is only used by the `rate_limit` action".into(),
+            "remove it or set `action = \"rate_limit\"`",
+        );
     }
     let severity = match rr.severity.as_deref().unwrap_or("medium") {
         "info" => Severity::Info,
@@ -321,12 +416,20 @@ fn compile_rule(rr: RawRule, src: &str, origin: &str, line: usize, diags: &mut D
         "high" => Severity::High,
         "critical" => Severity::Critical,
         other => {
-            d(other, format!("unknown severity `{other}`"), "one of info, low, medium, high, critical");
+            d(
+                other,
+                format!("unknown severity `{other}`"),
+                "one of info, low, medium, high, critical",
+            );
             Severity::Medium
         }
     };
     if rr.when.is_empty() {
-        d(&rr.id, format!("rule `{}` has no `when` conditions", rr.id), "add at least one condition; a rule that always matches is a mistake");
+        d(
+            &rr.id,
+            format!("rule `{}` has no `when` conditions", rr.id),
+            "add at least one condition; a rule that always matches is a mistake",
+        );
     }
     let mut when = Vec::new();
     let mut unless = Vec::new();
@@ -335,7 +438,11 @@ fn compile_rule(rr: RawRule, src: &str, origin: &str, line: usize, diags: &mut D
             match compile_condition(&c) {
                 Ok(cond) => out.push(cond),
                 Err((needle, msg, hint)) => {
-                    let needle = if needle.is_empty() { c.field.clone() } else { needle };
+                    let needle = if needle.is_empty() {
+                        c.field.clone()
+                    } else {
+                        needle
+                    };
                     d(&needle, msg, &hint);
                 }
             }
@@ -349,7 +456,19 @@ fn compile_rule(rr: RawRule, src: &str, origin: &str, line: usize, diags: &mut D
         RuleAction::Block => 10,
         _ => 0,
     });
-    Some(Rule { id: rr.id, description: rr.description, action, score, severity, tags: rr.tags, when, unless, head, origin: origin.to_string(), line })
+    Some(Rule {
+        id: rr.id,
+        description: rr.description,
+        action,
+        score,
+        severity,
+        tags: rr.tags,
+        when,
+        unless,
+        head,
+        origin: origin.to_string(),
+        line,
+    })
 }
 
 type CondError = (String, String, String);
@@ -380,11 +499,38 @@ fn parse_field(f: &str) -> Result<Field, CondError> {
         ("detector", None) => Field::Detector,
         ("rule", None) => Field::RuleId,
         ("score", None) => Field::Score,
-        ("header", r) => Field::Header(named(r).ok_or_else(|| (f.to_string(), "`header` needs a name".into(), "write `header.user-agent`; `headers` reads every header".into()))?),
-        ("cookie", r) => Field::Cookie(named(r).ok_or_else(|| (f.to_string(), "`cookie` needs a name".into(), "write `cookie.session`; `cookies` reads every cookie".into()))?),
-        ("query", r) => Field::QueryArg(f.split_once('.').map(|(_, r)| r.to_string()).or(named(r)).unwrap_or_default()),
-        ("body", r) => Field::BodyArg(f.split_once('.').map(|(_, r)| r.to_string()).or(named(r)).unwrap_or_default()),
-        ("args", r) => Field::Arg(f.split_once('.').map(|(_, r)| r.to_string()).or(named(r)).unwrap_or_default()),
+        ("header", r) => Field::Header(named(r).ok_or_else(|| {
+            (
+                f.to_string(),
+                "`header` needs a name".into(),
+                "write `header.user-agent`; `headers` reads every header".into(),
+            )
+        })?),
+        ("cookie", r) => Field::Cookie(named(r).ok_or_else(|| {
+            (
+                f.to_string(),
+                "`cookie` needs a name".into(),
+                "write `cookie.session`; `cookies` reads every cookie".into(),
+            )
+        })?),
+        ("query", r) => Field::QueryArg(
+            f.split_once('.')
+                .map(|(_, r)| r.to_string())
+                .or(named(r))
+                .unwrap_or_default(),
+        ),
+        ("body", r) => Field::BodyArg(
+            f.split_once('.')
+                .map(|(_, r)| r.to_string())
+                .or(named(r))
+                .unwrap_or_default(),
+        ),
+        ("args", r) => Field::Arg(
+            f.split_once('.')
+                .map(|(_, r)| r.to_string())
+                .or(named(r))
+                .unwrap_or_default(),
+        ),
         ("actor" | "catalog", _) => {
             return Err((f.to_string(), format!("field `{f}` is not available in this version"), "actor and catalog fields come with the actor and catalog snapshots; use request fields for now".into()));
         }
@@ -405,24 +551,53 @@ fn compile_condition(c: &RawCondition) -> Result<Condition, CondError> {
             Some(serde_json::Value::String(s)) => Ok(s.clone()),
             Some(serde_json::Value::Number(n)) => Ok(n.to_string()),
             Some(serde_json::Value::Bool(b)) => Ok(b.to_string()),
-            _ => Err((c.op.clone(), format!("op `{}` needs a string `value`", c.op), "add `value = \"...\"`".into())),
+            _ => Err((
+                c.op.clone(),
+                format!("op `{}` needs a string `value`", c.op),
+                "add `value = \"...\"`".into(),
+            )),
         }
     };
     let list_value = || -> Result<Vec<String>, CondError> {
         match &c.value {
-            Some(serde_json::Value::Array(a)) => Ok(a.iter().map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string)).collect()),
+            Some(serde_json::Value::Array(a)) => Ok(a
+                .iter()
+                .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string))
+                .collect()),
             Some(serde_json::Value::String(s)) => Ok(vec![s.clone()]),
-            _ => Err((c.op.clone(), format!("op `{}` needs a list `value`", c.op), "add `value = [\"a\", \"b\"]`".into())),
+            _ => Err((
+                c.op.clone(),
+                format!("op `{}` needs a list `value`", c.op),
+                "add `value = [\"a\", \"b\"]`".into(),
+            )),
         }
     };
     let num_value = || -> Result<f64, CondError> {
         match &c.value {
-            Some(serde_json::Value::Number(n)) => n.as_f64().ok_or_else(|| (c.op.clone(), "number out of range".into(), String::new())),
-            Some(serde_json::Value::String(s)) => s.parse().map_err(|_| (s.clone(), format!("`{s}` is not a number"), "write a number without quotes".into())),
-            _ => Err((c.op.clone(), format!("op `{}` needs a numeric `value`", c.op), "add `value = 10`".into())),
+            Some(serde_json::Value::Number(n)) => n
+                .as_f64()
+                .ok_or_else(|| (c.op.clone(), "number out of range".into(), String::new())),
+            Some(serde_json::Value::String(s)) => s.parse().map_err(|_| {
+                (
+                    s.clone(),
+                    format!("`{s}` is not a number"),
+                    "write a number without quotes".into(),
+                )
+            }),
+            _ => Err((
+                c.op.clone(),
+                format!("op `{}` needs a numeric `value`", c.op),
+                "add `value = 10`".into(),
+            )),
         }
     };
-    let ci = |s: String| if c.case_insensitive { s.to_lowercase() } else { s };
+    let ci = |s: String| {
+        if c.case_insensitive {
+            s.to_lowercase()
+        } else {
+            s
+        }
+    };
     let op = match c.op.as_str() {
         "equals" | "eq" => Op::Equals(ci(str_value()?)),
         "contains" => Op::Contains(ci(str_value()?)),
@@ -430,16 +605,33 @@ fn compile_condition(c: &RawCondition) -> Result<Condition, CondError> {
         "suffix" | "ends_with" => Op::Suffix(ci(str_value()?)),
         "regex" => {
             let p = str_value()?;
-            let built = regex::RegexBuilder::new(&p).case_insensitive(c.case_insensitive).size_limit(1 << 20).build();
-            Op::Regex(built.map_err(|e| (p.clone(), format!("bad regex: {}", e.to_string().lines().last().unwrap_or("")), "the syntax is Rust `regex` (no look-around, no backreferences)".into()))?)
+            let built = regex::RegexBuilder::new(&p)
+                .case_insensitive(c.case_insensitive)
+                .size_limit(1 << 20)
+                .build();
+            Op::Regex(built.map_err(|e| {
+                (
+                    p.clone(),
+                    format!("bad regex: {}", e.to_string().lines().last().unwrap_or("")),
+                    "the syntax is Rust `regex` (no look-around, no backreferences)".into(),
+                )
+            })?)
         }
         "in" => Op::In(list_value()?.into_iter().map(ci).collect()),
         "exists" => Op::Exists,
         "cidr" => {
             let mut nets = Vec::new();
             for s in list_value()? {
-                let net = s.parse::<IpNet>().or_else(|_| s.parse::<IpAddr>().map(IpNet::from));
-                nets.push(net.map_err(|_| (s.clone(), format!("`{s}` is not an address or network"), "write `10.0.0.0/8` or `2001:db8::/32`".into()))?);
+                let net = s
+                    .parse::<IpNet>()
+                    .or_else(|_| s.parse::<IpAddr>().map(IpNet::from));
+                nets.push(net.map_err(|_| {
+                    (
+                        s.clone(),
+                        format!("`{s}` is not an address or network"),
+                        "write `10.0.0.0/8` or `2001:db8::/32`".into(),
+                    )
+                })?);
             }
             Op::Cidr(nets)
         }
@@ -453,9 +645,18 @@ fn compile_condition(c: &RawCondition) -> Result<Condition, CondError> {
         }
     };
     if matches!(op, Op::Cidr(_)) && field != Field::ClientIp {
-        return Err((c.op.clone(), "op `cidr` only applies to `client_ip`".into(), "use `field = \"client_ip\"`".into()));
+        return Err((
+            c.op.clone(),
+            "op `cidr` only applies to `client_ip`".into(),
+            "use `field = \"client_ip\"`".into(),
+        ));
     }
-    Ok(Condition { field, op, negate: c.negate, case_insensitive: c.case_insensitive })
+    Ok(Condition {
+        field,
+        op,
+        negate: c.negate,
+        case_insensitive: c.case_insensitive,
+    })
 }
 
 /// Loads a rule file; the format follows the extension.
@@ -463,7 +664,13 @@ pub fn load_rules(path: &Path) -> Result<RuleSet, Diagnostics> {
     let origin = path.display().to_string();
     match std::fs::read_to_string(path) {
         Ok(src) => parse_rules(&src, &origin),
-        Err(e) => Err(Diagnostics(vec![Diagnostic::new(&origin, 0, 0, format!("cannot read rule file: {e}"), "check the path in `rules` and its permissions")])),
+        Err(e) => Err(Diagnostics(vec![Diagnostic::new(
+            &origin,
+            0,
+            0,
+            format!("cannot read rule file: {e}"),
+            "check the path in `rules` and its permissions",
+        )])),
     }
 }
 
@@ -513,7 +720,9 @@ impl Condition {
             Op::Regex(r) => r.is_match(s),
             Op::In(vs) => vs.iter().any(|v| v == s),
             Op::Exists => true,
-            Op::Cidr(nets) => s.parse::<IpAddr>().is_ok_and(|ip| nets.iter().any(|n| n.contains(&ip))),
+            Op::Cidr(nets) => s
+                .parse::<IpAddr>()
+                .is_ok_and(|ip| nets.iter().any(|n| n.contains(&ip))),
             Op::Gt(n) => s.parse::<f64>().is_ok_and(|x| x > *n),
             Op::Ge(n) => s.parse::<f64>().is_ok_and(|x| x >= *n),
             Op::Lt(n) => s.parse::<f64>().is_ok_and(|x| x < *n),
@@ -535,14 +744,23 @@ impl Condition {
 
     fn eval_raw(&self, inp: &RuleInput<'_>) -> Option<(String, String)> {
         let req = &inp.ex.request;
-        let one = |loc: &str, v: Option<&str>| -> Option<(String, String)> { v.filter(|v| self.test_str(v)).map(|v| (loc.to_string(), v.to_string())) };
-        let values = |pred: &dyn Fn(&RuleValue<'_>) -> bool, names: bool| -> Option<(String, String)> {
-            inp.values.iter().filter(|v| pred(v)).find_map(|v| {
-                let t = if names { v.name } else { v.text };
-                self.test_str(t).then(|| (v.location(), t.to_string()))
-            })
+        let one = |loc: &str, v: Option<&str>| -> Option<(String, String)> {
+            v.filter(|v| self.test_str(v))
+                .map(|v| (loc.to_string(), v.to_string()))
         };
-        let is_arg = |v: &RuleValue<'_>| matches!(v.part, Part::Query | Part::Form | Part::Json | Part::Xml | Part::Multipart) && !v.is_key;
+        let values =
+            |pred: &dyn Fn(&RuleValue<'_>) -> bool, names: bool| -> Option<(String, String)> {
+                inp.values.iter().filter(|v| pred(v)).find_map(|v| {
+                    let t = if names { v.name } else { v.text };
+                    self.test_str(t).then(|| (v.location(), t.to_string()))
+                })
+            };
+        let is_arg = |v: &RuleValue<'_>| {
+            matches!(
+                v.part,
+                Part::Query | Part::Form | Part::Json | Part::Xml | Part::Multipart
+            ) && !v.is_key
+        };
         match &self.field {
             Field::Method => one("method", Some(&req.method)),
             Field::Path => one("path", Some(req.path())),
@@ -553,14 +771,41 @@ impl Condition {
             Field::Route => one("route", inp.ex.route.as_deref()),
             Field::Version => one("version", Some(&req.version)),
             Field::Body => one("body", req.body.text()),
-            Field::Header(n) => req.headers.iter().filter(|(k, _)| k.eq_ignore_ascii_case(n)).find_map(|(k, v)| one(&format!("header.{}", k.to_ascii_lowercase()), Some(v))),
-            Field::Headers => req.headers.iter().find_map(|(k, v)| one(&format!("header.{}", k.to_ascii_lowercase()), Some(v))),
-            Field::HeaderNames => req.headers.iter().find_map(|(k, _)| one(&format!("header.{}", k.to_ascii_lowercase()), Some(k))),
-            Field::Cookie(n) => values(&|v| v.part == Part::Cookie && !v.is_key && v.name.eq_ignore_ascii_case(n), false),
+            Field::Header(n) => req
+                .headers
+                .iter()
+                .filter(|(k, _)| k.eq_ignore_ascii_case(n))
+                .find_map(|(k, v)| one(&format!("header.{}", k.to_ascii_lowercase()), Some(v))),
+            Field::Headers => req
+                .headers
+                .iter()
+                .find_map(|(k, v)| one(&format!("header.{}", k.to_ascii_lowercase()), Some(v))),
+            Field::HeaderNames => req
+                .headers
+                .iter()
+                .find_map(|(k, _)| one(&format!("header.{}", k.to_ascii_lowercase()), Some(k))),
+            Field::Cookie(n) => values(
+                &|v| v.part == Part::Cookie && !v.is_key && v.name.eq_ignore_ascii_case(n),
+                false,
+            ),
             Field::Cookies => values(&|v| v.part == Part::Cookie && !v.is_key, false),
-            Field::QueryArg(n) => values(&|v| v.part == Part::Query && !v.is_key && v.name == n, false),
-            Field::BodyArg(n) => values(&|v| v.part.is_body() && v.part != Part::Filename && !v.is_key && (v.name == n || crate::config::glob(n, v.name)), false),
-            Field::Arg(n) => values(&|v| is_arg(v) && (v.name == n || crate::config::glob(n, v.name)), false),
+            Field::QueryArg(n) => values(
+                &|v| v.part == Part::Query && !v.is_key && v.name == n,
+                false,
+            ),
+            Field::BodyArg(n) => values(
+                &|v| {
+                    v.part.is_body()
+                        && v.part != Part::Filename
+                        && !v.is_key
+                        && (v.name == n || crate::config::glob(n, v.name))
+                },
+                false,
+            ),
+            Field::Arg(n) => values(
+                &|v| is_arg(v) && (v.name == n || crate::config::glob(n, v.name)),
+                false,
+            ),
             Field::Args => values(&is_arg, false),
             Field::ArgNames => values(&is_arg, true),
             Field::Filenames => values(&|v| v.part == Part::Filename, false),
@@ -578,7 +823,24 @@ impl Rule {
         let mut first: Option<(String, String)> = None;
         for c in &self.when {
             let hit = c.eval(inp)?;
-            if first.is_none() || first.as_ref().is_some_and(|(l, _)| l == "request") {
+            let general = |l: &str| {
+                matches!(
+                    l,
+                    "request"
+                        | "path"
+                        | "method"
+                        | "target"
+                        | "query"
+                        | "host"
+                        | "client_ip"
+                        | "route"
+                        | "version"
+                )
+            };
+            if first
+                .as_ref()
+                .is_none_or(|(l, _)| general(l) && !general(&hit.0))
+            {
                 first = Some(hit);
             }
         }

@@ -1,12 +1,14 @@
 //! Measures the lexers on a JSONL corpus (format: /work/shared/data/README.md).
 //!
-//! `cargo run --release -p palisade-lexers --example corpus -- FILE.jsonl [--show CAT]`
+//! `cargo run --release -p palisade-lexers --example corpus -- FILE.jsonl [--whole] [--show CAT]`
 //!
 //! Every parameter value of the query string and of a form body is
 //! percent-decoded (with `+` as space) and given to each lexer; a request is
 //! flagged by a lexer when any of its values is. Prints, per label/category,
 //! how many requests each lexer flagged. `--show CAT` prints the misses of
 //! attack category CAT (or the hits on benign rows when CAT is `benign`).
+//! `--lines` treats every line of FILE as one benign value and prints hits.
+//! `--whole` also judges the whole decoded query string and body as one value.
 
 use std::collections::BTreeMap;
 use std::io::BufRead;
@@ -15,13 +17,21 @@ use percent_encoding::percent_decode;
 
 fn decode(s: &str) -> String {
     let plus = s.replace('+', " ");
-    percent_decode(plus.as_bytes()).decode_utf8_lossy().into_owned()
+    percent_decode(plus.as_bytes())
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
-fn values(target: &str, body: &str) -> Vec<String> {
+fn values(target: &str, body: &str, whole: bool) -> Vec<String> {
     let mut out = Vec::new();
     let query = target.split_once('?').map(|(_, q)| q).unwrap_or("");
     for part in [query, body] {
+        // With --whole, the decoded query string / body counts as one more
+        // value (a detector may inspect it whole, and `&` inside a payload
+        // splits it into pieces otherwise).
+        if whole && part.contains('&') {
+            out.push(decode(part));
+        }
         for kv in part.split('&').filter(|p| !p.is_empty()) {
             let v = kv.split_once('=').map_or(kv, |(_, v)| v);
             out.push(decode(v));
@@ -45,7 +55,39 @@ fn main() {
         eprintln!("usage: corpus FILE.jsonl [--show CATEGORY]");
         std::process::exit(2);
     };
-    let show = args.iter().position(|a| a == "--show").and_then(|i| args.get(i + 1)).cloned();
+    let whole = args.iter().any(|a| a == "--whole");
+    if args.iter().any(|a| a == "--lines") {
+        // Every line of the file is one benign value: print the ones flagged.
+        let text = std::fs::read(path).expect("read lines");
+        let text = String::from_utf8_lossy(&text);
+        let (mut n, mut flagged) = (0usize, 0usize);
+        for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+            n += 1;
+            let hits: Vec<String> = [
+                palisade_lexers::sqli(line)
+                    .map(|m| format!("sqli {} {} {}", m.context, m.fingerprint, m.reason)),
+                palisade_lexers::xss(line).map(|m| format!("xss {} {}", m.context, m.reason)),
+                palisade_lexers::shell_injection(line).map(|m| format!("cmdi {}", m.reason)),
+            ]
+            .into_iter()
+            .flatten()
+            .collect();
+            if !hits.is_empty() {
+                flagged += 1;
+                println!("FP {line:?} -> {}", hits.join("; "));
+            }
+        }
+        println!(
+            "{flagged} of {n} lines flagged ({:.3} %)",
+            100.0 * flagged as f64 / n.max(1) as f64
+        );
+        return;
+    }
+    let show = args
+        .iter()
+        .position(|a| a == "--show")
+        .and_then(|i| args.get(i + 1))
+        .cloned();
     let file = std::fs::File::open(path).expect("open corpus");
     let mut rows: BTreeMap<(String, String), Row> = BTreeMap::new();
     let mut values_seen = 0usize;
@@ -54,10 +96,16 @@ fn main() {
     let started = std::time::Instant::now();
     for line in std::io::BufReader::new(file).lines() {
         let Ok(line) = line else { continue };
-        let Ok(j) = serde_json::from_str::<serde_json::Value>(&line) else { continue };
+        let Ok(j) = serde_json::from_str::<serde_json::Value>(&line) else {
+            continue;
+        };
         let label = j["label"].as_str().unwrap_or("").to_string();
         let cat = j["category"].as_str().unwrap_or("").to_string();
-        let vals = values(j["target"].as_str().unwrap_or(""), j["body"].as_str().unwrap_or(""));
+        let vals = values(
+            j["target"].as_str().unwrap_or(""),
+            j["body"].as_str().unwrap_or(""),
+            whole,
+        );
         let (mut s, mut x, mut c) = (None, None, None);
         for v in &vals {
             values_seen += 1;
@@ -92,7 +140,14 @@ fn main() {
         if let Some(want) = &show {
             let joined = vals.join(" | ");
             if want == "benign" && label == "benign" && any {
-                println!("FP {joined:?} -> {}", [s, x, c].into_iter().flatten().collect::<Vec<_>>().join("; "));
+                println!(
+                    "FP {joined:?} -> {}",
+                    [s, x, c]
+                        .into_iter()
+                        .flatten()
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                );
             } else if *want == cat && label == "attack" {
                 let own = match cat.as_str() {
                     "sqli" => s.is_some(),
@@ -106,9 +161,18 @@ fn main() {
             }
         }
     }
-    let pct = |a: usize, n: usize| if n == 0 { 0.0 } else { 100.0 * a as f64 / n as f64 };
+    let pct = |a: usize, n: usize| {
+        if n == 0 {
+            0.0
+        } else {
+            100.0 * a as f64 / n as f64
+        }
+    };
     println!("{path}");
-    println!("{:<8} {:<18} {:>7} {:>8} {:>8} {:>8} {:>8}", "label", "category", "rows", "sqli%", "xss%", "cmdi%", "any%");
+    println!(
+        "{:<8} {:<18} {:>7} {:>8} {:>8} {:>8} {:>8}",
+        "label", "category", "rows", "sqli%", "xss%", "cmdi%", "any%"
+    );
     for ((label, cat), r) in &rows {
         println!(
             "{:<8} {:<18} {:>7} {:>8.2} {:>8.2} {:>8.2} {:>8.2}",

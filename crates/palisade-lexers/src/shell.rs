@@ -1,4 +1,24 @@
-//! OS command injection by shell tokenising. (Stub: the real lexer lands with issue 3.)
+//! OS command injection by shell lexing.
+//!
+//! The value is read the way a POSIX shell (or `cmd.exe`) would read it if
+//! it were pasted into a command line, unquoted or inside quotes: quotes and
+//! backslashes inside words vanish (`c'a't`, `c\at`, `w"h"oami` are `cat`,
+//! `cat`, `whoami`), `$@`/`$*` expand to nothing, `${IFS}` is a space. It
+//! fires when a command would start:
+//!
+//! - after a command separator (`;`, `&&`, `||`, `|`, `&`, newline) with a
+//!   plausible command word after it;
+//! - inside a command substitution `$(...)` or backticks;
+//! - with `${IFS}`/brace-expansion obfuscation, or a redirection into or out
+//!   of a file around a command word (`cat</etc/passwd`, `2>&1`);
+//! - as a server-side include `<!--#exec cmd=...-->`.
+//!
+//! A command word is a name from the command table (Unix and Windows),
+//! possibly with a path (`/usr/bin/id`). Names that are English words (`cat`,
+//! `id`, `echo`, `sleep`, `type`...) also need arguments that look like a
+//! command's (a flag, a path, a number, the end of the value, another
+//! separator), so "Tom & Jerry; the best", "rock | paper", "a;b" and prices
+//! like "$5" do not fire. It is not a shell: it neither expands nor runs.
 
 /// A value that would run a command if placed into a shell command line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -10,7 +30,711 @@ pub struct ShellMatch {
     pub confidence: u8,
 }
 
+/// Commands that are never English words.
+const STRONG: &[&str] = &[
+    "whoami",
+    "uname",
+    "wget",
+    "curl",
+    "nc",
+    "ncat",
+    "netcat",
+    "bash",
+    "sh",
+    "zsh",
+    "ksh",
+    "csh",
+    "tcsh",
+    "dash",
+    "ifconfig",
+    "ipconfig",
+    "nslookup",
+    "netstat",
+    "passwd",
+    "chmod",
+    "chown",
+    "chgrp",
+    "python",
+    "python2",
+    "python3",
+    "perl",
+    "php",
+    "ruby",
+    "lua",
+    "telnet",
+    "ssh",
+    "scp",
+    "tftp",
+    "certutil",
+    "bitsadmin",
+    "rm",
+    "mkfifo",
+    "base64",
+    "xterm",
+    "systeminfo",
+    "tasklist",
+    "taskkill",
+    "wmic",
+    "powershell",
+    "pwsh",
+    "cmd",
+    "regsvr32",
+    "rundll32",
+    "mshta",
+    "cscript",
+    "wscript",
+    "msiexec",
+    "useradd",
+    "usermod",
+    "adduser",
+    "crontab",
+    "nohup",
+    "sudo",
+    "busybox",
+    "socat",
+    "tcpdump",
+    "nmap",
+    "traceroute",
+    "tracert",
+    "iptables",
+    "awk",
+    "gawk",
+    "sed",
+    "xargs",
+    "grep",
+    "egrep",
+    "fgrep",
+    "chroot",
+    "mknod",
+    "gunzip",
+    "unzip",
+    "lsof",
+    "pkill",
+    "killall",
+    "uptime",
+    "hostname",
+    "getent",
+    "printenv",
+    "locate",
+    "whereis",
+    "mkdir",
+    "rmdir",
+    "pwd",
+    "systemctl",
+    "reboot",
+    "sendmail",
+    "openssl",
+    "gcc",
+    "javac",
+    "jrunscript",
+    "xxd",
+    "ulimit",
+    "umask",
+    "uniq",
+    "nproc",
+    "lscpu",
+    "dmesg",
+    "sysctl",
+    "ipconfig",
+    "arp",
+    "nbtstat",
+    "net1",
+    "schtasks",
+    "vssadmin",
+    "icacls",
+    "attrib",
+    "findstr",
+    "wevtutil",
+    "netsh",
+    "qwinsta",
+    "cacls",
+    "cipher",
+    "diskpart",
+    "bcdedit",
+    "fsutil",
+    "gzip",
+    "bzip2",
+    "xz",
+    "zcat",
+    "lsb_release",
+    "ldd",
+    "strace",
+    "gdb",
+    "tclsh",
+    "expect",
+    "mysql",
+    "psql",
+    "sqlite3",
+];
+
+/// Commands that are also English words: they need command-like arguments.
+const WEAK: &[&str] = &[
+    "id", "ls", "ps", "env", "node", "java", "sc", "dig", "nodejs", "cat", "echo", "ping", "sleep",
+    "dir", "type", "more", "less", "head", "tail", "touch", "kill", "time", "date", "who", "last",
+    "find", "which", "file", "mv", "cp", "cd", "set", "net", "copy", "del", "start", "timeout",
+    "service", "mail", "make", "true", "false", "test", "printf", "sort", "cut", "exit", "wait",
+    "read", "host", "route", "tar", "zip", "dd", "su", "ln", "tr", "wc", "bc", "od", "ver", "vol",
+    "reg", "top", "free", "wall", "users", "groups", "export", "source", "alias", "history",
+    "expr", "stat", "nice", "watch", "split", "eval", "exec", "shutdown", "halt", "fetch", "tee",
+    "strings", "rev", "seq", "diff", "nl", "sum", "login", "logout", "cal", "df", "du", "uptime",
+    "whois", "ftp", "finger", "mount",
+];
+
+/// Weak commands attackers use as probes, rarely prose at a value's end.
+const PROBES: &[&str] = &["id", "ls", "dir", "ver", "pwd"];
+
+/// Windows commands: case-insensitive, with or without `.exe`.
+const WINDOWS: &[(&str, bool)] = &[
+    ("cmd", true),
+    ("powershell", true),
+    ("pwsh", true),
+    ("whoami", true),
+    ("ipconfig", true),
+    ("systeminfo", true),
+    ("tasklist", true),
+    ("taskkill", true),
+    ("netstat", true),
+    ("nslookup", true),
+    ("certutil", true),
+    ("bitsadmin", true),
+    ("wmic", true),
+    ("regsvr32", true),
+    ("rundll32", true),
+    ("mshta", true),
+    ("cscript", true),
+    ("wscript", true),
+    ("msiexec", true),
+    ("schtasks", true),
+    ("vssadmin", true),
+    ("icacls", true),
+    ("findstr", true),
+    ("net1", true),
+    ("netsh", true),
+    ("wevtutil", true),
+    ("qwinsta", true),
+    ("cacls", true),
+    ("bcdedit", true),
+    ("tracert", true),
+    ("ping", false),
+    ("dir", false),
+    ("type", false),
+    ("ver", false),
+    ("copy", false),
+    ("del", false),
+    ("net", false),
+    ("echo", false),
+    ("set", false),
+    ("start", false),
+    ("timeout", false),
+];
+
+/// Whether `word` is a command; `Some(true)` when it is not an English word.
+fn lookup(word: &str) -> Option<bool> {
+    use std::collections::HashMap;
+    use std::sync::OnceLock;
+    static T: OnceLock<HashMap<&'static str, bool>> = OnceLock::new();
+    let t = T.get_or_init(|| {
+        let mut t: HashMap<&'static str, bool> = WEAK.iter().map(|&w| (w, false)).collect();
+        t.extend(STRONG.iter().map(|&w| (w, true)));
+        t
+    });
+    if word.is_empty() || word.len() > 24 || !word.as_bytes()[0].is_ascii_alphabetic() {
+        return None;
+    }
+    if let Some(&strong) = t.get(word) {
+        return Some(strong);
+    }
+    if word.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()) && !word.contains('.') {
+        return None;
+    }
+    let lw = word.to_ascii_lowercase();
+    // "Net", "Type": capitalised prose, not cmd.exe.
+    if lw != word && word.to_ascii_uppercase() != word {
+        return None;
+    }
+    let exe = lw.strip_suffix(".exe");
+    let base = exe.unwrap_or(&lw);
+    WINDOWS
+        .iter()
+        .find(|(w, _)| *w == base)
+        .map(|(_, strong)| *strong || exe.is_some())
+}
+
 /// Whether `input` would inject a command into a shell command line.
-pub fn shell_injection(_input: &str) -> Option<ShellMatch> {
+pub fn shell_injection(input: &str) -> Option<ShellMatch> {
+    let s = input.as_bytes();
+    if !s.iter().any(|&c| {
+        matches!(
+            c,
+            b';' | b'|'
+                | b'&'
+                | b'\n'
+                | b'\r'
+                | b'`'
+                | b'$'
+                | b'<'
+                | b'>'
+                | b'{'
+                | b'/'
+                | b'%'
+                | b' '
+                | b'\t'
+        )
+    }) {
+        return None;
+    }
+    // Server-side includes.
+    if memchr::memchr(b'<', s).is_some() && find_ci(s, b"<!--#exec").is_some() {
+        return Some(m("server-side include exec", None, 90));
+    }
+    // ${IFS} and friends: only a shell attack writes them.
+    for pat in [&b"${IFS"[..], b"$IFS$", b"$IFS"] {
+        if let Some(p) = memchr::memmem::find(s, pat) {
+            let after = s.get(p + pat.len()).copied().unwrap_or(0);
+            if pat != b"$IFS" || !after.is_ascii_alphanumeric() {
+                return Some(m("${IFS} obfuscation", None, 90));
+            }
+        }
+    }
+    let mut i = 0;
+    let mut budget = 10_000usize;
+    while i < s.len() {
+        budget = budget.saturating_sub(1);
+        if budget == 0 {
+            break;
+        }
+        let c = s[i];
+        match c {
+            b'$' if s.get(i + 1) == Some(&b'(') => {
+                // $(cmd) or $((arith))
+                if s.get(i + 2) == Some(&b'(') {
+                    let inner = s.get(i + 3..).unwrap_or(&[]);
+                    if inner.iter().take(32).any(|c| c.is_ascii_digit())
+                        && memchr::memmem::find(inner, b"))").is_some()
+                    {
+                        return Some(m("$((...)) arithmetic expansion", None, 80));
+                    }
+                }
+                if let Some((w, strong)) = command_at(s, i + 2) {
+                    let _ = strong;
+                    return Some(m("$(...) command substitution", Some(w), 95));
+                }
+                i += 2;
+            }
+            b'`' => {
+                // Markdown writes `make install` between spaces; an injection
+                // glues its backticks to the value ("x`id`", "`uname`").
+                let close = memchr::memchr(b'`', s.get(i + 1..).unwrap_or(&[])).map(|o| i + 1 + o);
+                if let Some(close) = close {
+                    let open_glued = i > 0 && !s[i - 1].is_ascii_whitespace();
+                    let close_glued = match s.get(close + 1) {
+                        // The whole value is the substitution: "`uname`", " `id`".
+                        None => s[..i]
+                            .iter()
+                            .all(|c| c.is_ascii_whitespace() || matches!(c, b'\'' | b'"')),
+                        Some(c) => {
+                            !c.is_ascii_whitespace()
+                                && !matches!(c, b'.' | b',' | b':' | b')' | b'\'' | b'-')
+                        }
+                    };
+                    let doubled = s.get(i + 1) == Some(&b'`');
+                    if !doubled
+                        && (open_glued || close_glued)
+                        && let Some((w, strong)) = command_at(s, i + 1)
+                        && (strong || first_arg_plausible(s, after_word(s, i + 1), true))
+                    {
+                        return Some(m("backtick command substitution", Some(w), 90));
+                    }
+                    i = close + 1;
+                    continue;
+                }
+                i += 1;
+            }
+            b';' | b'|' | b'&' | b'\n' | b'\r' => {
+                let mut j = i + 1;
+                // "&&", "||", "|&", ";;"
+                while s.get(j).is_some_and(|&d| matches!(d, b'&' | b'|' | b';')) && j < i + 3 {
+                    j += 1;
+                }
+                if let Some((w, strong)) = command_at(s, j) {
+                    let sep = String::from_utf8_lossy(s.get(i..j).unwrap_or(&[]))
+                        .replace('\n', "\\n")
+                        .replace('\r', "\\r");
+                    let end = after_word(s, j);
+                    // "| id |" is a Markdown table cell, not a pipeline.
+                    let cell = c == b'|'
+                        && s.get(j).is_some_and(|c| *c == b' ')
+                        && s.get(end..)
+                            .and_then(|r| r.iter().find(|c| !c.is_ascii_whitespace()))
+                            == Some(&b'|');
+                    // After a lone '&' (English "and") or a line break, a weak
+                    // command needs real arguments: "ps & top", "salt & pepper".
+                    let end_ok = !(j == i + 1 && c == b'&') || PROBES.contains(&w.as_str());
+                    let args_ok = if end_ok {
+                        plausible_args(s, end)
+                    } else {
+                        first_arg_plausible(s, end, false) || redirect_soon(s, end)
+                    };
+                    if !prose_follows(s, end) && (strong || (!cell && args_ok)) {
+                        return Some(m(
+                            &format!("command after `{sep}`"),
+                            Some(w),
+                            if strong { 90 } else { 80 },
+                        ));
+                    }
+                }
+                i = j;
+            }
+            b'{' => {
+                // Brace expansion: {cat,/etc/passwd}
+                if let Some((w, _)) = command_at(s, i + 1) {
+                    let end = after_word(s, i + 1);
+                    if s.get(end) == Some(&b',')
+                        && s.get(end + 1)
+                            .is_some_and(|c| matches!(c, b'/' | b'-' | b'~' | b'$'))
+                    {
+                        return Some(m("brace expansion {cmd,arg}", Some(w), 85));
+                    }
+                }
+                i += 1;
+            }
+            b'>' | b'<' => {
+                // "2>&1", ">/dev/null", "</etc/passwd" next to a command word
+                if c == b'>'
+                    && s.get(i + 1) == Some(&b'&')
+                    && s.get(i + 2).is_some_and(u8::is_ascii_digit)
+                {
+                    return Some(m("redirection >&", None, 75));
+                }
+                i += 1;
+            }
+            _ => i += 1,
+        }
+    }
+    // Code that runs a command: ";system('id')", "passthru(\"cat /etc/passwd\")".
+    let has_call = memchr::memchr(b'(', s).is_some();
+    for f in [
+        &b"system("[..],
+        b"exec(",
+        b"passthru(",
+        b"shell_exec(",
+        b"popen(",
+        b"proc_open(",
+        b"os.system(",
+        b"subprocess.",
+    ] {
+        if !has_call {
+            break;
+        }
+        if let Some(p) = find_ci(s, f) {
+            let a = p + f.len();
+            if let Some((w, _)) = command_at(s, a) {
+                return Some(m("code calling a shell command", Some(w), 85));
+            }
+        }
+    }
+    // A value that starts with a command and its arguments: "cat /etc/passwd",
+    // "ping -i 30 127.0.0.1", "id;".
+    let lead = s
+        .iter()
+        .position(|c| !matches!(c, b' ' | b'\t'))
+        .unwrap_or(0);
+    if s.get(lead)
+        .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'/')
+        && let Some((w, strong)) = command_at(s, 0)
+    {
+        let end = after_word(s, 0);
+        // Windows' case-insensitive names at the start: "SET 8", "Type A".
+        let quoted = s.get(lead).is_some_and(u8::is_ascii_uppercase);
+        let mut k = end;
+        while s.get(k).is_some_and(|c| *c == b' ' || *c == b'\t') {
+            k += 1;
+        }
+        let sep_next = (strong || PROBES.contains(&w.as_str()))
+            && matches!(s.get(k), Some(b';' | b'|' | b'&'));
+        let arg = s.get(k).is_some_and(|c| matches!(c, b'-' | b'/' | b'~'))
+            || (s.get(k).is_some_and(u8::is_ascii_digit)
+                && ["sleep", "ping", "timeout"].contains(&w.as_str())
+                && first_arg_plausible(s, end, false));
+        if !quoted && (sep_next || (arg && first_arg_plausible(s, end, false))) {
+            return Some(m("value is a command line", Some(w), 65));
+        }
+    }
+    // The whole value is a command with a redirection or a path invocation:
+    // "cat</etc/passwd", "/bin/ls -al", "/usr/bin/id|".
+    if let Some((w, _)) = command_at(s, 0) {
+        let end = after_word(s, 0);
+        let mut k = end;
+        while s.get(k).is_some_and(|c| *c == b' ' || *c == b'\t') {
+            k += 1;
+        }
+        if matches!(s.get(k), Some(b'<' | b'>')) {
+            let mut t = k + 1;
+            while s
+                .get(t)
+                .is_some_and(|c| matches!(c, b' ' | b'\t' | b'>' | b'&'))
+            {
+                t += 1;
+            }
+            if s.get(t)
+                .is_some_and(|c| matches!(c, b'/' | b'~' | b'.' | b'$'))
+            {
+                return Some(m("command with file redirection", Some(w), 80));
+            }
+        }
+        let lead = s
+            .iter()
+            .position(|c| !matches!(c, b' ' | b'\t' | b'\'' | b'"'))
+            .unwrap_or(0);
+        if s.get(lead) == Some(&b'/')
+            && starts_in_bin_dir(s.get(lead..).unwrap_or(&[]))
+            && plausible_args(s, end)
+        {
+            return Some(m("command invoked by path", Some(w), 70));
+        }
+    }
     None
+}
+
+/// "xz is enough", "unzip can seek": an English word follows the command.
+fn prose_follows(s: &[u8], end: usize) -> bool {
+    const STOP: &[&str] = &[
+        "is", "are", "was", "were", "can", "could", "will", "would", "should", "may", "might",
+        "must", "does", "did", "has", "have", "had", "and", "or", "but", "the", "a", "an", "to",
+        "of", "in", "on", "for", "with", "as", "it", "not", "be", "been", "that", "this", "which",
+        "when", "if", "so", "now", "also",
+    ];
+    let mut k = end;
+    while s.get(k).is_some_and(|c| *c == b' ' || *c == b'\t') {
+        k += 1;
+    }
+    let rest = s.get(k..).unwrap_or(&[]);
+    let w = rest
+        .iter()
+        .position(|c| !c.is_ascii_alphabetic())
+        .unwrap_or(rest.len());
+    let word = rest.get(..w).unwrap_or(&[]);
+    STOP.iter()
+        .any(|st| word.eq_ignore_ascii_case(st.as_bytes()))
+}
+
+fn m(reason: &str, command: Option<String>, confidence: u8) -> ShellMatch {
+    ShellMatch {
+        reason: reason.to_string(),
+        command,
+        confidence,
+    }
+}
+
+fn find_ci(s: &[u8], pat: &[u8]) -> Option<usize> {
+    s.windows(pat.len())
+        .position(|w| w.eq_ignore_ascii_case(pat))
+}
+
+fn starts_in_bin_dir(p: &[u8]) -> bool {
+    [
+        &b"/bin/"[..],
+        b"/usr/bin/",
+        b"/sbin/",
+        b"/usr/sbin/",
+        b"/usr/local/bin/",
+        b"/???/",
+        b"/?in/",
+        b"/b?n/",
+    ]
+    .iter()
+    .any(|d| p.len() > d.len() && p[..d.len()].eq_ignore_ascii_case(d))
+}
+
+/// Characters that end a shell word.
+fn is_word_end(c: u8) -> bool {
+    matches!(
+        c,
+        b' ' | b'\t'
+            | b'\n'
+            | b'\r'
+            | b';'
+            | b'|'
+            | b'&'
+            | b'<'
+            | b'>'
+            | b'('
+            | b')'
+            | b'`'
+            | b','
+            | b'}'
+            | b'#'
+            | b'+'
+    )
+}
+
+/// Skips blanks and opening quotes/parens before a word.
+fn word_start(s: &[u8], mut i: usize) -> usize {
+    let mut n = 0;
+    while let Some(&c) = s.get(i) {
+        if matches!(
+            c,
+            b' ' | b'\t' | b'\'' | b'"' | b'(' | b'{' | b'\n' | b'\r' | b'+'
+        ) && n < 16
+        {
+            i += 1;
+            n += 1;
+        } else {
+            break;
+        }
+    }
+    i
+}
+
+/// End of the word starting (after blanks) at `i`.
+fn after_word(s: &[u8], i: usize) -> usize {
+    let mut j = word_start(s, i);
+    while let Some(&c) = s.get(j) {
+        if is_word_end(c) {
+            break;
+        }
+        if c == b'$' && matches!(s.get(j + 1), Some(b'{') | Some(b'I')) {
+            break;
+        }
+        j += 1;
+    }
+    j
+}
+
+/// The command word at `i` (quotes, backslashes, `$@` removed; path
+/// stripped), if it names a known command; `true` when it is not an
+/// English word (or was invoked by path or obfuscated).
+fn command_at(s: &[u8], i: usize) -> Option<(String, bool)> {
+    let start = word_start(s, i);
+    let end = after_word(s, start);
+    let raw = s.get(start..end)?;
+    if raw.is_empty() || raw.len() > 128 {
+        return None;
+    }
+    let mut w = Vec::with_capacity(raw.len());
+    let mut obfuscated = false;
+    let mut k = 0;
+    while let Some(&c) = raw.get(k) {
+        match c {
+            b'\'' | b'"' | b'\\' => obfuscated = true,
+            b'$' if matches!(raw.get(k + 1), Some(b'@' | b'*')) => {
+                obfuscated = true;
+                k += 1;
+            }
+            _ => w.push(c),
+        }
+        k += 1;
+    }
+    let word = String::from_utf8(w).ok()?;
+    let (path, name) = match word.rfind(['/', '\\']) {
+        Some(p) => (true, &word[p + 1..]),
+        None => (false, word.as_str()),
+    };
+    // Paths need to look like a binary directory ("/bin/cat", "c:\windows\...\cmd"),
+    // not "a/b" prose.
+    let path_ok = !path
+        || word.starts_with('/')
+        || word.contains(":\\")
+        || word.starts_with('\\')
+        || word.starts_with("usr/")
+        || word.starts_with("bin/");
+    if !path_ok || name.is_empty() {
+        return None;
+    }
+    // Globs in a path: "/???/c?t" stays unknown, but "/bin/c?t" style is an attack.
+    if path
+        && (name.contains('?') || name.contains('*'))
+        && name.len() <= 12
+        && starts_in_bin_dir(word.as_bytes())
+    {
+        return Some((word.clone(), true));
+    }
+    let strong = lookup(name)?;
+    Some((name.to_string(), strong || path || obfuscated))
+}
+
+/// Whether what follows a weak command word looks like its arguments.
+fn plausible_args(s: &[u8], end: usize) -> bool {
+    first_arg_plausible(s, end, true) || redirect_soon(s, end)
+}
+
+/// "echo some words > /tmp/x": a file redirection within a few words.
+fn redirect_soon(s: &[u8], mut k: usize) -> bool {
+    for _ in 0..6 {
+        while s.get(k).is_some_and(|c| *c == b' ' || *c == b'\t') {
+            k += 1;
+        }
+        match s.get(k) {
+            Some(b'>' | b'<') => {
+                let mut t = k + 1;
+                while s.get(t).is_some_and(|c| matches!(c, b' ' | b'>' | b'&')) {
+                    t += 1;
+                }
+                return s
+                    .get(t)
+                    .is_some_and(|c| matches!(c, b'/' | b'~' | b'.' | b'$' | b'0'..=b'9'));
+            }
+            None => return false,
+            _ => {}
+        }
+        while s.get(k).is_some_and(|&c| !is_word_end(c)) {
+            k += 1;
+        }
+        if s.get(k)
+            .is_some_and(|&c| !matches!(c, b' ' | b'\t' | b'>' | b'<'))
+        {
+            return false;
+        }
+    }
+    false
+}
+
+/// Whether the first argument after a command word looks like one.
+/// `end_ok`: the end of the value counts ("; id").
+fn first_arg_plausible(s: &[u8], end: usize, end_ok: bool) -> bool {
+    let mut k = end;
+    while s
+        .get(k)
+        .is_some_and(|c| *c == b' ' || *c == b'\t' || *c == b'+')
+    {
+        k += 1;
+    }
+    let Some(&c) = s.get(k) else { return end_ok };
+    if matches!(
+        c,
+        b';' | b'|' | b'&' | b'\n' | b'\r' | b')' | b'`' | b'#' | b'>' | b'<' | b'$'
+    ) {
+        return true;
+    }
+    if matches!(c, b'\'' | b'"') {
+        // A quoted argument: judge what it holds ("echo 'x' >", "cat '/etc/passwd'").
+        return s
+            .get(k + 1)
+            .is_some_and(|d| matches!(d, b'/' | b'-' | b'$' | b'~' | b'0'..=b'9'))
+            || s.get(k + 1) == Some(&c);
+    }
+    let next = s.get(k..).unwrap_or(&[]);
+    let word_end = next
+        .iter()
+        .position(|&d| is_word_end(d))
+        .unwrap_or(next.len());
+    let arg = &next[..word_end];
+    match c {
+        b'-' => {
+            arg.len() > 1
+                && arg
+                    .get(1)
+                    .is_some_and(|d| d.is_ascii_alphabetic() || *d == b'-')
+        }
+        b'/' | b'~' | b'\\' | b'%' => arg.len() > 1,
+        b'.' => arg.starts_with(b"./") || arg.starts_with(b"../"),
+        b'0'..=b'9' => arg.iter().all(|d| d.is_ascii_digit() || *d == b'.'),
+        _ => {
+            // "c:\...", "127.0.0.1", "host.example.com"
+            (arg.len() >= 2 && arg.get(1) == Some(&b':') && arg.len() <= 3
+                || arg.get(2).is_some_and(|&d| d == b'\\' || d == b'/')
+                    && arg.get(1) == Some(&b':'))
+                || (arg.iter().filter(|&&d| d == b'.').count() >= 2 && !arg.ends_with(b"."))
+        }
+    }
 }

@@ -41,13 +41,22 @@ pub fn sqli(input: &str) -> Option<SqliMatch> {
         return None;
     }
     let mut best: Option<SqliMatch> = None;
-    for (quote, context) in [(0u8, "none"), (b'\'', "single-quote"), (b'"', "double-quote")] {
+    for (quote, context) in [
+        (0u8, "none"),
+        (b'\'', "single-quote"),
+        (b'"', "double-quote"),
+    ] {
         if quote != 0 && memchr::memchr(quote, s).is_none() {
             continue;
         }
         let items = fold(s, quote);
         if let Some((reason, confidence)) = judge(s, &items, quote) {
-            let m = SqliMatch { fingerprint: fingerprint(&items), context, confidence, reason };
+            let m = SqliMatch {
+                fingerprint: fingerprint(&items),
+                context,
+                confidence,
+                reason,
+            };
             if best.as_ref().is_none_or(|b| b.confidence < m.confidence) {
                 best = Some(m);
             }
@@ -95,6 +104,7 @@ const EVIL: u16 = 1 << 8; // contains an evil token
 const CMP_LIT: u16 = 1 << 9; // group contains a literal comparison (1=1)
 const SYSVAR: u16 = 1 << 10; // a system variable (@@version)
 const BARE_CMT: u16 = 1 << 11; // the comment after was a bare `--` or `#`
+const SHORT_CMT: u16 = 1 << 12; // the comment after was short (not a sentence)
 
 /// A folded token: a token, or a collapsed group / function call.
 #[derive(Debug, Clone, Copy)]
@@ -118,7 +128,10 @@ impl Item {
 }
 
 fn is_word_kind(k: u8) -> bool {
-    matches!(k, b'n' | b'k' | b'E' | b'o' | b'U' | b't' | b'B' | b'&' | b'T' | b'f')
+    matches!(
+        k,
+        b'n' | b'k' | b'E' | b'o' | b'U' | b't' | b'B' | b'&' | b'T' | b'f'
+    )
 }
 
 fn is_comparison(t: &[u8]) -> bool {
@@ -163,15 +176,22 @@ fn fold(s: &[u8], quote: u8) -> Vec<Item> {
                 // to a word ("--INFANT", "#2" are prose).
                 let t = it.text(s);
                 let cuts = tok.comment == b'/'
-                    || !t.get(if tok.comment == b'-' { 2 } else { 1 }).is_some_and(|c| c.is_ascii_alphanumeric());
+                    || !t
+                        .get(if tok.comment == b'-' { 2 } else { 1 })
+                        .is_some_and(|c| c.is_ascii_alphanumeric());
                 if cuts && let Some(last) = out.last_mut() {
                     last.flags |= CMT_AFTER;
                     if tok.comment == b'-' || tok.comment == b'/' {
                         last.flags |= DASHES;
                     }
-                    let body = t.get(if tok.comment == b'#' { 1 } else { 2 }..).unwrap_or(&[]);
+                    let body = t
+                        .get(if tok.comment == b'#' { 1 } else { 2 }..)
+                        .unwrap_or(&[]);
                     if tok.comment != b'/' && body.iter().all(u8::is_ascii_whitespace) {
                         last.flags |= BARE_CMT;
+                    }
+                    if tok.comment == b'/' || body.len() <= 24 {
+                        last.flags |= SHORT_CMT;
                     }
                 }
                 continue;
@@ -203,8 +223,10 @@ fn fold(s: &[u8], quote: u8) -> Vec<Item> {
                 continue;
             }
             // Unary operator after an operator, '(' or ',' disappears.
-            if matches!(last.kind, b'o' | b'&' | b',' | b'(' | b'k' | b'E' | b'U' | b'B')
-                && it.kind == b'o'
+            if matches!(
+                last.kind,
+                b'o' | b'&' | b',' | b'(' | b'k' | b'E' | b'U' | b'B'
+            ) && it.kind == b'o'
                 && matches!(it.text(s), b"-" | b"+" | b"!" | b"~")
             {
                 continue;
@@ -243,7 +265,8 @@ fn collapse(s: &[u8], out: &mut Vec<Item>, at: usize, end: usize, extra: u16) {
     let mut saw_select = false;
     let mut select_ok = false;
     for (i, it) in inner.iter().enumerate() {
-        flags |= it.flags & (SUBQ | ATTACK_FN | KNOWN_FN | CMP | HAS_UNION | EVIL | CMP_LIT | SYSVAR);
+        flags |=
+            it.flags & (SUBQ | ATTACK_FN | KNOWN_FN | CMP | HAS_UNION | EVIL | CMP_LIT | SYSVAR);
         if it.has(CMP)
             && i > 0
             && inner.get(i - 1).is_some_and(is_literal)
@@ -251,12 +274,14 @@ fn collapse(s: &[u8], out: &mut Vec<Item>, at: usize, end: usize, extra: u16) {
         {
             flags |= CMP_LIT;
         }
-        if it.kind == b'E' {
+        if it.kind == b'E' && starts_with_ci(it.text(s), "SELECT") {
             saw_select = true;
             let next = inner.get(i + 1);
             if next.is_some_and(|n| n.kind != b'n' && n.kind != b'k')
                 || (next.is_some_and(|n| n.kind == b'n')
-                    && inner.get(i + 2).is_none_or(|n| matches!(n.kind, b'k' | b',')))
+                    && inner
+                        .get(i + 2)
+                        .is_none_or(|n| matches!(n.kind, b'k' | b',')))
             {
                 select_ok = true;
             }
@@ -265,7 +290,11 @@ fn collapse(s: &[u8], out: &mut Vec<Item>, at: usize, end: usize, extra: u16) {
         if saw_select && it.kind == b'k' && it.text(s).eq_ignore_ascii_case(b"FROM") {
             select_ok = true;
         }
-        if it.kind == b'U' && inner.get(i + 1).is_some_and(|n| n.kind == b'E' || n.has(SUBQ)) {
+        if it.kind == b'U'
+            && inner
+                .get(i + 1)
+                .is_some_and(|n| n.kind == b'E' || n.has(SUBQ))
+        {
             flags |= HAS_UNION;
         }
     }
@@ -274,8 +303,19 @@ fn collapse(s: &[u8], out: &mut Vec<Item>, at: usize, end: usize, extra: u16) {
     }
     let start = out.get(at).map_or(0, |o| o.start);
     out.truncate(at);
-    let g = Item { kind: b'G', start, end, str_open: 0, str_close: 0, flags };
-    let before = out.len().checked_sub(2).and_then(|i| out.get(i)).map(|b| b.kind);
+    let g = Item {
+        kind: b'G',
+        start,
+        end,
+        str_open: 0,
+        str_close: 0,
+        flags,
+    };
+    let before = out
+        .len()
+        .checked_sub(2)
+        .and_then(|i| out.get(i))
+        .map(|b| b.kind);
     if let Some(last) = out.last_mut()
         && (matches!(last.kind, b'f' | b'n' | b't')
             // LIKE(...), IF(...) called as functions after an operator.
@@ -346,6 +386,8 @@ struct Expr {
     call: bool,
     /// All operands literal.
     all_literal: bool,
+    /// Some string operand holds whitespace (prose, not a tautology operand).
+    lit_space: bool,
     /// Ends with a short word-like string left open (the query's own quote
     /// closes it): `'x`, not `' and more prose`.
     ends_open_string: bool,
@@ -380,6 +422,7 @@ fn operand_info(e: &mut Expr, it: &Item, s: &[u8]) {
     if !is_literal(it) {
         e.all_literal = false;
     }
+    e.lit_space |= it.kind == b's' && has_space(it.text(s));
     e.open_quote = it.str_open;
     e.open_len = it.end - it.start;
     e.ends_open_string = it.kind == b's'
@@ -390,7 +433,10 @@ fn operand_info(e: &mut Expr, it: &Item, s: &[u8]) {
 
 /// Parses `operand (binop operand)*` from `i`; returns the next index.
 fn expr(s: &[u8], items: &[Item], mut i: usize) -> Option<(usize, Expr)> {
-    let mut e = Expr { all_literal: true, ..Expr::default() };
+    let mut e = Expr {
+        all_literal: true,
+        ..Expr::default()
+    };
     // Leading unary NOT / type casts.
     while items.get(i).is_some_and(|t| {
         (t.kind == b'o' && t.text(s).eq_ignore_ascii_case(b"NOT")) || t.kind == b't'
@@ -447,7 +493,9 @@ fn text_is(s: &[u8], it: Option<&Item>, w: &str) -> bool {
 }
 
 fn starts_with_ci(t: &[u8], p: &str) -> bool {
-    t.len() >= p.len() && t.get(..p.len()).is_some_and(|h| h.eq_ignore_ascii_case(p.as_bytes()))
+    t.len() >= p.len()
+        && t.get(..p.len())
+            .is_some_and(|h| h.eq_ignore_ascii_case(p.as_bytes()))
 }
 
 /// A statement that starts at `i` (after `;` or at the start of the value).
@@ -464,9 +512,9 @@ fn statement(s: &[u8], items: &[Item], i: usize, after_breakout: bool) -> Option
         b'E' if up("INSERT") => (text_is(s, next, "INTO")
             && next2.is_some_and(|n| n.kind == b'n' || n.kind == b'F'))
         .then_some("insert-statement"),
-        b'k' if up("INSERT INTO") => {
-            next.is_some_and(|n| matches!(n.kind, b'n' | b'F')).then_some("insert-statement")
-        }
+        b'k' if up("INSERT INTO") => next
+            .is_some_and(|n| matches!(n.kind, b'n' | b'F'))
+            .then_some("insert-statement"),
         b'k' if up("DELETE FROM")
             || up("DROP TABLE")
             || up("DROP DATABASE")
@@ -474,14 +522,23 @@ fn statement(s: &[u8], items: &[Item], i: usize, after_breakout: bool) -> Option
             || up("ALTER TABLE")
             || up("CREATE TABLE") =>
         {
-            next.is_some_and(|n| n.kind == b'n').then_some("ddl-dml-statement")
+            next.is_some_and(|n| n.kind == b'n')
+                .then_some("ddl-dml-statement")
         }
         b'E' if up("UPDATE") => (next.is_some_and(|n| n.kind == b'n') && text_is(s, next2, "SET"))
             .then_some("update-statement"),
         b'E' if up("DROP") || up("CREATE") || up("ALTER") => {
             let obj = next.map(|n| n.text(s)).unwrap_or(&[]);
             let objs = [
-                "TABLE", "DATABASE", "USER", "VIEW", "PROCEDURE", "FUNCTION", "INDEX", "SCHEMA", "TRIGGER",
+                "TABLE",
+                "DATABASE",
+                "USER",
+                "VIEW",
+                "PROCEDURE",
+                "FUNCTION",
+                "INDEX",
+                "SCHEMA",
+                "TRIGGER",
                 "LOGIN",
             ];
             (objs.iter().any(|o| obj.eq_ignore_ascii_case(o.as_bytes()))
@@ -502,16 +559,26 @@ fn statement(s: &[u8], items: &[Item], i: usize, after_breakout: bool) -> Option
             .then_some("exec")
         }
         b'T' if up("DECLARE") => (next.is_some_and(|n| n.kind == b'v')
-            || (next.is_some_and(|n| n.kind == b'n') && next2.is_some_and(|n| matches!(n.kind, b'k' | b't'))))
+            || (next.is_some_and(|n| n.kind == b'n')
+                && (next2.is_some_and(|n| n.kind == b't') || text_is(s, next2, "CURSOR"))))
         .then_some("declare"),
-        b'T' if up("USE") => (after_breakout && next.is_some_and(|n| n.kind == b'n') && next2.is_some_and(|n| n.kind == b'T'))
-            .then_some("use-database"),
+        b'T' if up("USE") => (after_breakout
+            && next.is_some_and(|n| n.kind == b'n')
+            && next2.is_some_and(|n| n.kind == b'T'))
+        .then_some("use-database"),
         b'T' if up("SHUTDOWN") => (next.is_none() || it.has(CMT_AFTER)).then_some("shutdown"),
         b'T' if up("BEGIN") => (after_breakout
-            && next.is_some_and(|n| matches!(n.kind, b'F' | b'T' | b'E') || n.text(s).contains(&b'.')))
+            && next.is_some_and(|n| {
+                matches!(n.kind, b'F' | b'T' | b'E') || n.text(s).contains(&b'.')
+            }))
         .then_some("begin-block"),
-        b'k' if up("SET") => next.is_some_and(|n| n.kind == b'v').then_some("set-variable"),
-        b'E' if up("CALL") => next.is_some_and(|n| n.kind == b'F').then_some("call"),
+        b'k' if up("SET") => next
+            .is_some_and(|n| n.kind == b'v')
+            .then_some("set-variable"),
+        b'E' if up("CALL") => (next.is_some_and(|n| n.kind == b'F')
+            && (next2.is_none_or(|n| matches!(n.kind, b';' | b'&'))
+                || next.is_some_and(|n| n.has(CMT_AFTER))))
+        .then_some("call"),
         b'E' if up("CREATE") && text_is(s, next, "OR") && text_is(s, next2, "REPLACE") => {
             Some("create-or-replace")
         }
@@ -522,7 +589,12 @@ fn statement(s: &[u8], items: &[Item], i: usize, after_breakout: bool) -> Option
     }
 }
 
-fn select_statement(s: &[u8], items: &[Item], i: usize, after_breakout: bool) -> Option<&'static str> {
+fn select_statement(
+    s: &[u8],
+    items: &[Item],
+    i: usize,
+    after_breakout: bool,
+) -> Option<&'static str> {
     // select list: operands separated by commas, then FROM or the end.
     let mut j = i + 1;
     if text_is(s, items.get(i), "SELECT TOP") && items.get(j).is_some_and(|c| c.kind == b'1') {
@@ -564,14 +636,18 @@ fn select_statement(s: &[u8], items: &[Item], i: usize, after_breakout: bool) ->
         }
         n += 1;
         if items.get(j).is_some_and(|c| c.kind == b',') && n < 64 {
-            lit |= items.get(j + 1).is_some_and(|c| c.kind == b'1' || c.kind == b'v');
+            lit |= items
+                .get(j + 1)
+                .is_some_and(|c| c.kind == b'1' || c.kind == b'v');
             j += 1;
             continue;
         }
         break;
     }
     let nx = items.get(j);
-    let cut = items.get(j.wrapping_sub(1)).is_some_and(|c| c.has(CMT_AFTER));
+    let cut = items
+        .get(j.wrapping_sub(1))
+        .is_some_and(|c| c.has(CMT_AFTER));
     let end = nx.is_none_or(|c| matches!(c.kind, b';' | b'U' | b'B' | b')')) || cut;
     if text_is(s, nx, "FROM") {
         let tbl = items.get(j + 1)?;
@@ -593,9 +669,10 @@ fn select_statement(s: &[u8], items: &[Item], i: usize, after_breakout: bool) ->
             || after.is_some_and(|a| {
                 a.kind == b'k' && !text_is(s, Some(a), "FROM") && !text_is(s, Some(a), "WHERE")
             });
-        return (tail_ok && (lit || after_breakout || after.is_some())).then_some("select-statement");
+        return (tail_ok && (lit || after_breakout || after.is_some()))
+            .then_some("select-statement");
     }
-    ((end && lit) || (after_breakout && lit)).then_some("select-statement")
+    (lit && (end || after_breakout)).then_some("select-statement")
 }
 
 /// Judges one folded stream. `quoted`: the stream starts with the string the
@@ -618,7 +695,10 @@ fn judge(s: &[u8], items: &[Item], quote: u8) -> Option<(&'static str, u8)> {
         if it.kind == b'U'
             && k > 0
             && let Some(n) = items.get(k + 1)
-            && (n.has(SUBQ) || (n.kind == b'E' && select_statement(s, items, k + 1, true).is_some()))
+            && (n.has(SUBQ)
+                || (n.kind == b'E'
+                    && starts_with_ci(n.text(s), "SELECT")
+                    && select_statement(s, items, k + 1, true).is_some()))
         {
             return Some(("union-select", 85));
         }
@@ -635,11 +715,19 @@ fn judge_breakout(s: &[u8], items: &[Item], quote: u8) -> Option<(&'static str, 
     // An as-is value wrapped in parentheses it does not open, then cut by a
     // bare comment: "( (1) ) --".
     let lead_paren = s.iter().find(|c| !c.is_ascii_whitespace()) == Some(&b'(');
-    if !quoted && lead_paren && items.last().is_some_and(|l| l.kind == b')' && l.has(BARE_CMT)) {
+    if !quoted
+        && lead_paren
+        && items
+            .last()
+            .is_some_and(|l| l.kind == b')' && l.has(BARE_CMT))
+    {
         return Some(("parenthesis-breakout-comment", 65));
     }
     let first = items.first()?;
-    let mut pre = Expr { all_literal: true, ..Expr::default() };
+    let mut pre = Expr {
+        all_literal: true,
+        ..Expr::default()
+    };
     let mut prefix_numeric = false;
     let mut prefix_bareword = false;
     let mut i;
@@ -720,7 +808,9 @@ fn judge_breakout(s: &[u8], items: &[Item], quote: u8) -> Option<(&'static str, 
         return Some(("attack-function", 90));
     }
     if (broke_out || prefix_numeric || pre.attack_fn) && pre.strong {
-        let tail_ok = items.get(i).is_none_or(|n| matches!(n.kind, b'&' | b')' | b';' | b'U' | b'B' | b'k'))
+        let tail_ok = items
+            .get(i)
+            .is_none_or(|n| matches!(n.kind, b'&' | b')' | b';' | b'U' | b'B' | b'k'))
             || cut_by_comment;
         if tail_ok {
             return Some(("attack-function-after-breakout", 90));
@@ -731,10 +821,15 @@ fn judge_breakout(s: &[u8], items: &[Item], quote: u8) -> Option<(&'static str, 
         if !quoted && prefix_numeric && closes > 0 && pre.cmp_literal {
             return Some(("boolean-expression", 70));
         }
-        if !quoted && i > 0 && pre.strong && pre.operands == 1 && matches!(first.kind, b'F' | b'G') {
+        if !quoted && i > 0 && pre.strong && pre.operands == 1 && matches!(first.kind, b'F' | b'G')
+        {
             return Some(("subquery-or-attack-function", 80));
         }
-        if quoted && cut_by_comment && (first.has(DASHES) || !has_space(first.text(s))) {
+        if quoted
+            && cut_by_comment
+            && items.get(i - 1).is_some_and(|c| c.has(SHORT_CMT))
+            && (!has_space(first.text(s)) || (first.has(BARE_CMT) && first.end - first.start <= 16))
+        {
             return Some(("comment-after-breakout", 75));
         }
         if quote != 0
@@ -764,8 +859,11 @@ fn judge_breakout(s: &[u8], items: &[Item], quote: u8) -> Option<(&'static str, 
             let (j, e) = expr(s, items, i + 1)?;
             // What follows the condition must be SQL, not more prose.
             let after = items.get(j);
-            let cut = items.get(j.wrapping_sub(1)).is_some_and(|c| c.has(CMT_AFTER));
-            let sql_after = after.is_some_and(|a| matches!(a.kind, b')' | b'&' | b'U' | b';' | b'B' | b'k' | b'T'));
+            let cut = items
+                .get(j.wrapping_sub(1))
+                .is_some_and(|c| c.has(CMT_AFTER));
+            let sql_after = after
+                .is_some_and(|a| matches!(a.kind, b')' | b'&' | b'U' | b';' | b'B' | b'k' | b'T'));
             if e.call && e.cmp_literal {
                 return Some(("function-comparison-after-logic", 85));
             }
@@ -777,10 +875,12 @@ fn judge_breakout(s: &[u8], items: &[Item], quote: u8) -> Option<(&'static str, 
             }
             let hit = match strength {
                 2 => {
-                    e.cmp
+                    e.cmp_half
+                        || e.cmp_literal
                         || e.strong
                         || e.call
                         || (e.all_literal
+                            && !e.lit_space
                             && !has_space(first.text(s))
                             && (cut
                                 || sql_after
@@ -794,18 +894,22 @@ fn judge_breakout(s: &[u8], items: &[Item], quote: u8) -> Option<(&'static str, 
                         || e.strong
                         || e.call
                         || (e.cmp_half && !prefix_bareword)
-                        || (e.all_literal && (cut || sql_after))
+                        || (e.all_literal && !e.lit_space && (cut || sql_after))
                 }
                 _ => e.cmp_literal || e.strong || (e.call && e.cmp),
             };
-            hit.then_some(("logic-after-breakout", if e.strong || e.cmp_literal { 90 } else { 75 }))
+            hit.then_some((
+                "logic-after-breakout",
+                if e.strong || e.cmp_literal { 90 } else { 75 },
+            ))
         }
         b'U' => {
             let Some(n) = items.get(i + 1) else {
                 // "-1 union/*", "1/**/union#": cut right after UNION.
                 return (strength > 0 && next.has(CMT_AFTER)).then_some(("union-comment", 70));
             };
-            let list = matches!(n.kind, b'1' | b'v') && items.get(i + 2).is_some_and(|c| c.kind == b',');
+            let list =
+                matches!(n.kind, b'1' | b'v') && items.get(i + 2).is_some_and(|c| c.kind == b',');
             (n.kind == b'E'
                 || n.kind == b'T'
                 || n.has(SUBQ)
@@ -823,9 +927,17 @@ fn judge_breakout(s: &[u8], items: &[Item], quote: u8) -> Option<(&'static str, 
         b'B' => {
             let n = items.get(i + 1)?;
             let having = text_is(s, items.get(i + 2), "HAVING");
+            let limit = next.text(s).eq_ignore_ascii_case(b"LIMIT");
             let hit = is_operand(n)
+                && (!limit || n.kind == b'1')
+                && !(quoted
+                    && has_space(first.text(s))
+                    && !next.has(CMT_AFTER)
+                    && !n.has(CMT_AFTER)
+                    && n.kind != b'1')
                 && (strength == 2
-                    || (strength == 1 && (n.kind == b'1' || n.kind == b'F' || n.has(CMT_AFTER) || having)));
+                    || (strength == 1
+                        && (n.kind == b'1' || n.kind == b'F' || n.has(CMT_AFTER) || having)));
             hit.then_some(("order-group-by-after-breakout", 80))
         }
         b'k' => {
@@ -843,7 +955,9 @@ fn judge_breakout(s: &[u8], items: &[Item], quote: u8) -> Option<(&'static str, 
             {
                 return Some(("from-where-after-breakout", 80));
             }
-            if t.eq_ignore_ascii_case(b"PROCEDURE") && n.is_some_and(|n| n.kind == b'F' || n.kind == b'f') {
+            if t.eq_ignore_ascii_case(b"PROCEDURE")
+                && n.is_some_and(|n| n.kind == b'F' || n.kind == b'f')
+            {
                 return Some(("procedure-analyse", 85));
             }
             if (t.eq_ignore_ascii_case(b"INTO OUTFILE") || t.eq_ignore_ascii_case(b"INTO DUMPFILE"))
@@ -853,7 +967,10 @@ fn judge_breakout(s: &[u8], items: &[Item], quote: u8) -> Option<(&'static str, 
             }
             None
         }
-        b'T' | b'E' => (strength > 0).then(|| statement(s, items, i, true)).flatten().map(|r| (r, 85)),
+        b'T' | b'E' => (strength > 0)
+            .then(|| statement(s, items, i, true))
+            .flatten()
+            .map(|r| (r, 85)),
         b'G' if strength > 0 && (next.has(SUBQ) || next.has(ATTACK_FN)) => {
             Some(("subquery-after-breakout", 85))
         }
@@ -876,14 +993,6 @@ pub(crate) fn debug_tokens(s: &[u8], quote: u8) -> Vec<(char, Vec<u8>)> {
             }
             (t.kind as char, v)
         })
-        .collect()
-}
-
-#[cfg(test)]
-pub(crate) fn debug_fold(input: &str, quote: u8) -> String {
-    fold(input.as_bytes(), quote)
-        .iter()
-        .map(|i| i.kind as char)
         .collect()
 }
 

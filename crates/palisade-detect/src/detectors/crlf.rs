@@ -19,10 +19,28 @@ pub fn detect(s: &Subject<'_>) -> Option<Hit> {
         return None;
     }
     if let Some(m) = HEADER_AFTER_BREAK.get().find(d) {
-        return Some(Hit::new("crlf", "crlf.header_injection", Severity::Critical, 90, "line break followed by a header").near(d, m.start()));
+        return Some(
+            Hit::new(
+                "crlf",
+                "crlf.header_injection",
+                Severity::Critical,
+                90,
+                "line break followed by a header",
+            )
+            .near(d, m.start()),
+        );
     }
     if s.part.is_header() || s.part == Part::Path {
-        return Some(Hit::new("crlf", "crlf.line_break", Severity::High, 80, "line break in a header or the path").near(d, 0));
+        return Some(
+            Hit::new(
+                "crlf",
+                "crlf.line_break",
+                Severity::High,
+                80,
+                "line break in a header or the path",
+            )
+            .near(d, 0),
+        );
     }
     None
 }

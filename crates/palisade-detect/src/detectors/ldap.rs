@@ -20,7 +20,16 @@ pub fn detect(s: &Subject<'_>) -> Option<Hit> {
         return None;
     }
     let at = FILTER.find(lower)?;
-    Some(Hit::new("ldap", "ldap.filter", Severity::High, 85, "LDAP filter injection").near(lower, at))
+    Some(
+        Hit::new(
+            "ldap",
+            "ldap.filter",
+            Severity::Critical,
+            85,
+            "LDAP filter injection",
+        )
+        .near(lower, at),
+    )
 }
 
 #[cfg(test)]
@@ -30,10 +39,20 @@ mod tests {
 
     #[test]
     fn shapes() {
-        for a in ["*)(uid=*))(|(uid=*", "admin)(&)", "*)(objectClass=*", "(|(cn=admin)(cn=*))"] {
+        for a in [
+            "*)(uid=*))(|(uid=*",
+            "admin)(&)",
+            "*)(objectClass=*",
+            "(|(cn=admin)(cn=*))",
+        ] {
             assert!(run(detect, a).is_some(), "{a}");
         }
-        for b in ["Smith (Jr.) (CEO)", "call (555) 010-0199", "f(x) (see note)", "(a) (b)"] {
+        for b in [
+            "Smith (Jr.) (CEO)",
+            "call (555) 010-0199",
+            "f(x) (see note)",
+            "(a) (b)",
+        ] {
             assert!(run(detect, b).is_none(), "{b}");
         }
     }

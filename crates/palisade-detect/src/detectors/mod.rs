@@ -21,8 +21,8 @@ pub mod crlf;
 pub mod jndi;
 pub mod ldap;
 pub mod nosql;
-pub mod protocol;
 pub mod proto_pollution;
+pub mod protocol;
 pub mod scanner;
 pub mod sqli;
 pub mod ssrf;
@@ -63,7 +63,13 @@ pub struct Hit {
 }
 
 impl Hit {
-    pub fn new(kind: &'static str, rule_id: &'static str, severity: Severity, confidence: u8, message: impl Into<Cow<'static, str>>) -> Self {
+    pub fn new(
+        kind: &'static str,
+        rule_id: &'static str,
+        severity: Severity,
+        confidence: u8,
+        message: impl Into<Cow<'static, str>>,
+    ) -> Self {
         Self {
             kind,
             rule_id,
@@ -135,32 +141,94 @@ fn not_header(s: &Subject<'_>) -> bool {
 
 /// Every value detector, in the order they run.
 pub static VALUE_DETECTORS: &[ValueDetector] = &[
-    ValueDetector { kind: "sqli", applies: free, run: sqli::detect },
-    ValueDetector { kind: "xss", applies: free, run: xss::detect },
-    ValueDetector { kind: "cmdi", applies: free, run: cmdi::detect },
-    ValueDetector { kind: "traversal", applies: free, run: traversal::detect },
-    ValueDetector { kind: "ssrf", applies: not_header, run: ssrf::detect },
-    ValueDetector { kind: "xxe", applies: free, run: xxe::detect },
-    ValueDetector { kind: "ssti", applies: free, run: ssti::detect },
-    ValueDetector { kind: "nosql", applies: free, run: nosql::detect },
-    ValueDetector { kind: "ldap", applies: free, run: ldap::detect },
-    ValueDetector { kind: "jndi", applies: any, run: jndi::detect },
-    ValueDetector { kind: "crlf", applies: any, run: crlf::detect },
-    ValueDetector { kind: "proto_pollution", applies: free, run: proto_pollution::detect },
-    ValueDetector { kind: "code", applies: free, run: code::detect },
+    ValueDetector {
+        kind: "sqli",
+        applies: free,
+        run: sqli::detect,
+    },
+    ValueDetector {
+        kind: "xss",
+        applies: free,
+        run: xss::detect,
+    },
+    ValueDetector {
+        kind: "cmdi",
+        applies: free,
+        run: cmdi::detect,
+    },
+    ValueDetector {
+        kind: "traversal",
+        applies: free,
+        run: traversal::detect,
+    },
+    ValueDetector {
+        kind: "ssrf",
+        applies: not_header,
+        run: ssrf::detect,
+    },
+    ValueDetector {
+        kind: "xxe",
+        applies: free,
+        run: xxe::detect,
+    },
+    ValueDetector {
+        kind: "ssti",
+        applies: free,
+        run: ssti::detect,
+    },
+    ValueDetector {
+        kind: "nosql",
+        applies: free,
+        run: nosql::detect,
+    },
+    ValueDetector {
+        kind: "ldap",
+        applies: free,
+        run: ldap::detect,
+    },
+    ValueDetector {
+        kind: "jndi",
+        applies: any,
+        run: jndi::detect,
+    },
+    ValueDetector {
+        kind: "crlf",
+        applies: any,
+        run: crlf::detect,
+    },
+    ValueDetector {
+        kind: "proto_pollution",
+        applies: free,
+        run: proto_pollution::detect,
+    },
+    ValueDetector {
+        kind: "code",
+        applies: free,
+        run: code::detect,
+    },
 ];
 
 /// Every request detector.
 pub static REQUEST_DETECTORS: &[RequestDetector] = &[
-    RequestDetector { kind: "protocol", run: protocol::detect },
-    RequestDetector { kind: "scanner", run: scanner::detect },
-    RequestDetector { kind: "xxe", run: xxe::detect_body },
+    RequestDetector {
+        kind: "protocol",
+        run: protocol::detect,
+    },
+    RequestDetector {
+        kind: "scanner",
+        run: scanner::detect,
+    },
+    RequestDetector {
+        kind: "xxe",
+        run: xxe::detect_body,
+    },
 ];
 
 /// A value with nothing but word characters cannot carry any payload the
 /// value detectors look for: they are skipped for it (the fast path).
 pub fn is_plain(s: &str) -> bool {
-    s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'@' | b'+' | b'-' | b','))
+    s.bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'@' | b'+' | b'-' | b','))
 }
 
 /// A lazily compiled regex.
@@ -171,8 +239,12 @@ impl Lazy {
         Self(OnceLock::new(), pattern)
     }
     pub(crate) fn get(&self) -> &regex::Regex {
-        // patterns are constants, each exercised by the vector tests
-        self.0.get_or_init(|| regex::Regex::new(self.1).expect("built-in detector pattern compiles"))
+        // Patterns are constants, each exercised by the vector tests. ASCII
+        // word boundaries: a Unicode `\b` keeps the regex off its fast DFA.
+        self.0.get_or_init(|| {
+            let pattern = self.1.replace("\\b", "(?-u:\\b)");
+            regex::Regex::new(&pattern).expect("built-in detector pattern compiles")
+        })
     }
     pub(crate) fn find(&self, s: &str) -> Option<usize> {
         self.get().find(s).map(|m| m.start())
@@ -188,14 +260,19 @@ impl Words {
     }
     pub(crate) fn get(&self) -> Option<&aho_corasick::AhoCorasick> {
         if self.0.get().is_none() {
-            let ac = aho_corasick::AhoCorasick::builder().ascii_case_insensitive(true).build(self.1).ok()?;
+            let ac = aho_corasick::AhoCorasick::builder()
+                .ascii_case_insensitive(true)
+                .build(self.1)
+                .ok()?;
             let _ = self.0.set(ac);
         }
         self.0.get()
     }
     /// The first needle found: its index and start.
     pub(crate) fn find(&self, s: &str) -> Option<(usize, usize)> {
-        self.get()?.find(s).map(|m| (m.pattern().as_usize(), m.start()))
+        self.get()?
+            .find(s)
+            .map(|m| (m.pattern().as_usize(), m.start()))
     }
 }
 
@@ -209,9 +286,22 @@ pub(crate) mod test_util {
         run_in(run, Part::Query, "q", raw)
     }
 
-    pub fn run_in(run: fn(&Subject<'_>) -> Option<Hit>, part: Part, name: &str, raw: &str) -> Option<Hit> {
+    pub fn run_in(
+        run: fn(&Subject<'_>) -> Option<Hit>,
+        part: Part,
+        name: &str,
+        raw: &str,
+    ) -> Option<Hit> {
         let (decoded, layers) = crate::decode::decode(raw);
         let lower = crate::decode::normalize(&decoded);
-        run(&Subject { part, name, is_key: false, raw, decoded: &decoded, lower: &lower, layers })
+        run(&Subject {
+            part,
+            name,
+            is_key: false,
+            raw,
+            decoded: &decoded,
+            lower: &lower,
+            layers,
+        })
     }
 }

@@ -7,8 +7,34 @@ use palisade_core::Severity;
 use super::{Hit, Lazy, Subject};
 
 const OPERATORS: &[&str] = &[
-    "$ne", "$eq", "$gt", "$gte", "$lt", "$lte", "$in", "$nin", "$regex", "$where", "$exists", "$expr", "$or", "$and", "$not", "$nor",
-    "$elemmatch", "$function", "$accumulator", "$type", "$all", "$size", "$mod", "$text", "$jsonschema", "$lookup", "$merge", "$out",
+    "$ne",
+    "$eq",
+    "$gt",
+    "$gte",
+    "$lt",
+    "$lte",
+    "$in",
+    "$nin",
+    "$regex",
+    "$where",
+    "$exists",
+    "$expr",
+    "$or",
+    "$and",
+    "$not",
+    "$nor",
+    "$elemmatch",
+    "$function",
+    "$accumulator",
+    "$type",
+    "$all",
+    "$size",
+    "$mod",
+    "$text",
+    "$jsonschema",
+    "$lookup",
+    "$merge",
+    "$out",
 ];
 
 static IN_VALUE: Lazy = Lazy::new(concat!(
@@ -24,27 +50,60 @@ fn operator_in(name: &str) -> Option<&'static str> {
         if !seg.starts_with('$') {
             return None;
         }
-        OPERATORS.iter().find(|op| op.eq_ignore_ascii_case(seg)).copied()
+        OPERATORS
+            .iter()
+            .find(|op| op.eq_ignore_ascii_case(seg))
+            .copied()
     })
 }
 
 pub fn detect(s: &Subject<'_>) -> Option<Hit> {
-    if matches!(s.part, crate::extract::Part::Json | crate::extract::Part::Query | crate::extract::Part::Form | crate::extract::Part::Cookie)
-        && s.name.contains('$')
+    if matches!(
+        s.part,
+        crate::extract::Part::Json
+            | crate::extract::Part::Query
+            | crate::extract::Part::Form
+            | crate::extract::Part::Cookie
+    ) && s.name.contains('$')
         && let Some(op) = operator_in(s.name)
     {
-        let sev = if matches!(op, "$where" | "$function" | "$accumulator" | "$expr") { Severity::Critical } else { Severity::High };
-        return Some(Hit::new("nosql", "nosql.operator", sev, 100, format!("NoSQL operator {op} in a parameter name")).near(s.name, 0));
+        let sev = if matches!(op, "$where" | "$function" | "$accumulator" | "$expr") {
+            Severity::Critical
+        } else {
+            Severity::High
+        };
+        return Some(
+            Hit::new(
+                "nosql",
+                "nosql.operator",
+                sev,
+                100,
+                format!("NoSQL operator {op} in a parameter name"),
+            )
+            .near(s.name, 0),
+        );
     }
     if s.is_key {
         return None;
     }
     let lower = s.lower;
-    if !lower.bytes().any(|b| matches!(b, b'$' | b';' | b'|' | b'.')) {
+    if !lower
+        .bytes()
+        .any(|b| matches!(b, b'$' | b';' | b'|' | b'.'))
+    {
         return None;
     }
     if let Some(at) = IN_VALUE.find(lower) {
-        return Some(Hit::new("nosql", "nosql.value", Severity::High, 90, "NoSQL operator or server-side JavaScript in a value").near(lower, at));
+        return Some(
+            Hit::new(
+                "nosql",
+                "nosql.value",
+                Severity::High,
+                90,
+                "NoSQL operator or server-side JavaScript in a value",
+            )
+            .near(lower, at),
+        );
     }
     None
 }
@@ -52,8 +111,8 @@ pub fn detect(s: &Subject<'_>) -> Option<Hit> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::extract::Part;
     use crate::detectors::test_util::run_in;
+    use crate::extract::Part;
 
     #[test]
     fn names_and_values() {

@@ -18,18 +18,38 @@ fn polluting(text: &str) -> Option<usize> {
 }
 
 pub fn detect(s: &Subject<'_>) -> Option<Hit> {
-    if s.name.contains("__") || s.name.contains("onstructor") {
-        if let Some(at) = polluting(s.name) {
-            return Some(Hit::new("proto_pollution", "proto_pollution.key", Severity::Critical, 95, "prototype pollution through a parameter name").near(s.name, at));
-        }
+    if (s.name.contains("__") || s.name.contains("onstructor"))
+        && let Some(at) = polluting(s.name)
+    {
+        return Some(
+            Hit::new(
+                "proto_pollution",
+                "proto_pollution.key",
+                Severity::Critical,
+                95,
+                "prototype pollution through a parameter name",
+            )
+            .near(s.name, at),
+        );
     }
     if s.decoded.contains("__proto__") || s.decoded.contains("prototype") {
         let d = s.decoded;
         let at = polluting(d)?;
         // a property path or a JSON document, not prose about JavaScript
-        let pathish = d.len() < 200 && !d.trim().contains(' ') || d.contains("\"__proto__\"") || d.contains("[__proto__]");
+        let pathish = d.len() < 200 && !d.trim().contains(' ')
+            || d.contains("\"__proto__\"")
+            || d.contains("[__proto__]");
         if pathish {
-            return Some(Hit::new("proto_pollution", "proto_pollution.value", Severity::High, 85, "prototype pollution path in a value").near(d, at));
+            return Some(
+                Hit::new(
+                    "proto_pollution",
+                    "proto_pollution.value",
+                    Severity::High,
+                    85,
+                    "prototype pollution path in a value",
+                )
+                .near(d, at),
+            );
         }
     }
     None

@@ -9,29 +9,99 @@ use palisade_core::{Phase, RequestPart, Severity};
 use super::Hit;
 
 const KNOWN_METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
-const RISKY_METHODS: &[&str] = &["TRACE", "TRACK", "CONNECT", "DEBUG", "PROPFIND", "PROPPATCH", "MKCOL", "COPY", "MOVE", "LOCK", "UNLOCK", "SEARCH"];
+const RISKY_METHODS: &[&str] = &[
+    "TRACE",
+    "TRACK",
+    "CONNECT",
+    "DEBUG",
+    "PROPFIND",
+    "PROPPATCH",
+    "MKCOL",
+    "COPY",
+    "MOVE",
+    "LOCK",
+    "UNLOCK",
+    "SEARCH",
+];
 
-fn hit(rule: &'static str, sev: Severity, conf: u8, msg: impl Into<std::borrow::Cow<'static, str>>) -> Hit {
+fn hit(
+    rule: &'static str,
+    sev: Severity,
+    conf: u8,
+    msg: impl Into<std::borrow::Cow<'static, str>>,
+) -> Hit {
     Hit::new("protocol", rule, sev, conf, msg).phase(Phase::Probing)
 }
 
 pub fn detect(req: &RequestPart, head: bool, out: &mut Vec<(String, Hit)>) {
     if !head {
         if !req.body.data.is_empty() && matches!(req.method.as_str(), "GET" | "HEAD") {
-            out.push(("body".into(), hit("protocol.body_on_get", Severity::Low, 60, "body on a GET or HEAD request")));
+            out.push((
+                "body".into(),
+                hit(
+                    "protocol.body_on_get",
+                    Severity::Low,
+                    60,
+                    "body on a GET or HEAD request",
+                ),
+            ));
         }
         return;
     }
     let m = req.method.as_str();
-    if !m.bytes().all(|b| b.is_ascii_uppercase() || b == b'-' || b == b'_') || m.is_empty() || m.len() > 16 {
-        out.push(("method".into(), hit("protocol.bad_method", Severity::High, 90, "malformed method").near(m, 0)));
+    if !m
+        .bytes()
+        .all(|b| b.is_ascii_uppercase() || b == b'-' || b == b'_')
+        || m.is_empty()
+        || m.len() > 16
+    {
+        out.push((
+            "method".into(),
+            hit(
+                "protocol.bad_method",
+                Severity::High,
+                90,
+                "malformed method",
+            )
+            .near(m, 0),
+        ));
     } else if RISKY_METHODS.contains(&m) {
-        out.push(("method".into(), hit("protocol.risky_method", Severity::Medium, 80, format!("method {m} is not served by APIs")).near(m, 0)));
+        out.push((
+            "method".into(),
+            hit(
+                "protocol.risky_method",
+                Severity::Medium,
+                80,
+                format!("method {m} is not served by APIs"),
+            )
+            .near(m, 0),
+        ));
     } else if !KNOWN_METHODS.contains(&m) {
-        out.push(("method".into(), hit("protocol.unknown_method", Severity::Medium, 80, "unknown method").near(m, 0)));
+        out.push((
+            "method".into(),
+            hit(
+                "protocol.unknown_method",
+                Severity::Medium,
+                80,
+                "unknown method",
+            )
+            .near(m, 0),
+        ));
     }
-    if !matches!(req.version.as_str(), "HTTP/1.1" | "HTTP/1.0" | "HTTP/2" | "HTTP/2.0" | "HTTP/3" | "HTTP/3.0" | "") {
-        out.push(("version".into(), hit("protocol.bad_version", Severity::Medium, 80, "unknown HTTP version").near(&req.version, 0)));
+    if !matches!(
+        req.version.as_str(),
+        "HTTP/1.1" | "HTTP/1.0" | "HTTP/2" | "HTTP/2.0" | "HTTP/3" | "HTTP/3.0" | ""
+    ) {
+        out.push((
+            "version".into(),
+            hit(
+                "protocol.bad_version",
+                Severity::Medium,
+                80,
+                "unknown HTTP version",
+            )
+            .near(&req.version, 0),
+        ));
     }
     // request smuggling
     let mut cls: Vec<&str> = Vec::new();
@@ -41,60 +111,202 @@ pub fn detect(req: &RequestPart, head: bool, out: &mut Vec<(String, Hit)>) {
             cls.push(v.as_str());
         } else if n.eq_ignore_ascii_case("transfer-encoding") {
             tes.push(v.as_str());
-        } else if n.trim().eq_ignore_ascii_case("transfer-encoding") || n.trim().eq_ignore_ascii_case("content-length") {
-            out.push((format!("header.{}", n.to_ascii_lowercase()), hit("protocol.smuggling", Severity::Critical, 90, "framing header with whitespace in its name")));
+        } else if n.trim().eq_ignore_ascii_case("transfer-encoding")
+            || n.trim().eq_ignore_ascii_case("content-length")
+        {
+            out.push((
+                format!("header.{}", n.to_ascii_lowercase()),
+                hit(
+                    "protocol.smuggling",
+                    Severity::Critical,
+                    90,
+                    "framing header with whitespace in its name",
+                ),
+            ));
         }
-        if n.is_empty() || n.bytes().any(|b| !(b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))) {
-            out.push(("header".into(), hit("protocol.bad_header_name", Severity::High, 85, "malformed header name").near(n, 0)));
+        if n.is_empty()
+            || n.bytes()
+                .any(|b| !(b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)))
+        {
+            out.push((
+                "header".into(),
+                hit(
+                    "protocol.bad_header_name",
+                    Severity::High,
+                    85,
+                    "malformed header name",
+                )
+                .near(n, 0),
+            ));
         }
-        if v.bytes().any(|b| b == 0 || (b < 0x20 && b != b'\t') || b == 0x7f) {
-            out.push((format!("header.{}", n.to_ascii_lowercase()), hit("protocol.control_chars", Severity::High, 85, "control characters in a header value")));
+        if v.bytes()
+            .any(|b| b == 0 || (b < 0x20 && b != b'\t') || b == 0x7f)
+        {
+            out.push((
+                format!("header.{}", n.to_ascii_lowercase()),
+                hit(
+                    "protocol.control_chars",
+                    Severity::High,
+                    85,
+                    "control characters in a header value",
+                ),
+            ));
         }
         if v.len() > 8192 && !n.eq_ignore_ascii_case("cookie") {
-            out.push((format!("header.{}", n.to_ascii_lowercase()), hit("protocol.oversize_header", Severity::Low, 80, "header value longer than 8 KiB")));
+            out.push((
+                format!("header.{}", n.to_ascii_lowercase()),
+                hit(
+                    "protocol.oversize_header",
+                    Severity::Low,
+                    80,
+                    "header value longer than 8 KiB",
+                ),
+            ));
         }
     }
-    if cls.iter().any(|v| v.trim().is_empty() || !v.trim().bytes().all(|b| b.is_ascii_digit())) {
-        out.push(("header.content-length".into(), hit("protocol.bad_content_length", Severity::High, 90, "Content-Length is not a number")));
+    if cls
+        .iter()
+        .any(|v| v.trim().is_empty() || !v.trim().bytes().all(|b| b.is_ascii_digit()))
+    {
+        out.push((
+            "header.content-length".into(),
+            hit(
+                "protocol.bad_content_length",
+                Severity::High,
+                90,
+                "Content-Length is not a number",
+            ),
+        ));
     }
     if cls.len() > 1 && cls.windows(2).any(|w| w[0].trim() != w[1].trim()) {
-        out.push(("header.content-length".into(), hit("protocol.smuggling", Severity::Critical, 95, "conflicting Content-Length headers")));
+        out.push((
+            "header.content-length".into(),
+            hit(
+                "protocol.smuggling",
+                Severity::Critical,
+                95,
+                "conflicting Content-Length headers",
+            ),
+        ));
     }
     if !tes.is_empty() && !cls.is_empty() {
-        out.push(("header.transfer-encoding".into(), hit("protocol.smuggling", Severity::Critical, 90, "both Content-Length and Transfer-Encoding")));
+        out.push((
+            "header.transfer-encoding".into(),
+            hit(
+                "protocol.smuggling",
+                Severity::Critical,
+                90,
+                "both Content-Length and Transfer-Encoding",
+            ),
+        ));
     }
-    if tes.len() > 1 || tes.iter().any(|t| !t.trim().eq_ignore_ascii_case("chunked") && !t.trim().eq_ignore_ascii_case("identity") && !t.to_ascii_lowercase().trim().ends_with(", chunked")) {
-        out.push(("header.transfer-encoding".into(), hit("protocol.smuggling", Severity::High, 85, "obfuscated Transfer-Encoding")));
+    if tes.len() > 1
+        || tes.iter().any(|t| {
+            !t.trim().eq_ignore_ascii_case("chunked")
+                && !t.trim().eq_ignore_ascii_case("identity")
+                && !t.to_ascii_lowercase().trim().ends_with(", chunked")
+        })
+    {
+        out.push((
+            "header.transfer-encoding".into(),
+            hit(
+                "protocol.smuggling",
+                Severity::Critical,
+                85,
+                "obfuscated Transfer-Encoding",
+            ),
+        ));
     }
     // the target
     let t = req.target.as_bytes();
     if t.iter().any(|&b| b < 0x20 || b == 0x7f) {
-        out.push(("target".into(), hit("protocol.control_chars", Severity::High, 90, "control characters in the request target")));
+        out.push((
+            "target".into(),
+            hit(
+                "protocol.control_chars",
+                Severity::High,
+                90,
+                "control characters in the request target",
+            ),
+        ));
     }
     if req.target.contains("%00") || req.target.to_ascii_lowercase().contains("%u0000") {
-        out.push(("target".into(), hit("protocol.nul", Severity::High, 85, "encoded NUL byte in the request target")));
+        out.push((
+            "target".into(),
+            hit(
+                "protocol.nul",
+                Severity::High,
+                85,
+                "encoded NUL byte in the request target",
+            ),
+        ));
     }
     let mut layers = crate::decode::Layers::default();
     let _ = crate::decode::percent_once(&req.target, &mut layers);
     if layers.invalid {
-        out.push(("target".into(), hit("protocol.bad_encoding", Severity::Medium, 70, "invalid percent-encoding in the request target")));
+        out.push((
+            "target".into(),
+            hit(
+                "protocol.bad_encoding",
+                Severity::Medium,
+                70,
+                "invalid percent-encoding in the request target",
+            ),
+        ));
     }
     if layers.overlong || {
         let l = req.target.to_ascii_lowercase();
         l.contains("%c0%") || l.contains("%c1%") || l.contains("%e0%80")
     } {
-        out.push(("target".into(), hit("protocol.overlong_utf8", Severity::High, 90, "overlong UTF-8 in the request target")));
+        out.push((
+            "target".into(),
+            hit(
+                "protocol.overlong_utf8",
+                Severity::High,
+                90,
+                "overlong UTF-8 in the request target",
+            ),
+        ));
     }
     if req.target.len() > 8192 {
-        out.push(("target".into(), hit("protocol.oversize_target", Severity::Low, 80, "request target longer than 8 KiB")));
+        out.push((
+            "target".into(),
+            hit(
+                "protocol.oversize_target",
+                Severity::Low,
+                80,
+                "request target longer than 8 KiB",
+            ),
+        ));
     }
     if let Some(r) = req.header("range").or_else(|| req.header("request-range"))
         && r.matches(',').count() >= 5
     {
-        out.push(("header.range".into(), hit("protocol.range_abuse", Severity::Medium, 80, "many byte ranges")));
+        out.push((
+            "header.range".into(),
+            hit(
+                "protocol.range_abuse",
+                Severity::Medium,
+                80,
+                "many byte ranges",
+            ),
+        ));
     }
-    if !req.target.starts_with('/') && !req.target.starts_with("http://") && !req.target.starts_with("https://") && req.target != "*" {
-        out.push(("target".into(), hit("protocol.bad_target", Severity::Medium, 80, "request target is not a path").near(&req.target, 0)));
+    if !req.target.starts_with('/')
+        && !req.target.starts_with("http://")
+        && !req.target.starts_with("https://")
+        && req.target != "*"
+    {
+        out.push((
+            "target".into(),
+            hit(
+                "protocol.bad_target",
+                Severity::Medium,
+                80,
+                "request target is not a path",
+            )
+            .near(&req.target, 0),
+        ));
     }
 }
 
@@ -106,7 +318,10 @@ mod tests {
         let req = RequestPart {
             method: method.into(),
             target: target.into(),
-            headers: headers.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect(),
+            headers: headers
+                .iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect(),
             ..Default::default()
         };
         let mut out = Vec::new();
@@ -116,12 +331,39 @@ mod tests {
 
     #[test]
     fn smuggling_and_methods() {
-        assert!(rules("POST", "/", &[("Content-Length", "5"), ("Transfer-Encoding", "chunked")]).contains(&"protocol.smuggling"));
-        assert!(rules("POST", "/", &[("Content-Length", "5"), ("Content-Length", "6")]).contains(&"protocol.smuggling"));
-        assert!(rules("POST", "/", &[("Transfer-Encoding", "xchunked")]).contains(&"protocol.smuggling"));
+        assert!(
+            rules(
+                "POST",
+                "/",
+                &[("Content-Length", "5"), ("Transfer-Encoding", "chunked")]
+            )
+            .contains(&"protocol.smuggling")
+        );
+        assert!(
+            rules(
+                "POST",
+                "/",
+                &[("Content-Length", "5"), ("Content-Length", "6")]
+            )
+            .contains(&"protocol.smuggling")
+        );
+        assert!(
+            rules("POST", "/", &[("Transfer-Encoding", "xchunked")])
+                .contains(&"protocol.smuggling")
+        );
         assert!(rules("TRACE", "/", &[]).contains(&"protocol.risky_method"));
         assert!(rules("GET", "/%c0%ae%c0%ae/", &[]).contains(&"protocol.overlong_utf8"));
         assert!(rules("GET", "/a%zz", &[]).contains(&"protocol.bad_encoding"));
-        assert!(rules("POST", "/v1/charges?x=1", &[("Content-Length", "12"), ("Content-Type", "application/json")]).is_empty());
+        assert!(
+            rules(
+                "POST",
+                "/v1/charges?x=1",
+                &[
+                    ("Content-Length", "12"),
+                    ("Content-Type", "application/json")
+                ]
+            )
+            .is_empty()
+        );
     }
 }

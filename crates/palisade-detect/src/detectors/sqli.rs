@@ -17,7 +17,8 @@ static SHAPES: Lazy = Lazy::new(concat!(
     r#"|['"`)]? ?; ?(drop|truncate|alter|create|delete|insert|update|exec|execute|declare|shutdown|select)\b .{0,40}\b(table|from|into|set|xp_\w+|@|\w+\()"#,
     r"|\b(xp_cmdshell|sp_executesql|sp_oacreate|@@version|@@datadir|information_schema\.(tables|columns|schemata))\b",
     r"|\binto (out|dump)file\b",
-    r#"|^[\w@.\-]*['"`] ?(--|#|/\*|;)"#,
+    r#"|^[\w@.\-]*['"`]\)? ?(--[\s-]*|#|/\*.*)$"#,
+    r#"|^[\w@.\-]*['"`]\)? ?; ?(select|drop|delete|insert|update|shutdown|exec|declare|waitfor)\b"#,
     r"|\b\d+ ?\)? (and|or) \(?\d+ ?(=|<|>|<>) ?\d+",
     r"|\border by \d+ ?(--|#|$)",
     r"|\bhaving \d+ ?= ?\d+",
@@ -27,28 +28,61 @@ static SHAPES: Lazy = Lazy::new(concat!(
 ));
 
 pub fn detect(s: &Subject<'_>) -> Option<Hit> {
+    let lexed = lexer(s);
+    if lexed.as_ref().is_some_and(|h| h.confidence >= 90) {
+        return lexed;
+    }
+    let shaped = shapes(s);
+    match (lexed, shaped) {
+        (Some(l), Some(sh)) => Some(if sh.score() > l.score() { sh } else { l }),
+        (l, sh) => l.or(sh),
+    }
+}
+
+fn shapes(s: &Subject<'_>) -> Option<Hit> {
     if s.is_key && s.decoded.len() < 3 {
         return None;
     }
-    if let Some(m) = palisade_lexers::sqli(s.decoded) {
-        let conf = m.confidence.max(60);
-        return Some(
-            Hit::new("sqli", "sqli.lexer", Severity::Critical, conf, format!("SQL injection (fingerprint {} in {} context)", m.fingerprint, m.context))
-                .near(s.decoded, 0),
-        );
-    }
     if let Some(at) = SHAPES.find(s.lower) {
-        return Some(Hit::new("sqli", "sqli.shape", Severity::Critical, 90, "SQL injection shape").near(s.lower, at));
+        return Some(
+            Hit::new(
+                "sqli",
+                "sqli.shape",
+                Severity::Critical,
+                90,
+                "SQL injection shape",
+            )
+            .near(s.lower, at),
+        );
     }
     // comments splitting keywords: `un/**/ion sel/**/ect`
     if s.lower.contains(' ') && (s.raw.contains("/*") || s.decoded.contains("/*")) {
-        let squeezed = crate::decode::squeeze(&crate::decode::normalize(&s.decoded.replace("/*", " /*")));
+        let squeezed =
+            crate::decode::squeeze(&crate::decode::normalize(&s.decoded.replace("/*", " /*")));
         let joined = crate::decode::normalize(&strip_comments(s.decoded));
         if let Some(at) = SHAPES.find(&joined) {
-            return Some(Hit::new("sqli", "sqli.shape", Severity::Critical, 90, "SQL injection split by comments").near(&joined, at));
+            return Some(
+                Hit::new(
+                    "sqli",
+                    "sqli.shape",
+                    Severity::Critical,
+                    90,
+                    "SQL injection split by comments",
+                )
+                .near(&joined, at),
+            );
         }
         if squeezed.contains("unionselect") || squeezed.contains("unionallselect") {
-            return Some(Hit::new("sqli", "sqli.shape", Severity::Critical, 85, "SQL injection split by comments").near(&squeezed, 0));
+            return Some(
+                Hit::new(
+                    "sqli",
+                    "sqli.shape",
+                    Severity::Critical,
+                    85,
+                    "SQL injection split by comments",
+                )
+                .near(&squeezed, 0),
+            );
         }
     }
     None
@@ -72,6 +106,25 @@ fn strip_comments(s: &str) -> String {
     out
 }
 
+/// The lexer's verdict, as a hit.
+fn lexer(s: &Subject<'_>) -> Option<Hit> {
+    let m = palisade_lexers::sqli(s.decoded)?;
+    let msg = format!(
+        "SQL injection (fingerprint {} in {} context)",
+        m.fingerprint, m.context
+    );
+    Some(
+        Hit::new(
+            "sqli",
+            "sqli.lexer",
+            Severity::Critical,
+            m.confidence.max(60),
+            msg,
+        )
+        .near(s.decoded, 0),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -79,10 +132,27 @@ mod tests {
 
     #[test]
     fn shapes() {
-        for a in ["1' or '1'='1", "x' union select password from users--", "un/**/ion%2520select 1,2", "1; drop table users --", "admin'--", "1 and sleep(5)", "1 AND 1=1", "'; waitfor delay '0:0:5'--"] {
+        for a in [
+            "1' or '1'='1",
+            "x' union select password from users--",
+            "un/**/ion%2520select 1,2",
+            "1; drop table users --",
+            "admin'--",
+            "1 and sleep(5)",
+            "1 AND 1=1",
+            "'; waitfor delay '0:0:5'--",
+        ] {
             assert!(run(detect, a).is_some(), "{a}");
         }
-        for b in ["O'Brien", "select a plan", "drop us a line", "union station", "1=1 is true", "Pay Mr. O'Neil 10$", "I'd like to select the premium plan, and union it with the basic one from our account"] {
+        for b in [
+            "O'Brien",
+            "select a plan",
+            "drop us a line",
+            "union station",
+            "1=1 is true",
+            "Pay Mr. O'Neil 10$",
+            "I'd like to select the premium plan, and union it with the basic one from our account",
+        ] {
             assert!(run(detect, b).is_none(), "{b}");
         }
     }

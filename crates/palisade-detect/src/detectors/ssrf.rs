@@ -11,15 +11,53 @@ use palisade_core::Severity;
 
 use super::{Hit, Subject};
 
+/// Folds look-alike characters browsers and resolvers accept in host names
+/// (`。` `．` `｡` as dots, circled and full-width letters and digits) to ASCII.
+fn fold_confusables(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.is_ascii() {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    std::borrow::Cow::Owned(
+        s.chars()
+            .map(|c| match c {
+                '\u{3002}' | '\u{ff0e}' | '\u{ff61}' => '.',
+                '\u{24d0}'..='\u{24e9}' => char::from(b'a' + (c as u32 - 0x24d0) as u8),
+                '\u{24b6}'..='\u{24cf}' => char::from(b'a' + (c as u32 - 0x24b6) as u8),
+                '\u{2460}'..='\u{2468}' => char::from(b'1' + (c as u32 - 0x2460) as u8),
+                '\u{24ea}' => '0',
+                '\u{ff10}'..='\u{ff19}' => char::from(b'0' + (c as u32 - 0xff10) as u8),
+                '\u{ff41}'..='\u{ff5a}' => char::from(b'a' + (c as u32 - 0xff41) as u8),
+                '\u{ff21}'..='\u{ff3a}' => char::from(b'a' + (c as u32 - 0xff21) as u8),
+                _ => c,
+            })
+            .collect(),
+    )
+}
+
 pub fn detect(s: &Subject<'_>) -> Option<Hit> {
-    let lower = s.lower;
-    let at = lower.find("://")?;
-    let scheme_start = lower[..at].rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '+' || c == '.' || c == '-')).map_or(0, |p| p + 1);
+    let folded = fold_confusables(s.lower);
+    let lower: &str = &folded;
+    // `http:2852039166`, `http:/127.1`: schemes without both slashes
+    let (at, sep_len) = match lower.find("://") {
+        Some(a) => (a, 3),
+        None => {
+            let a = lower.find("http:").or_else(|| lower.find("https:"))?;
+            let colon = a + lower[a..].find(':')?;
+            let after = lower[colon + 1..].trim_start_matches('/');
+            if !after.starts_with(|c: char| c.is_ascii_digit() || c == '[') {
+                return None;
+            }
+            (colon, 1 + lower[colon + 1..].len() - after.len())
+        }
+    };
+    let scheme_start = lower[..at]
+        .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '+' || c == '.' || c == '-'))
+        .map_or(0, |p| p + 1);
     let scheme = &lower[scheme_start..at];
     if scheme.is_empty() {
         return None;
     }
-    let rest = &lower[at + 3..];
+    let rest = &lower[at + sep_len..];
     let authority_end = rest.find(['/', '?', '#', ' ', '\\']).unwrap_or(rest.len());
     let authority = &rest[..authority_end];
     let hostport = authority.rsplit('@').next().unwrap_or(authority);
@@ -29,11 +67,20 @@ pub fn detect(s: &Subject<'_>) -> Option<Hit> {
         hostport.split(':').next().unwrap_or("")
     };
     let host = host.trim_end_matches('.');
-    if matches!(scheme, "gopher" | "dict" | "ldap" | "tftp" | "jar" | "netdoc" | "sftp") {
-        return Some(Hit::new("ssrf", "ssrf.scheme", Severity::Critical, 90, format!("URL with the {scheme}:// scheme")).near(lower, scheme_start));
-    }
-    if !matches!(scheme, "http" | "https" | "ftp" | "ws" | "wss" | "file") && !scheme.ends_with("http") {
-        return None;
+    if matches!(
+        scheme,
+        "gopher" | "dict" | "ldap" | "tftp" | "jar" | "netdoc" | "sftp"
+    ) {
+        return Some(
+            Hit::new(
+                "ssrf",
+                "ssrf.scheme",
+                Severity::Critical,
+                90,
+                format!("URL with the {scheme}:// scheme"),
+            )
+            .near(lower, scheme_start),
+        );
     }
     let class = classify_host(host)?;
     let (sev, conf, msg) = match class {
@@ -44,7 +91,15 @@ pub fn detect(s: &Subject<'_>) -> Option<Hit> {
         HostClass::Internal => (Severity::High, 75, "URL to an internal host name"),
     };
     // an unusual spelling of an address is itself evidence of evasion
-    let conf = if host.parse::<Ipv4Addr>().is_err() && class != HostClass::Internal && !host.contains(':') && host != "localhost" { 100 } else { conf };
+    let conf = if host.parse::<Ipv4Addr>().is_err()
+        && class != HostClass::Internal
+        && !host.contains(':')
+        && host != "localhost"
+    {
+        100
+    } else {
+        conf
+    };
     Some(Hit::new("ssrf", "ssrf.internal", sev, conf, msg).near(lower, scheme_start))
 }
 
@@ -62,13 +117,32 @@ pub fn classify_host(host: &str) -> Option<HostClass> {
     if host.is_empty() {
         return None;
     }
-    if host == "localhost" || host.ends_with(".localhost") || host == "localtest.me" || host.ends_with(".localtest.me") || host == "ip6-localhost" {
+    if host == "localhost"
+        || host.ends_with(".localhost")
+        || host == "localtest.me"
+        || host.ends_with(".localtest.me")
+        || host == "ip6-localhost"
+    {
         return Some(HostClass::Loopback);
     }
-    if matches!(host, "metadata.google.internal" | "metadata" | "instance-data" | "metadata.azure.com") || host.starts_with("169.254.169.254") {
+    if matches!(
+        host,
+        "metadata.google.internal"
+            | "metadata"
+            | "instance-data"
+            | "metadata.azure.com"
+            | "192.0.0.192"
+            | "100.100.100.200"
+            | "fd00:ec2::254"
+    ) || host.starts_with("169.254.169.254")
+    {
         return Some(HostClass::Metadata);
     }
-    if host.ends_with(".internal") || host.ends_with(".local") || host.ends_with(".svc.cluster.local") || host == "kubernetes.default" {
+    if host.ends_with(".internal")
+        || host.ends_with(".local")
+        || host.ends_with(".svc.cluster.local")
+        || host == "kubernetes.default"
+    {
         return Some(HostClass::Internal);
     }
     // nip.io-style names embedding an address: 127.0.0.1.nip.io
@@ -99,7 +173,10 @@ fn class_of(ip: IpAddr) -> Option<HostClass> {
                 Some(HostClass::Unspecified)
             } else if a.is_link_local() {
                 Some(HostClass::Metadata)
-            } else if a.is_private() || (o[0] == 100 && (64..128).contains(&o[1])) || (o[0] == 198 && (o[1] == 18 || o[1] == 19)) {
+            } else if a.is_private()
+                || (o[0] == 100 && (64..128).contains(&o[1]))
+                || (o[0] == 198 && (o[1] == 18 || o[1] == 19))
+            {
                 Some(HostClass::Private)
             } else {
                 None
@@ -120,7 +197,12 @@ fn class_of(ip: IpAddr) -> Option<HostClass> {
                 Some(HostClass::Private)
             } else if seg[..6] == [0, 0, 0, 0, 0, 0] {
                 // IPv4-compatible ::a.b.c.d
-                let v4 = Ipv4Addr::new((seg[6] >> 8) as u8, seg[6] as u8, (seg[7] >> 8) as u8, seg[7] as u8);
+                let v4 = Ipv4Addr::new(
+                    (seg[6] >> 8) as u8,
+                    seg[6] as u8,
+                    (seg[7] >> 8) as u8,
+                    seg[7] as u8,
+                );
                 class_of(IpAddr::V4(v4))
             } else {
                 None
@@ -139,7 +221,11 @@ pub fn parse_ipv4_any(s: &str) -> Option<Ipv4Addr> {
     let mut nums = Vec::with_capacity(4);
     for p in &parts {
         let v = if let Some(h) = p.strip_prefix("0x") {
-            if h.is_empty() { 0 } else { u64::from_str_radix(h, 16).ok()? }
+            if h.is_empty() {
+                0
+            } else {
+                u64::from_str_radix(h, 16).ok()?
+            }
         } else if p.len() > 1 && p.starts_with('0') {
             u64::from_str_radix(&p[1..], 8).ok()?
         } else {
@@ -190,7 +276,13 @@ mod tests {
         ] {
             assert!(run(detect, a).is_some(), "{a}");
         }
-        for b in ["https://merchant.example/webhook", "http://203.0.113.10/callback", "https://api.stripe.com/v1", "see http://1.2.3.4.example.com", "ratio 10:1"] {
+        for b in [
+            "https://merchant.example/webhook",
+            "http://203.0.113.10/callback",
+            "https://api.stripe.com/v1",
+            "see http://1.2.3.4.example.com",
+            "ratio 10:1",
+        ] {
             assert!(run(detect, b).is_none(), "{b}");
         }
     }

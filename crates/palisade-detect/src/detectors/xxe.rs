@@ -7,9 +7,13 @@ use palisade_core::{RequestPart, Severity};
 
 use super::{Hit, Lazy, Subject};
 
-static ENTITY: Lazy = Lazy::new(r#"<!entity\s+(%\s*)?[\w.:-]+\s+(system|public)\b|<!entity\s+%|<!doctype\s+[\w:.-]+\s+(system|public)\s+['"`]"#);
+static ENTITY: Lazy = Lazy::new(
+    r#"<!entity\s+(%\s*)?[\w.:-]+\s+(system|public)\b|<!entity\s+%|<!doctype\s+[\w:.-]+\s+(system|public)\s+['"`]"#,
+);
 static DOCTYPE_ENTITY: Lazy = Lazy::new(r"<!doctype[^>]*\[\s*<!entity");
-static XINCLUDE: Lazy = Lazy::new(r#"xmlns:\w+\s*=\s*['"`]http://www\.w3\.org/2001/xinclude|<\w+:include\s+[^>]*href\s*="#);
+static XINCLUDE: Lazy = Lazy::new(
+    r#"xmlns:\w+\s*=\s*['"`]http://www\.w3\.org/2001/xinclude|<\w+:include\s+[^>]*href\s*="#,
+);
 
 pub fn detect(s: &Subject<'_>) -> Option<Hit> {
     if !s.lower.contains("<!") && !s.lower.contains("include") {
@@ -20,13 +24,40 @@ pub fn detect(s: &Subject<'_>) -> Option<Hit> {
 
 fn scan(lower: &str) -> Option<Hit> {
     if let Some(at) = ENTITY.find(lower) {
-        return Some(Hit::new("xxe", "xxe.external_entity", Severity::Critical, 95, "XML external entity declaration").near(lower, at));
+        return Some(
+            Hit::new(
+                "xxe",
+                "xxe.external_entity",
+                Severity::Critical,
+                95,
+                "XML external entity declaration",
+            )
+            .near(lower, at),
+        );
     }
     if let Some(at) = DOCTYPE_ENTITY.find(lower) {
-        return Some(Hit::new("xxe", "xxe.entity", Severity::High, 85, "XML entity declaration in an inline DTD").near(lower, at));
+        return Some(
+            Hit::new(
+                "xxe",
+                "xxe.entity",
+                Severity::High,
+                85,
+                "XML entity declaration in an inline DTD",
+            )
+            .near(lower, at),
+        );
     }
     if let Some(at) = XINCLUDE.find(lower) {
-        return Some(Hit::new("xxe", "xxe.xinclude", Severity::Critical, 90, "XInclude of an external resource").near(lower, at));
+        return Some(
+            Hit::new(
+                "xxe",
+                "xxe.xinclude",
+                Severity::Critical,
+                90,
+                "XInclude of an external resource",
+            )
+            .near(lower, at),
+        );
     }
     None
 }

@@ -38,7 +38,11 @@ fn check_tokens(name: &str, input: &[u8], expected: &[Vec<u8>]) -> Result<(), St
     if got == expected {
         Ok(())
     } else {
-        let show = |v: &[Vec<u8>]| v.iter().map(|l| String::from_utf8_lossy(l).into_owned()).collect::<Vec<_>>();
+        let show = |v: &[Vec<u8>]| {
+            v.iter()
+                .map(|l| String::from_utf8_lossy(l).into_owned())
+                .collect::<Vec<_>>()
+        };
         Err(format!(
             "{name}: input {:?}\n  expected {:?}\n  got      {:?}",
             String::from_utf8_lossy(input),
@@ -74,5 +78,10 @@ fn libinjection_token_vectors() {
         }
     }
     assert!(n > 200, "token vectors missing: {n}");
-    assert!(failures.is_empty(), "{} of {n} failed:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {n} failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

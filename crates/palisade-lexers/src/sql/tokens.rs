@@ -27,7 +27,14 @@ pub struct Token {
 
 impl Token {
     fn new(kind: u8, start: usize, end: usize) -> Self {
-        Token { kind, start, end, str_open: 0, str_close: 0, comment: 0 }
+        Token {
+            kind,
+            start,
+            end,
+            str_open: 0,
+            str_close: 0,
+            comment: 0,
+        }
     }
     pub fn text<'a>(&self, s: &'a [u8]) -> &'a [u8] {
         s.get(self.start..self.end).unwrap_or(&[])
@@ -38,10 +45,40 @@ impl Token {
 fn is_word_delim(c: u8) -> bool {
     matches!(
         c,
-        b' ' | b'[' | b']' | b'{' | b'}' | b'<' | b'>' | b':' | b'\\' | b'?' | b'=' | b'@'
-            | b'!' | b'#' | b'~' | b'+' | b'-' | b'*' | b'/' | b'&' | b'|' | b'^' | b'%'
-            | b'(' | b')' | b',' | b';' | b'\'' | b'"' | b'\t' | b'\n' | 0x0b | 0x0c
-            | b'\r' | 0
+        b' ' | b'['
+            | b']'
+            | b'{'
+            | b'}'
+            | b'<'
+            | b'>'
+            | b':'
+            | b'\\'
+            | b'?'
+            | b'='
+            | b'@'
+            | b'!'
+            | b'#'
+            | b'~'
+            | b'+'
+            | b'-'
+            | b'*'
+            | b'/'
+            | b'&'
+            | b'|'
+            | b'^'
+            | b'%'
+            | b'('
+            | b')'
+            | b','
+            | b';'
+            | b'\''
+            | b'"'
+            | b'\t'
+            | b'\n'
+            | 0x0b
+            | 0x0c
+            | b'\r'
+            | 0
     )
 }
 
@@ -125,14 +162,15 @@ impl<'a> Tokenizer<'a> {
             return Token::new(b'o', p, p + 1);
         }
         let body = self.s.get(p + 2..).unwrap_or(&[]);
-        let (end, inner) = match memchr::memmem::find(body, b"*/") {
-            Some(o) => (p + 2 + o + 2, body.get(..o + 1).unwrap_or(&[])),
-            None => (self.s.len(), body),
+        let (end, inner, closed) = match memchr::memmem::find(body, b"*/") {
+            Some(o) => (p + 2 + o + 2, body.get(..o + 1).unwrap_or(&[]), true),
+            None => (self.s.len(), body, false),
         };
         self.pos = end;
         // MySQL executable comments and nested comments are evil: only
         // someone hiding SQL from a filter writes them.
-        let evil = self.at(p + 2) == b'!' || memchr::memmem::find(inner, b"/*").is_some();
+        let evil =
+            self.at(p + 2) == b'!' || (closed && memchr::memmem::find(inner, b"/*").is_some());
         let mut t = Token::new(if evil { b'X' } else { b'c' }, p, end);
         t.comment = b'/';
         t
@@ -145,7 +183,11 @@ impl<'a> Tokenizer<'a> {
             let hex = c1 == b'x';
             let mut i = p + 2;
             while i < s.len()
-                && (if hex { s[i].is_ascii_hexdigit() } else { s[i] == b'0' || s[i] == b'1' })
+                && (if hex {
+                    s[i].is_ascii_hexdigit()
+                } else {
+                    s[i] == b'0' || s[i] == b'1'
+                })
             {
                 i += 1;
             }
@@ -228,11 +270,27 @@ impl<'a> Tokenizer<'a> {
         let mut kind = lookup(w).unwrap_or(b'n');
         // MySQL charset introducers: _latin1'..', _utf8mb4 '..'.
         const CHARSETS: &[&[u8]] = &[
-            b"_latin", b"_utf", b"_ascii", b"_binary", b"_ucs2", b"_cp", b"_big5", b"_gbk", b"_sjis",
-            b"_euc", b"_koi8", b"_armscii", b"_hebrew", b"_greek", b"_tis620", b"_swe7",
+            b"_latin",
+            b"_utf",
+            b"_ascii",
+            b"_binary",
+            b"_ucs2",
+            b"_cp",
+            b"_big5",
+            b"_gbk",
+            b"_sjis",
+            b"_euc",
+            b"_koi8",
+            b"_armscii",
+            b"_hebrew",
+            b"_greek",
+            b"_tis620",
+            b"_swe7",
         ];
         if kind == b'n'
-            && CHARSETS.iter().any(|c| w.len() >= c.len() && w[..c.len()].eq_ignore_ascii_case(c))
+            && CHARSETS
+                .iter()
+                .any(|c| w.len() >= c.len() && w[..c.len()].eq_ignore_ascii_case(c))
         {
             let mut j = i;
             while is_space(s, j) > 0 {
@@ -313,8 +371,7 @@ impl<'a> Tokenizer<'a> {
     fn money(&mut self, p: usize) -> Token {
         let s = self.s;
         let mut i = p + 1;
-        if self.at(i).is_ascii_digit() || (self.at(i) == b'.' && self.at(i + 1).is_ascii_digit())
-        {
+        if self.at(i).is_ascii_digit() || (self.at(i) == b'.' && self.at(i + 1).is_ascii_digit()) {
             while self.at(i).is_ascii_digit() || self.at(i) == b'.' || self.at(i) == b',' {
                 i += 1;
             }
@@ -361,7 +418,11 @@ impl<'a> Tokenizer<'a> {
                 let s = self.s;
                 let mut i = p + 2;
                 while i < s.len()
-                    && (if hex { s[i].is_ascii_hexdigit() } else { s[i] == b'0' || s[i] == b'1' })
+                    && (if hex {
+                        s[i].is_ascii_hexdigit()
+                    } else {
+                        s[i] == b'0' || s[i] == b'1'
+                    })
                 {
                     i += 1;
                 }
@@ -387,7 +448,9 @@ impl<'a> Tokenizer<'a> {
                 }
                 Some(t)
             }
-            b'n' if self.at(p + 1) | 0x20 == b'q' && self.at(p + 2) == b'\'' => self.q_string(p + 1),
+            b'n' if self.at(p + 1) | 0x20 == b'q' && self.at(p + 2) == b'\'' => {
+                self.q_string(p + 1)
+            }
             b'q' => self.q_string(p),
             _ => None,
         }
