@@ -111,7 +111,9 @@ pub struct Pipeline {
 
 impl std::fmt::Debug for Pipeline {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Pipeline").field("stats", &self.stats).finish()
+        f.debug_struct("Pipeline")
+            .field("stats", &self.stats)
+            .finish()
     }
 }
 
@@ -126,7 +128,10 @@ impl Pipeline {
             .spawn(move || Worker::new(cfg, store, analyzers, worker_stats).run(rx))
             .expect("the analysis thread starts");
         Pipeline {
-            sink: PipelineSink { tx, stats: stats.clone() },
+            sink: PipelineSink {
+                tx,
+                stats: stats.clone(),
+            },
             stats,
             worker: Some(worker),
         }
@@ -178,7 +183,12 @@ struct Worker {
 }
 
 impl Worker {
-    fn new(cfg: PipelineConfig, store: Store, analyzers: Vec<Box<dyn Analyzer>>, stats: Arc<PipelineStats>) -> Self {
+    fn new(
+        cfg: PipelineConfig,
+        store: Store,
+        analyzers: Vec<Box<dyn Analyzer>>,
+        stats: Arc<PipelineStats>,
+    ) -> Self {
         Self {
             cfg,
             store,
@@ -192,7 +202,10 @@ impl Worker {
 
     fn run(mut self, rx: Receiver<Msg>) {
         loop {
-            let wait = self.cfg.flush_interval.saturating_sub(self.last_flush.elapsed());
+            let wait = self
+                .cfg
+                .flush_interval
+                .saturating_sub(self.last_flush.elapsed());
             match rx.recv_timeout(wait) {
                 Ok(Msg::Exchange(ex)) => {
                     self.analyse(*ex);
@@ -245,7 +258,9 @@ impl Worker {
                     if self.batch.len() > self.cfg.max_pending_writes {
                         let excess = self.batch.len() - self.cfg.max_pending_writes;
                         self.batch.drain(..excess);
-                        self.stats.dropped_writes.fetch_add(excess as u64, Ordering::Relaxed);
+                        self.stats
+                            .dropped_writes
+                            .fetch_add(excess as u64, Ordering::Relaxed);
                     }
                 }
             }
@@ -276,7 +291,10 @@ mod tests {
             id: format!("r{i}"),
             ts_ms: now_ms(),
             client_ip: "127.0.0.1".parse().unwrap(),
-            request: RequestPart { target: format!("/x/{i}"), ..Default::default() },
+            request: RequestPart {
+                target: format!("/x/{i}"),
+                ..Default::default()
+            },
             ..Default::default()
         }
     }
@@ -296,16 +314,31 @@ mod tests {
     #[test]
     fn exchanges_are_analysed_then_stored() {
         let dir = tempfile::tempdir().unwrap();
-        let p = Pipeline::start(PipelineConfig::default(), Store::open(dir.path()).unwrap(), vec![Box::new(Tagger)]);
+        let p = Pipeline::start(
+            PipelineConfig::default(),
+            Store::open(dir.path()).unwrap(),
+            vec![Box::new(Tagger)],
+        );
         let sink = p.sink();
         for i in 0..10 {
             assert!(sink.offer(ex(i)));
         }
         p.flush();
         let s = Store::open_read_only(dir.path()).unwrap();
-        let page = s.exchanges(&ExchangeQuery { limit: 100, ..Default::default() }).unwrap();
+        let page = s
+            .exchanges(&ExchangeQuery {
+                limit: 100,
+                ..Default::default()
+            })
+            .unwrap();
         assert_eq!(page.items.len(), 10);
-        let flagged = s.exchanges(&ExchangeQuery { limit: 100, flagged: true, ..Default::default() }).unwrap();
+        let flagged = s
+            .exchanges(&ExchangeQuery {
+                limit: 100,
+                flagged: true,
+                ..Default::default()
+            })
+            .unwrap();
         assert_eq!(flagged.items[0].id, "r3");
         assert_eq!(p.stats().stored.load(Ordering::Relaxed), 10);
     }
@@ -324,13 +357,23 @@ mod tests {
     fn a_full_queue_sheds_and_counts_without_blocking() {
         let dir = tempfile::tempdir().unwrap();
         let gate = Arc::new(std::sync::Barrier::new(2));
-        let cfg = PipelineConfig { capacity: 4, ..Default::default() };
-        let p = Pipeline::start(cfg, Store::open(dir.path()).unwrap(), vec![Box::new(Slow(gate.clone()))]);
+        let cfg = PipelineConfig {
+            capacity: 4,
+            ..Default::default()
+        };
+        let p = Pipeline::start(
+            cfg,
+            Store::open(dir.path()).unwrap(),
+            vec![Box::new(Slow(gate.clone()))],
+        );
         let sink = p.sink();
         // The worker takes the first and waits at the gate; 4 more fill the queue.
         let accepted = (0..20).filter(|i| sink.offer(ex(*i))).count();
         assert!(accepted <= 5, "accepted {accepted}");
-        assert_eq!(p.stats().shed.load(Ordering::Relaxed), (20 - accepted) as u64);
+        assert_eq!(
+            p.stats().shed.load(Ordering::Relaxed),
+            (20 - accepted) as u64
+        );
         for _ in 0..accepted {
             gate.wait();
         }
@@ -342,7 +385,11 @@ mod tests {
     #[test]
     fn shutdown_writes_what_was_queued() {
         let dir = tempfile::tempdir().unwrap();
-        let p = Pipeline::start(PipelineConfig::default(), Store::open(dir.path()).unwrap(), vec![]);
+        let p = Pipeline::start(
+            PipelineConfig::default(),
+            Store::open(dir.path()).unwrap(),
+            vec![],
+        );
         let sink = p.sink();
         for i in 0..100 {
             sink.offer(ex(i));

@@ -3,7 +3,7 @@
 use axum::extract::{Path, Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
-use palisade_store::{ExchangeQuery, ExchangePage, StoredExchange};
+use palisade_store::{ExchangePage, ExchangeQuery, StoredExchange};
 use serde::Deserialize;
 
 use crate::{ApiError, ConsoleState};
@@ -34,12 +34,12 @@ async fn list_exchanges(
     q: Result<Query<ListParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<ExchangePage>, ApiError> {
     let Query(p) = q.map_err(|e| ApiError::bad_request(e.body_text()))?;
-    if let Some(a) = &p.action {
-        if !["allow", "log", "tarpit", "rate_limit", "block"].contains(&a.as_str()) {
-            return Err(ApiError::bad_request(format!(
-                "unknown action `{a}`: use allow, log, tarpit, rate_limit or block"
-            )));
-        }
+    if let Some(a) = &p.action
+        && !["allow", "log", "tarpit", "rate_limit", "block"].contains(&a.as_str())
+    {
+        return Err(ApiError::bad_request(format!(
+            "unknown action `{a}`: use allow, log, tarpit, rate_limit or block"
+        )));
     }
     let query = ExchangeQuery {
         limit: p.limit.unwrap_or(50).clamp(1, 500),
@@ -49,7 +49,9 @@ async fn list_exchanges(
         flagged: p.flagged.unwrap_or(false),
         since_ms: p.since_ms,
     };
-    s.with_store(move |st| st.exchanges(&query).map_err(ApiError::store)).await.map(Json)
+    s.with_store(move |st| st.exchanges(&query).map_err(ApiError::store))
+        .await
+        .map(Json)
 }
 
 async fn get_exchange(

@@ -14,21 +14,38 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn bad_request(message: impl Into<String>) -> Self {
-        Self { status: StatusCode::BAD_REQUEST, code: "bad_request", message: message.into() }
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            code: "bad_request",
+            message: message.into(),
+        }
     }
     pub fn not_found(message: impl Into<String>) -> Self {
-        Self { status: StatusCode::NOT_FOUND, code: "not_found", message: message.into() }
+        Self {
+            status: StatusCode::NOT_FOUND,
+            code: "not_found",
+            message: message.into(),
+        }
     }
     pub fn internal(message: impl Into<String>) -> Self {
-        Self { status: StatusCode::INTERNAL_SERVER_ERROR, code: "internal", message: message.into() }
+        Self {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            code: "internal",
+            message: message.into(),
+        }
     }
     pub fn store(e: palisade_store::StoreError) -> Self {
         match e {
-            palisade_store::StoreError::Decode(m) if m.starts_with("bad cursor") => Self::bad_request(m),
+            palisade_store::StoreError::Decode(m) if m.starts_with("bad cursor") => {
+                Self::bad_request(m)
+            }
             other => {
                 tracing::error!(error = %other, "store read failed");
-                Self { status: StatusCode::SERVICE_UNAVAILABLE, code: "store_unavailable",
-                    message: "the store cannot be read right now".into() }
+                Self {
+                    status: StatusCode::SERVICE_UNAVAILABLE,
+                    code: "store_unavailable",
+                    message: "the store cannot be read right now".into(),
+                }
             }
         }
     }
@@ -36,7 +53,10 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, Json(serde_json::json!({"error": {"code": self.code, "message": self.message}})))
+        (
+            self.status,
+            Json(serde_json::json!({"error": {"code": self.code, "message": self.message}})),
+        )
             .into_response()
     }
 }

@@ -40,7 +40,9 @@ pub struct ConsoleState {
 
 impl std::fmt::Debug for ConsoleState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ConsoleState").field("data_dir", &self.data_dir).finish()
+        f.debug_struct("ConsoleState")
+            .field("data_dir", &self.data_dir)
+            .finish()
     }
 }
 
@@ -100,10 +102,16 @@ async fn metrics(State(s): State<ConsoleState>) -> impl IntoResponse {
     let mut body = s.metrics.as_ref().map(|m| m.render()).unwrap_or_default();
     if let Some(p) = &s.pipeline {
         use std::fmt::Write;
-        let _ = writeln!(body, "# TYPE palisade_pipeline_offered_total counter\npalisade_pipeline_offered_total {}",
-            p.offered.load(Ordering::Relaxed));
-        let _ = writeln!(body, "# TYPE palisade_pipeline_stored_total counter\npalisade_pipeline_stored_total {}",
-            p.stored.load(Ordering::Relaxed));
+        let _ = writeln!(
+            body,
+            "# TYPE palisade_pipeline_offered_total counter\npalisade_pipeline_offered_total {}",
+            p.offered.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            body,
+            "# TYPE palisade_pipeline_stored_total counter\npalisade_pipeline_stored_total {}",
+            p.stored.load(Ordering::Relaxed)
+        );
     }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body)
 }

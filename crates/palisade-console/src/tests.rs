@@ -25,7 +25,10 @@ async fn health_exchanges_and_errors() {
             id: format!("r{i}"),
             ts_ms: 1000 + i,
             client_ip: "127.0.0.1".parse().unwrap(),
-            request: RequestPart { target: format!("/pay?card=4111111111111111&i={i}"), ..Default::default() },
+            request: RequestPart {
+                target: format!("/pay?card=4111111111111111&i={i}"),
+                ..Default::default()
+            },
             ..Default::default()
         })
         .collect();

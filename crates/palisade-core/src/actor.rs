@@ -69,9 +69,10 @@ impl ActorKey {
         match self {
             ActorKey::Net(_) | ActorKey::UserAgent(_) | ActorKey::Ja4(_) => KeyStrength::Weak,
             ActorKey::Ip(_) | ActorKey::Ja4h(_) | ActorKey::Login(_) => KeyStrength::Medium,
-            ActorKey::Session(_) | ActorKey::Token(_) | ActorKey::ApiKey(_) | ActorKey::Device(_) => {
-                KeyStrength::Strong
-            }
+            ActorKey::Session(_)
+            | ActorKey::Token(_)
+            | ActorKey::ApiKey(_)
+            | ActorKey::Device(_) => KeyStrength::Strong,
         }
     }
 
@@ -116,6 +117,9 @@ mod tests {
         assert_eq!(k.to_string(), "net:203.0.113.0/24");
         let k = ActorKey::net_of("2001:db8:1:2:3::9".parse().unwrap());
         assert_eq!(k.to_string(), "net:2001:db8:1:2::/64");
-        assert!(ActorKey::Session(HashId(1)).strength() > ActorKey::Ip("1.2.3.4".parse().unwrap()).strength());
+        assert!(
+            ActorKey::Session(HashId(1)).strength()
+                > ActorKey::Ip("1.2.3.4".parse().unwrap()).strength()
+        );
     }
 }

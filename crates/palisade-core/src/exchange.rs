@@ -191,7 +191,10 @@ impl RequestPart {
     pub fn path(&self) -> &str {
         let t = self.target.split(['?', '#']).next().unwrap_or("/");
         // absolute-form targets (`http://host/path`) keep only the path
-        if let Some(rest) = t.strip_prefix("http://").or_else(|| t.strip_prefix("https://")) {
+        if let Some(rest) = t
+            .strip_prefix("http://")
+            .or_else(|| t.strip_prefix("https://"))
+        {
             return rest.find('/').map(|i| &rest[i..]).unwrap_or("/");
         }
         t
@@ -361,9 +364,14 @@ mod tests {
                 host: Some("api.example".into()),
                 headers: vec![
                     ("Content-Type".into(), "application/json".into()),
-                    ("Authorization".into(), "Bearer sk_live_abcdefghijklmnop".into()),
+                    (
+                        "Authorization".into(),
+                        "Bearer sk_live_abcdefghijklmnop".into(),
+                    ),
                 ],
-                body: Body::new(r#"{"card":{"number":"4242424242424242","cvc":"123"},"amount":100}"#),
+                body: Body::new(
+                    r#"{"card":{"number":"4242424242424242","cvc":"123"},"amount":100}"#,
+                ),
                 ..Default::default()
             },
             response: Some(ResponsePart {
@@ -410,7 +418,12 @@ mod tests {
     fn masked_copy_holds_no_secret() {
         let m = sample().masked();
         let json = serde_json::to_string(&m).unwrap();
-        for secret in ["4111111111111111", "4242424242424242", "sk_live_abcdefghijklmnop", "\"123\""] {
+        for secret in [
+            "4111111111111111",
+            "4242424242424242",
+            "sk_live_abcdefghijklmnop",
+            "\"123\"",
+        ] {
             assert!(!json.contains(secret), "{secret} leaked: {json}");
         }
         assert!(json.contains("424242******4242"));

@@ -132,7 +132,11 @@ mod tests {
     fn fragments_are_masked_and_bounded() {
         let f = Finding::new("sqli", "sqli.lexer", "body.card.number")
             .fragment(&format!("4111111111111111' OR 1=1-- {}", "x".repeat(500)));
-        assert!(f.fragment.as_str().starts_with("411111******1111' OR 1=1--"));
+        assert!(
+            f.fragment
+                .as_str()
+                .starts_with("411111******1111' OR 1=1--")
+        );
         assert!(f.fragment.as_str().chars().count() <= 121);
         let json = serde_json::to_string(&f).unwrap();
         assert!(!json.contains("4111111111111111"));

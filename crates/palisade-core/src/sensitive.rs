@@ -52,7 +52,11 @@ pub fn card_brand(digits: &str) -> Option<&'static str> {
         _ if (3528..=3589).contains(&prefix(4)) && (16..=19).contains(&len) => "jcb",
         _ if matches!(prefix(2), 36 | 38 | 39) || (300..=305).contains(&prefix(3)) => "diners",
         _ if prefix(2) == 62 && (16..=19).contains(&len) => "unionpay",
-        _ if matches!(prefix(4), 5018 | 5020 | 5038 | 5893 | 6304 | 6759 | 6761 | 6762 | 6763) => {
+        _ if matches!(
+            prefix(4),
+            5018 | 5020 | 5038 | 5893 | 6304 | 6759 | 6761 | 6762 | 6763
+        ) =>
+        {
             "maestro"
         }
         _ => return None,
@@ -72,10 +76,7 @@ pub struct CardFacts {
 /// Parses `raw` as a card number (digits with optional spaces or dashes),
 /// returning its facts when it is 13 to 19 digits and passes Luhn.
 pub fn card_facts(raw: &str) -> Option<CardFacts> {
-    let digits: String = raw
-        .chars()
-        .filter(|c| !matches!(c, ' ' | '-'))
-        .collect();
+    let digits: String = raw.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
     if !(13..=19).contains(&digits.len()) || !luhn_valid(digits.as_bytes()) {
         return None;
     }
@@ -108,8 +109,23 @@ pub fn mask_secret(raw: &str) -> String {
 
 /// Known prefixes of API keys and tokens, masked wherever they appear.
 const SECRET_PREFIXES: &[&str] = &[
-    "sk_live_", "sk_test_", "rk_live_", "rk_test_", "pk_live_", "whsec_", "ghp_", "gho_",
-    "github_pat_", "xoxb-", "xoxp-", "AKIA", "ASIA", "AIza", "glpat-", "shpat_", "sq0atp-",
+    "sk_live_",
+    "sk_test_",
+    "rk_live_",
+    "rk_test_",
+    "pk_live_",
+    "whsec_",
+    "ghp_",
+    "gho_",
+    "github_pat_",
+    "xoxb-",
+    "xoxp-",
+    "AKIA",
+    "ASIA",
+    "AIza",
+    "glpat-",
+    "shpat_",
+    "sq0atp-",
 ];
 
 fn is_token_char(b: u8) -> bool {
@@ -211,11 +227,29 @@ fn scan_digit_run(b: &[u8], start: usize) -> (usize, Vec<u8>) {
 pub fn is_secret_key(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
     let n = n.trim_start_matches(['-', '_', '[']);
-    const EXACT: &[&str] = &["pin", "pass", "pwd", "cvv", "cvc", "cvv2", "cvc2", "cid", "otp"];
+    const EXACT: &[&str] = &[
+        "pin", "pass", "pwd", "cvv", "cvc", "cvv2", "cvc2", "cid", "otp",
+    ];
     const PARTS: &[&str] = &[
-        "password", "passwd", "passphrase", "secret", "token", "apikey", "api_key", "api-key",
-        "authorization", "cookie", "session", "credential", "private_key", "ssn", "security_code",
-        "securitycode", "access_key", "client_secret", "signature",
+        "password",
+        "passwd",
+        "passphrase",
+        "secret",
+        "token",
+        "apikey",
+        "api_key",
+        "api-key",
+        "authorization",
+        "cookie",
+        "session",
+        "credential",
+        "private_key",
+        "ssn",
+        "security_code",
+        "securitycode",
+        "access_key",
+        "client_secret",
+        "signature",
     ];
     EXACT.contains(&n) || PARTS.iter().any(|p| n.contains(p))
 }
@@ -377,10 +411,20 @@ mod tests {
 
     #[test]
     fn luhn_accepts_test_cards_and_rejects_neighbours() {
-        for ok in ["4111111111111111", "5555555555554444", "378282246310005", "4000056655665556"] {
+        for ok in [
+            "4111111111111111",
+            "5555555555554444",
+            "378282246310005",
+            "4000056655665556",
+        ] {
             assert!(luhn_valid(ok.as_bytes()), "{ok}");
         }
-        for bad in ["4111111111111112", "1234567812345678", "", "41111a1111111111"] {
+        for bad in [
+            "4111111111111112",
+            "1234567812345678",
+            "",
+            "41111a1111111111",
+        ] {
             assert!(!luhn_valid(bad.as_bytes()), "{bad}");
         }
     }
@@ -414,7 +458,12 @@ mod tests {
 
     #[test]
     fn masking_is_idempotent() {
-        for t in ["4111111111111111", "sk_live_4eC39HqLyjWDarjtT1zdp7dc", "a=1", "[secret:5]"] {
+        for t in [
+            "4111111111111111",
+            "sk_live_4eC39HqLyjWDarjtT1zdp7dc",
+            "a=1",
+            "[secret:5]",
+        ] {
             let once = mask_text(t);
             assert_eq!(mask_text(&once), once);
         }
@@ -431,8 +480,14 @@ mod tests {
         assert_eq!(v["card"]["number"], "411111******1111");
         assert_eq!(v["card"]["cvc"], "[secret:3]");
         assert_eq!(v["name"], "O'Brien");
-        assert_eq!(mask_header("Authorization", "Bearer abc.def"), "Bearer [secret:7]");
-        assert_eq!(mask_header("Cookie", "sid=abc; theme=dark"), "sid=[secret:3]; theme=[secret:4]");
+        assert_eq!(
+            mask_header("Authorization", "Bearer abc.def"),
+            "Bearer [secret:7]"
+        );
+        assert_eq!(
+            mask_header("Cookie", "sid=abc; theme=dark"),
+            "sid=[secret:3]; theme=[secret:4]"
+        );
     }
 
     #[test]

@@ -80,6 +80,27 @@ fn main() {
             }
         }
     }
+    let engine = palisade_detect::DetectConfig::default()
+        .build()
+        .expect("default config builds");
+    let cases: Vec<_> = lines
+        .iter()
+        .filter_map(|l| harness::corpus_exchange(l).ok())
+        .collect();
+    let mut best = Duration::MAX;
+    for _ in 0..5 {
+        let t = Instant::now();
+        for c in &cases {
+            let mut ex = c.exchange.clone();
+            let _ = engine.inspect(&mut ex);
+        }
+        best = best.min(t.elapsed());
+    }
+    println!(
+        "engine.inspect: {:?} per request (best of 5 passes over {} requests, clone included)",
+        best / cases.len().max(1) as u32,
+        cases.len()
+    );
     println!(
         "lexers: sqli {:?} xss {:?} shell {:?}",
         lex[0], lex[1], lex[2]

@@ -340,7 +340,11 @@ mod tests {
         let fields: Vec<_> = issues.iter().map(|i| i.field.as_str()).collect();
         assert_eq!(
             fields,
-            ["gateway.listen", "gateway.trusted_proxies[1]", "gateway.max_body_bytes"]
+            [
+                "gateway.listen",
+                "gateway.trusted_proxies[1]",
+                "gateway.max_body_bytes"
+            ]
         );
     }
 

@@ -191,7 +191,9 @@ impl Gateway {
                 if is_tls {
                     let Some(acceptor) = acceptor else { return };
                     let hello = match &shared.ja4 {
-                        Some(_) => tls::peek_client_hello(&stream, Duration::from_millis(500)).await,
+                        Some(_) => {
+                            tls::peek_client_hello(&stream, Duration::from_millis(500)).await
+                        }
                         None => Vec::new(),
                     };
                     let ja4 = shared.ja4.as_ref().and_then(|f| f(&hello));
@@ -217,8 +219,15 @@ impl Gateway {
                             .map(|p| String::from_utf8_lossy(p).into_owned()),
                         ja4,
                     };
-                    serve_conn(shared, builder, watcher, TokioIo::new(tls_stream), peer, Some(info))
-                        .await;
+                    serve_conn(
+                        shared,
+                        builder,
+                        watcher,
+                        TokioIo::new(tls_stream),
+                        peer,
+                        Some(info),
+                    )
+                    .await;
                 } else {
                     serve_conn(shared, builder, watcher, TokioIo::new(stream), peer, None).await;
                 }

@@ -127,7 +127,15 @@ async fn proxy(
 
     let routes = shared.routes.load();
     let Some(route) = routes.find(host.as_deref(), ex.request.path()) else {
-        return local(shared, ex, start, StatusCode::NOT_FOUND, "no_route", "No route serves this host and path.", None);
+        return local(
+            shared,
+            ex,
+            start,
+            StatusCode::NOT_FOUND,
+            "no_route",
+            "No route serves this host and path.",
+            None,
+        );
     };
     ex.route = Some(route.name.clone());
     let mode = route.mode;
@@ -138,9 +146,14 @@ async fn proxy(
     // Phase 1: the head.
     let mut verdict = Verdict::Allow;
     if mode != Mode::Off {
-        match run_phase(shared, &mut ex, |i, ex| i.request_filter(ex), &engine.0) {
+        match run_phase(
+            shared,
+            &mut ex,
+            |i, ex| i.request_filter(ex),
+            engine.0.as_ref(),
+        ) {
             Ok(v) => verdict = v,
-            Err(resp) => return resp,
+            Err(resp) => return *resp,
         }
     }
     let stop_now = mode == Mode::Block && verdict.is_stop();
@@ -150,12 +163,19 @@ async fn proxy(
     let upstream_body: ProxyBody = if mode == Mode::Off || upgrade || stop_now {
         incoming.map_err(|e| Box::new(e) as BoxError).boxed()
     } else {
-        if let Some(len) = content_length(&parts.headers) {
-            if len > settings.max_body_bytes as u64 {
-                ex.request.body.size = len;
-                return local(shared, ex, start, StatusCode::PAYLOAD_TOO_LARGE, "body_too_large",
-                    "The request body exceeds the gateway's limit.", None);
-            }
+        if let Some(len) = content_length(&parts.headers)
+            && len > settings.max_body_bytes as u64
+        {
+            ex.request.body.size = len;
+            return local(
+                shared,
+                ex,
+                start,
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body_too_large",
+                "The request body exceeds the gateway's limit.",
+                None,
+            );
         }
         let limited = Limited::new(incoming, settings.max_body_bytes);
         match tokio::time::timeout(settings.body_timeout, limited.collect()).await {
@@ -165,25 +185,53 @@ async fn proxy(
                 Full::new(bytes).map_err(|never| match never {}).boxed()
             }
             Ok(Err(e)) => {
-                let too_large = e.downcast_ref::<http_body_util::LengthLimitError>().is_some();
+                let too_large = e
+                    .downcast_ref::<http_body_util::LengthLimitError>()
+                    .is_some();
                 return if too_large {
-                    local(shared, ex, start, StatusCode::PAYLOAD_TOO_LARGE, "body_too_large",
-                        "The request body exceeds the gateway's limit.", None)
+                    local(
+                        shared,
+                        ex,
+                        start,
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        "body_too_large",
+                        "The request body exceeds the gateway's limit.",
+                        None,
+                    )
                 } else {
-                    local(shared, ex, start, StatusCode::BAD_REQUEST, "bad_body",
-                        "The request body could not be read.", None)
+                    local(
+                        shared,
+                        ex,
+                        start,
+                        StatusCode::BAD_REQUEST,
+                        "bad_body",
+                        "The request body could not be read.",
+                        None,
+                    )
                 };
             }
             Err(_) => {
-                return local(shared, ex, start, StatusCode::REQUEST_TIMEOUT, "body_timeout",
-                    "The request body did not arrive in time.", None);
+                return local(
+                    shared,
+                    ex,
+                    start,
+                    StatusCode::REQUEST_TIMEOUT,
+                    "body_timeout",
+                    "The request body did not arrive in time.",
+                    None,
+                );
             }
         }
     };
     if mode != Mode::Off && !stop_now && !upgrade {
-        match run_phase(shared, &mut ex, |i, ex| i.request_body_filter(ex), &engine.0) {
+        match run_phase(
+            shared,
+            &mut ex,
+            |i, ex| i.request_body_filter(ex),
+            engine.0.as_ref(),
+        ) {
             Ok(v) => verdict = verdict.max(v),
-            Err(resp) => return resp,
+            Err(resp) => return *resp,
         }
     }
     ex.verdict = verdict.clone();
@@ -195,14 +243,30 @@ async fn proxy(
             Verdict::Block { status, .. } => {
                 shared.stats.blocked.fetch_add(1, Ordering::Relaxed);
                 let status = StatusCode::from_u16(*status).unwrap_or(StatusCode::FORBIDDEN);
-                return local(shared, ex, start, status, "blocked",
-                    "This request was blocked by the security policy.", None);
+                return local(
+                    shared,
+                    ex,
+                    start,
+                    status,
+                    "blocked",
+                    "This request was blocked by the security policy.",
+                    None,
+                );
             }
-            Verdict::RateLimit { retry_after_secs, .. } => {
+            Verdict::RateLimit {
+                retry_after_secs, ..
+            } => {
                 shared.stats.blocked.fetch_add(1, Ordering::Relaxed);
                 let secs = (*retry_after_secs).max(1);
-                return local(shared, ex, start, StatusCode::TOO_MANY_REQUESTS, "rate_limited",
-                    "Too many requests; retry later.", Some(secs));
+                return local(
+                    shared,
+                    ex,
+                    start,
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "rate_limited",
+                    "Too many requests; retry later.",
+                    Some(secs),
+                );
             }
             Verdict::Tarpit { delay_ms, .. } => {
                 // Slow the actor down, bounded so a tarpit never holds a connection forever.
@@ -216,8 +280,15 @@ async fn proxy(
     let upstream_uri = match route.upstream_uri(&target) {
         Ok(u) => u,
         Err(_) => {
-            return local(shared, ex, start, StatusCode::BAD_REQUEST, "bad_target",
-                "The request target cannot be forwarded.", None);
+            return local(
+                shared,
+                ex,
+                start,
+                StatusCode::BAD_REQUEST,
+                "bad_target",
+                "The request target cannot be forwarded.",
+                None,
+            );
         }
     };
     let mut up_req = Request::builder()
@@ -232,28 +303,47 @@ async fn proxy(
         conn,
         client_ip,
         host.as_deref(),
-        route.preserve_host.then_some(()).and(parts.uri.authority().map(|a| a.as_str())),
+        route
+            .preserve_host
+            .then_some(())
+            .and(parts.uri.authority().map(|a| a.as_str())),
         &id,
     );
-    if !route.preserve_host {
-        if let Ok(v) = HeaderValue::from_str(route.authority.as_str()) {
-            up_req.headers_mut().insert(header::HOST, v);
-        }
+    if !route.preserve_host
+        && let Ok(v) = HeaderValue::from_str(route.authority.as_str())
+    {
+        up_req.headers_mut().insert(header::HOST, v);
     }
 
     let up_start = Instant::now();
-    let resp = match tokio::time::timeout(settings.upstream_timeout, shared.client.request(up_req)).await {
+    let resp = match tokio::time::timeout(settings.upstream_timeout, shared.client.request(up_req))
+        .await
+    {
         Ok(Ok(r)) => r,
         Ok(Err(e)) => {
             shared.stats.upstream_errors.fetch_add(1, Ordering::Relaxed);
             tracing::warn!(request_id = %id, error = %e, route = %route.name, "upstream failed");
-            return local(shared, ex, start, StatusCode::BAD_GATEWAY, "upstream_unavailable",
-                "The upstream service could not be reached.", None);
+            return local(
+                shared,
+                ex,
+                start,
+                StatusCode::BAD_GATEWAY,
+                "upstream_unavailable",
+                "The upstream service could not be reached.",
+                None,
+            );
         }
         Err(_) => {
             shared.stats.upstream_errors.fetch_add(1, Ordering::Relaxed);
-            return local(shared, ex, start, StatusCode::GATEWAY_TIMEOUT, "upstream_timeout",
-                "The upstream service did not answer in time.", None);
+            return local(
+                shared,
+                ex,
+                start,
+                StatusCode::GATEWAY_TIMEOUT,
+                "upstream_timeout",
+                "The upstream service did not answer in time.",
+                None,
+            );
         }
     };
     ex.timings.upstream_us = Some(up_start.elapsed().as_micros() as u64);
@@ -282,7 +372,8 @@ async fn proxy(
         }
     }
     metrics::counter!("palisade_requests_total", "action" => ex.verdict.action().as_str(),
-        "status" => status_class(rparts.status)).increment(1);
+        "status" => status_class(rparts.status))
+    .increment(1);
 
     if let (Some(client_up), Some(upstream_up)) = (client_upgrade, upstream_upgrade) {
         ex.timings.total_us = start.elapsed().as_micros() as u64;
@@ -294,10 +385,19 @@ async fn proxy(
                 let _ = tokio::io::copy_bidirectional(&mut c, &mut u).await;
             }
         });
-        return Response::from_parts(rparts, Full::new(Bytes::new()).map_err(|n| match n {}).boxed());
+        return Response::from_parts(
+            rparts,
+            Full::new(Bytes::new()).map_err(|n| match n {}).boxed(),
+        );
     }
 
-    let body = TeeBody::new(rbody, settings.response_sample_bytes, ex, shared.sink.clone(), start);
+    let body = TeeBody::new(
+        rbody,
+        settings.response_sample_bytes,
+        ex,
+        shared.sink.clone(),
+        start,
+    );
     Response::from_parts(rparts, body.map_err(|e| Box::new(e) as BoxError).boxed())
 }
 
@@ -307,10 +407,10 @@ fn run_phase(
     shared: &Arc<Shared>,
     ex: &mut Exchange,
     phase: impl FnOnce(&dyn Inspector, &mut Exchange) -> Result<Verdict, InspectError>,
-    inspector: &Box<dyn Inspector>,
-) -> Result<Verdict, Response<ProxyBody>> {
+    inspector: &dyn Inspector,
+) -> Result<Verdict, Box<Response<ProxyBody>>> {
     let t = Instant::now();
-    let r = std::panic::catch_unwind(AssertUnwindSafe(|| phase(inspector.as_ref(), ex)));
+    let r = std::panic::catch_unwind(AssertUnwindSafe(|| phase(inspector, ex)));
     let took = t.elapsed();
     ex.timings.inspect_us += took.as_micros() as u64;
     metrics::histogram!("palisade_inspect_seconds").record(took.as_secs_f64());
@@ -322,8 +422,15 @@ fn run_phase(
                 Ok(Verdict::Allow)
             } else {
                 let ex = ex.clone();
-                Err(local(shared, ex, Instant::now(), StatusCode::SERVICE_UNAVAILABLE, "engine_unavailable",
-                    "The request could not be inspected.", None))
+                Err(Box::new(local(
+                    shared,
+                    ex,
+                    Instant::now(),
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "engine_unavailable",
+                    "The request could not be inspected.",
+                    None,
+                )))
             }
         }
     }
@@ -348,7 +455,8 @@ fn local(
     message: &str,
     retry_after: Option<u64>,
 ) -> Response<ProxyBody> {
-    let body = serde_json::json!({"error": code, "message": message, "request_id": ex.id}).to_string();
+    let body =
+        serde_json::json!({"error": code, "message": message, "request_id": ex.id}).to_string();
     let mut resp = Response::builder()
         .status(status)
         .header(header::CONTENT_TYPE, "application/json")
@@ -366,16 +474,11 @@ fn local(
     });
     ex.timings.total_us = start.elapsed().as_micros() as u64;
     metrics::counter!("palisade_requests_total", "action" => ex.verdict.action().as_str(),
-        "status" => status_class(status)).increment(1);
-    offer(&*shared.sink_ref(), ex);
+        "status" => status_class(status))
+    .increment(1);
+    offer(&*shared.sink, ex);
     resp.body(Full::new(Bytes::from(body)).map_err(|n| match n {}).boxed())
         .expect("static response parts are valid")
-}
-
-impl Shared {
-    fn sink_ref(&self) -> &dyn palisade_core::ExchangeSink {
-        &*self.sink
-    }
 }
 
 fn status_class(s: StatusCode) -> &'static str {
@@ -390,13 +493,13 @@ fn status_class(s: StatusCode) -> &'static str {
 
 /// Keeps a client's request id when it is sane, else makes one.
 pub fn request_id(headers: &HeaderMap) -> String {
-    if let Some(v) = headers.get(&X_REQUEST_ID).and_then(|v| v.to_str().ok()) {
-        if !v.is_empty()
-            && v.len() <= 128
-            && v.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
-        {
-            return v.to_string();
-        }
+    if let Some(v) = headers.get(&X_REQUEST_ID).and_then(|v| v.to_str().ok())
+        && !v.is_empty()
+        && v.len() <= 128
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
+    {
+        return v.to_string();
     }
     uuid::Uuid::now_v7().simple().to_string()
 }
@@ -429,12 +532,21 @@ fn request_host(req: &Request<Incoming>) -> Option<String> {
         .uri()
         .authority()
         .map(|a| a.as_str().to_string())
-        .or_else(|| req.headers().get(header::HOST).and_then(|h| h.to_str().ok()).map(str::to_string))?;
+        .or_else(|| {
+            req.headers()
+                .get(header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .map(str::to_string)
+        })?;
     let host = match raw.rsplit_once(':') {
         Some((h, port)) if port.bytes().all(|b| b.is_ascii_digit()) && !h.ends_with(':') => h,
         _ => raw.as_str(),
     };
-    Some(host.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase())
+    Some(
+        host.trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_ascii_lowercase(),
+    )
 }
 
 fn version_str(v: Version) -> &'static str {
@@ -449,19 +561,32 @@ fn version_str(v: Version) -> &'static str {
 
 fn lossy_headers(h: &HeaderMap) -> Vec<(String, String)> {
     h.iter()
-        .map(|(n, v)| (n.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+        .map(|(n, v)| {
+            (
+                n.as_str().to_string(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
         .collect()
 }
 
 fn content_length(h: &HeaderMap) -> Option<u64> {
-    h.get(header::CONTENT_LENGTH)?.to_str().ok()?.trim().parse().ok()
+    h.get(header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
 }
 
 fn is_upgrade(h: &HeaderMap) -> bool {
     h.contains_key(header::UPGRADE)
         && h.get_all(header::CONNECTION).iter().any(|v| {
             v.to_str()
-                .map(|s| s.split(',').any(|t| t.trim().eq_ignore_ascii_case("upgrade")))
+                .map(|s| {
+                    s.split(',')
+                        .any(|t| t.trim().eq_ignore_ascii_case("upgrade"))
+                })
                 .unwrap_or(false)
         })
 }
@@ -472,7 +597,11 @@ fn strip_hop_by_hop(h: &mut HeaderMap) {
         .get_all(header::CONNECTION)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .flat_map(|s| s.split(',').map(|t| t.trim().to_ascii_lowercase()).collect::<Vec<_>>())
+        .flat_map(|s| {
+            s.split(',')
+                .map(|t| t.trim().to_ascii_lowercase())
+                .collect::<Vec<_>>()
+        })
         .filter_map(|t| HeaderName::from_bytes(t.as_bytes()).ok())
         .collect();
     for n in named.iter().chain(HOP_BY_HOP.iter()) {
@@ -493,17 +622,15 @@ fn forward_headers(
     let mut h = incoming.clone();
     let upgrade_proto = h.get(header::UPGRADE).cloned();
     strip_hop_by_hop(&mut h);
-    if upgrade {
-        if let Some(p) = upgrade_proto {
-            h.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
-            h.insert(header::UPGRADE, p);
-        }
+    if upgrade && let Some(p) = upgrade_proto {
+        h.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+        h.insert(header::UPGRADE, p);
     }
     // HTTP/2 requests carry :authority instead of Host.
-    if !h.contains_key(header::HOST) {
-        if let Some(a) = h2_authority.and_then(|a| HeaderValue::from_str(a).ok()) {
-            h.insert(header::HOST, a);
-        }
+    if !h.contains_key(header::HOST)
+        && let Some(a) = h2_authority.and_then(|a| HeaderValue::from_str(a).ok())
+    {
+        h.insert(header::HOST, a);
     }
     let peer = conn.peer.ip().to_canonical().to_string();
     let xff = match h.get(&X_FORWARDED_FOR).and_then(|v| v.to_str().ok()) {
@@ -546,10 +673,16 @@ mod tests {
     fn client_ip_believes_only_trusted_proxies() {
         let trusted = vec!["10.0.0.0/8".parse().unwrap()];
         let mut h = HeaderMap::new();
-        h.insert("x-forwarded-for", HeaderValue::from_static("203.0.113.9, 10.1.1.1"));
+        h.insert(
+            "x-forwarded-for",
+            HeaderValue::from_static("203.0.113.9, 10.1.1.1"),
+        );
         let from_proxy: SocketAddr = "10.0.0.2:5000".parse().unwrap();
         let direct: SocketAddr = "198.51.100.3:5000".parse().unwrap();
-        assert_eq!(client_ip(from_proxy, &h, &trusted).to_string(), "203.0.113.9");
+        assert_eq!(
+            client_ip(from_proxy, &h, &trusted).to_string(),
+            "203.0.113.9"
+        );
         assert_eq!(client_ip(direct, &h, &trusted).to_string(), "198.51.100.3");
         h.insert("x-forwarded-for", HeaderValue::from_static("garbage"));
         assert_eq!(client_ip(from_proxy, &h, &trusted).to_string(), "10.0.0.2");
@@ -558,7 +691,10 @@ mod tests {
     #[test]
     fn hop_by_hop_and_connection_named_headers_are_removed() {
         let mut h = HeaderMap::new();
-        h.insert("connection", HeaderValue::from_static("keep-alive, x-secret-hop"));
+        h.insert(
+            "connection",
+            HeaderValue::from_static("keep-alive, x-secret-hop"),
+        );
         h.insert("x-secret-hop", HeaderValue::from_static("1"));
         h.insert("keep-alive", HeaderValue::from_static("timeout=5"));
         h.insert("transfer-encoding", HeaderValue::from_static("chunked"));

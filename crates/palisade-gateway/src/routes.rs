@@ -76,7 +76,11 @@ pub struct Routes {
 
 impl Routes {
     /// Validates route configs, collecting every problem.
-    pub fn build(cfgs: &[RouteConfig], default_mode: Mode, issues: &mut Vec<ConfigIssue>) -> Routes {
+    pub fn build(
+        cfgs: &[RouteConfig],
+        default_mode: Mode,
+        issues: &mut Vec<ConfigIssue>,
+    ) -> Routes {
         let mut routes = Vec::new();
         if cfgs.is_empty() {
             issues.push(ConfigIssue {
@@ -122,14 +126,17 @@ impl Routes {
                     issues.push(ConfigIssue {
                         field: field("host"),
                         message: format!("`{h}` is not a host name"),
-                        hint: "write the bare name, like \"api.example.com\", without scheme or port".into(),
+                        hint:
+                            "write the bare name, like \"api.example.com\", without scheme or port"
+                                .into(),
                     });
                     None
                 }
                 Some(h) => Some(HostMatch::Exact(h.to_string())),
             };
             let Some(u) = uri else { continue };
-            let (Some(scheme), Some(authority)) = (u.scheme().cloned(), u.authority().cloned()) else {
+            let (Some(scheme), Some(authority)) = (u.scheme().cloned(), u.authority().cloned())
+            else {
                 continue;
             };
             routes.push(Route {
@@ -211,18 +218,32 @@ mod tests {
         assert_eq!(up(Some("web.example"), "/api/x"), "d:1");
         assert_eq!(up(Some("web.example"), "/other"), "a:1");
         let r = routes.find(Some("web.example"), "/api/x").unwrap();
-        assert_eq!(r.upstream_uri("/api/x?q=1").unwrap().to_string(), "http://d:1/base/api/x?q=1");
+        assert_eq!(
+            r.upstream_uri("/api/x?q=1").unwrap().to_string(),
+            "http://d:1/base/api/x?q=1"
+        );
     }
 
     #[test]
     fn every_bad_route_is_reported() {
         let mut issues = Vec::new();
         Routes::build(
-            &[route(Some("http://x"), "api", "localhost:9000"), route(None, "/", "ftp://x")],
+            &[
+                route(Some("http://x"), "api", "localhost:9000"),
+                route(None, "/", "ftp://x"),
+            ],
             Mode::Block,
             &mut issues,
         );
         let fields: Vec<_> = issues.iter().map(|i| i.field.as_str()).collect();
-        assert_eq!(fields, ["route[0].upstream", "route[0].path_prefix", "route[0].host", "route[1].upstream"]);
+        assert_eq!(
+            fields,
+            [
+                "route[0].upstream",
+                "route[0].path_prefix",
+                "route[0].host",
+                "route[1].upstream"
+            ]
+        );
     }
 }

@@ -77,8 +77,7 @@ where
                     this.seen += data.len() as u64;
                     let room = this.limit.saturating_sub(this.sample.len());
                     if room > 0 {
-                        this.sample
-                            .extend_from_slice(&data[..room.min(data.len())]);
+                        this.sample.extend_from_slice(&data[..room.min(data.len())]);
                     }
                 }
                 Poll::Ready(Some(Ok(frame)))

@@ -18,7 +18,9 @@ use crate::error::GatewayError;
 pub fn acceptor(cfg: &TlsConfig) -> Result<TlsAcceptor, GatewayError> {
     let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&cfg.cert)
         .and_then(|it| it.collect::<Result<Vec<_>, _>>())
-        .map_err(|e| GatewayError::config(format!("gateway.tls.cert `{}`: {e}", cfg.cert.display())))?;
+        .map_err(|e| {
+            GatewayError::config(format!("gateway.tls.cert `{}`: {e}", cfg.cert.display()))
+        })?;
     if certs.is_empty() {
         return Err(GatewayError::config(format!(
             "gateway.tls.cert `{}` holds no certificate (fix: give a PEM file with a CERTIFICATE block)",

@@ -51,7 +51,8 @@ impl Inspector for TestEngine {
     fn request_filter(&self, ex: &mut Exchange) -> Result<Verdict, InspectError> {
         let p = ex.request.path().to_string();
         if p.contains("attack") {
-            ex.findings.push(palisade_core::Finding::new("test", "test.attack", "path").score(10));
+            ex.findings
+                .push(palisade_core::Finding::new("test", "test.attack", "path").score(10));
             return Ok(Verdict::block("test.attack"));
         }
         if p == "/boom" {
@@ -61,12 +62,20 @@ impl Inspector for TestEngine {
             panic!("engine bug");
         }
         if p == "/slowdown" {
-            return Ok(Verdict::RateLimit { retry_after_secs: 7, reason: "rate".into() });
+            return Ok(Verdict::RateLimit {
+                retry_after_secs: 7,
+                reason: "rate".into(),
+            });
         }
         Ok(Verdict::Allow)
     }
     fn request_body_filter(&self, ex: &mut Exchange) -> Result<Verdict, InspectError> {
-        if ex.request.body.text().is_some_and(|t| t.contains("evil-body")) {
+        if ex
+            .request
+            .body
+            .text()
+            .is_some_and(|t| t.contains("evil-body"))
+        {
             return Ok(Verdict::block("body"));
         }
         Ok(Verdict::Allow)
@@ -86,7 +95,12 @@ async fn echo(req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallibl
     if uri.starts_with("/slow") {
         tokio::time::sleep(Duration::from_secs(3)).await;
     }
-    let body = req.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+    let body = req
+        .into_body()
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
     let out = serde_json::json!({
         "method": method, "uri": uri, "version": version, "headers": headers,
         "body": String::from_utf8_lossy(&body), "body_len": body.len(),
@@ -129,7 +143,10 @@ async fn upstream() -> Upstream {
             }
         }
     });
-    Upstream { addr, stop: Some(tx) }
+    Upstream {
+        addr,
+        stop: Some(tx),
+    }
 }
 
 struct Gw {
@@ -166,7 +183,10 @@ async fn gateway_tls(
     tweak: impl FnOnce(&mut GatewayConfig, &mut RouteConfig),
     tls: Option<tokio_rustls::TlsAcceptor>,
 ) -> Gw {
-    let mut cfg = GatewayConfig { listen: "127.0.0.1:0".into(), ..Default::default() };
+    let mut cfg = GatewayConfig {
+        listen: "127.0.0.1:0".into(),
+        ..Default::default()
+    };
     let mut route = RouteConfig {
         name: Some("test".into()),
         host: None,
@@ -181,9 +201,14 @@ async fn gateway_tls(
     let routes = Routes::build(&[route], cfg.mode, &mut issues);
     assert!(issues.is_empty(), "{issues:?}");
     let sink = Collect::default();
-    let gw = Gateway::new(settings, routes, Box::new(TestEngine), Arc::new(sink.clone()))
-        .unwrap()
-        .with_tls_fingerprinter(Arc::new(|hello: &[u8]| Some(format!("len{}", hello.len()))));
+    let gw = Gateway::new(
+        settings,
+        routes,
+        Box::new(TestEngine),
+        Arc::new(sink.clone()),
+    )
+    .unwrap()
+    .with_tls_fingerprinter(Arc::new(|hello: &[u8]| Some(format!("len{}", hello.len()))));
     let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = l.local_addr().unwrap();
     let (tls_pair, tls_addr) = match tls {
@@ -198,7 +223,13 @@ async fn gateway_tls(
     let task = tokio::spawn(gw.serve(l, tls_pair, async move {
         let _ = rx.await;
     }));
-    Gw { addr, tls_addr, sink, stop: Some(tx), task: Some(task) }
+    Gw {
+        addr,
+        tls_addr,
+        sink,
+        stop: Some(tx),
+        task: Some(task),
+    }
 }
 
 fn client() -> Client<hyper_util::client::legacy::connect::HttpConnector, Full<Bytes>> {
@@ -209,7 +240,10 @@ async fn send(
     c: &Client<hyper_util::client::legacy::connect::HttpConnector, Full<Bytes>>,
     req: Request<Full<Bytes>>,
 ) -> (StatusCode, http::HeaderMap, serde_json::Value) {
-    let resp = tokio::time::timeout(Duration::from_secs(10), c.request(req)).await.unwrap().unwrap();
+    let resp = tokio::time::timeout(Duration::from_secs(10), c.request(req))
+        .await
+        .unwrap()
+        .unwrap();
     let status = resp.status();
     let headers = resp.headers().clone();
     let body = resp.into_body().collect().await.unwrap().to_bytes();
@@ -247,24 +281,50 @@ async fn forwards_methods_bodies_and_headers() {
         assert_eq!(v["uri"], "/v1/things/42?x=1&y=%20z");
         assert_eq!(v["body"], format!("payload for {method}"));
         let h = |name: &str| {
-            v["headers"].as_array().unwrap().iter()
-                .find(|p| p[0] == name).map(|p| p[1].as_str().unwrap().to_string())
+            v["headers"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|p| p[0] == name)
+                .map(|p| p[1].as_str().unwrap().to_string())
         };
         assert_eq!(h("x-custom").as_deref(), Some("kept"));
         assert_eq!(h("x-hop"), None, "connection-named header forwarded");
-        assert_eq!(h("x-forwarded-for").as_deref(), Some("192.0.2.1, 127.0.0.1"));
+        assert_eq!(
+            h("x-forwarded-for").as_deref(),
+            Some("192.0.2.1, 127.0.0.1")
+        );
         assert_eq!(h("x-forwarded-proto").as_deref(), Some("http"));
         let rid = headers["x-request-id"].to_str().unwrap();
-        assert_eq!(h("x-request-id").as_deref(), Some(rid), "upstream sees the same request id");
-        assert!(headers.get("x-upstream-hop").is_none(), "response hop-by-hop header leaked");
+        assert_eq!(
+            h("x-request-id").as_deref(),
+            Some(rid),
+            "upstream sees the same request id"
+        );
+        assert!(
+            headers.get("x-upstream-hop").is_none(),
+            "response hop-by-hop header leaked"
+        );
     }
     let seen = gw.sink.wait_for(6).await;
     assert_eq!(seen.len(), 6);
     let post = seen.iter().find(|e| e.request.method == "POST").unwrap();
     assert_eq!(post.request.body.text(), Some("payload for POST"));
     assert_eq!(post.status(), Some(200));
-    assert!(post.response.as_ref().unwrap().body.text().unwrap().contains("payload for POST"));
-    assert_eq!(post.client_ip.to_string(), "127.0.0.1", "XFF from an untrusted peer is not believed");
+    assert!(
+        post.response
+            .as_ref()
+            .unwrap()
+            .body
+            .text()
+            .unwrap()
+            .contains("payload for POST")
+    );
+    assert_eq!(
+        post.client_ip.to_string(),
+        "127.0.0.1",
+        "XFF from an untrusted peer is not believed"
+    );
     gw.stop().await;
 }
 
@@ -281,7 +341,10 @@ async fn chunked_bodies_and_keep_alive_on_one_connection() {
         let mut buf = vec![0u8; 8192];
         let mut got = String::new();
         while !got.contains("body_len") || !got.trim_end().ends_with('}') {
-            let n = tokio::time::timeout(Duration::from_secs(5), s.read(&mut buf)).await.unwrap().unwrap();
+            let n = tokio::time::timeout(Duration::from_secs(5), s.read(&mut buf))
+                .await
+                .unwrap()
+                .unwrap();
             assert!(n > 0, "connection closed after request {i}");
             got.push_str(&String::from_utf8_lossy(&buf[..n]));
         }
@@ -295,7 +358,9 @@ async fn chunked_bodies_and_keep_alive_on_one_connection() {
 async fn http2_cleartext_is_served() {
     let up = upstream().await;
     let gw = gateway(&format!("http://{}", up.addr), |_, _| {}).await;
-    let c: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).http2_only(true).build_http();
+    let c: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new())
+        .http2_only(true)
+        .build_http();
     let req = Request::builder()
         .method("POST")
         .uri(format!("http://{}/h2/path?q=1", gw.addr))
@@ -304,10 +369,16 @@ async fn http2_cleartext_is_served() {
     let (status, headers, v) = send(&c, req).await;
     assert_eq!(status, 200, "{v}");
     assert_eq!(v["body"], "over h2");
-    assert_eq!(v["version"], "HTTP/1.1", "upstream is spoken to in HTTP/1.1");
+    assert_eq!(
+        v["version"], "HTTP/1.1",
+        "upstream is spoken to in HTTP/1.1"
+    );
     assert!(headers.contains_key("x-request-id"));
     let h = v["headers"].as_array().unwrap();
-    assert!(h.iter().any(|p| p[0] == "host"), "h2 :authority becomes Host upstream: {v}");
+    assert!(
+        h.iter().any(|p| p[0] == "host"),
+        "h2 :authority becomes Host upstream: {v}"
+    );
     let seen = gw.sink.wait_for(1).await;
     assert_eq!(seen[0].request.version, "HTTP/2");
     gw.stop().await;
@@ -319,8 +390,11 @@ async fn request_ids_are_kept_or_made() {
     let gw = gateway(&format!("http://{}", up.addr), |_, _| {}).await;
     let c = client();
     let req = |id: &str| {
-        Request::builder().uri(format!("http://{}/", gw.addr)).header("x-request-id", id)
-            .body(Full::new(Bytes::new())).unwrap()
+        Request::builder()
+            .uri(format!("http://{}/", gw.addr))
+            .header("x-request-id", id)
+            .body(Full::new(Bytes::new()))
+            .unwrap()
     };
     let (_, h, _) = send(&c, req("client-abc.123")).await;
     assert_eq!(h["x-request-id"], "client-abc.123");
@@ -333,14 +407,19 @@ async fn request_ids_are_kept_or_made() {
 #[tokio::test]
 async fn oversized_bodies_get_413() {
     let up = upstream().await;
-    let gw = gateway(&format!("http://{}", up.addr), |g, _| g.max_body_bytes = 1024).await;
+    let gw = gateway(&format!("http://{}", up.addr), |g, _| {
+        g.max_body_bytes = 1024
+    })
+    .await;
     // Declared too large: refused before reading.
     let head = "POST /big HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\nConnection: close\r\n\r\n";
     let out = raw(gw.addr, head.as_bytes()).await;
     assert!(out.starts_with("HTTP/1.1 413"), "{out}");
     assert!(out.contains("\"request_id\""), "{out}");
     // Chunked, growing past the limit while read.
-    let mut req = b"POST /big HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n".to_vec();
+    let mut req =
+        b"POST /big HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+            .to_vec();
     for _ in 0..3 {
         req.extend_from_slice(b"200\r\n");
         req.extend_from_slice(&[b'a'; 512]);
@@ -351,8 +430,11 @@ async fn oversized_bodies_get_413() {
     assert!(out.starts_with("HTTP/1.1 413"), "{out}");
     // Exactly at the limit passes.
     let c = client();
-    let r = Request::builder().method("POST").uri(format!("http://{}/ok", gw.addr))
-        .body(Full::new(Bytes::from(vec![b'b'; 1024]))).unwrap();
+    let r = Request::builder()
+        .method("POST")
+        .uri(format!("http://{}/ok", gw.addr))
+        .body(Full::new(Bytes::from(vec![b'b'; 1024])))
+        .unwrap();
     let (status, _, v) = send(&c, r).await;
     assert_eq!(status, 200);
     assert_eq!(v["body_len"], 1024);
@@ -362,18 +444,39 @@ async fn oversized_bodies_get_413() {
 #[tokio::test]
 async fn upstream_down_gives_502_and_slow_upstream_504() {
     // A port that was just free: nothing listens there.
-    let dead = TcpListener::bind("127.0.0.1:0").await.unwrap().local_addr().unwrap();
+    let dead = TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap()
+        .local_addr()
+        .unwrap();
     let gw = gateway(&format!("http://{dead}"), |_, _| {}).await;
     let c = client();
-    let (status, h, v) = send(&c, Request::builder().uri(format!("http://{}/x", gw.addr)).body(Full::new(Bytes::new())).unwrap()).await;
+    let (status, h, v) = send(
+        &c,
+        Request::builder()
+            .uri(format!("http://{}/x", gw.addr))
+            .body(Full::new(Bytes::new()))
+            .unwrap(),
+    )
+    .await;
     assert_eq!(status, 502);
     assert_eq!(v["error"], "upstream_unavailable");
     assert_eq!(v["request_id"], h["x-request-id"].to_str().unwrap());
     gw.stop().await;
 
     let up = upstream().await;
-    let gw = gateway(&format!("http://{}", up.addr), |g, _| g.upstream_timeout = Duration::from_millis(300)).await;
-    let (status, _, v) = send(&c, Request::builder().uri(format!("http://{}/slow", gw.addr)).body(Full::new(Bytes::new())).unwrap()).await;
+    let gw = gateway(&format!("http://{}", up.addr), |g, _| {
+        g.upstream_timeout = Duration::from_millis(300)
+    })
+    .await;
+    let (status, _, v) = send(
+        &c,
+        Request::builder()
+            .uri(format!("http://{}/slow", gw.addr))
+            .body(Full::new(Bytes::new()))
+            .unwrap(),
+    )
+    .await;
     assert_eq!(status, 504, "{v}");
     assert_eq!(v["error"], "upstream_timeout");
     let seen = gw.sink.wait_for(1).await;
@@ -386,17 +489,41 @@ async fn block_mode_blocks_with_json_naming_the_request_id_not_the_rule() {
     let up = upstream().await;
     let gw = gateway(&format!("http://{}", up.addr), |_, _| {}).await;
     let c = client();
-    let (status, h, v) = send(&c, Request::builder().uri(format!("http://{}/attack?x=1", gw.addr)).body(Full::new(Bytes::new())).unwrap()).await;
+    let (status, h, v) = send(
+        &c,
+        Request::builder()
+            .uri(format!("http://{}/attack?x=1", gw.addr))
+            .body(Full::new(Bytes::new()))
+            .unwrap(),
+    )
+    .await;
     assert_eq!(status, 403);
     assert_eq!(v["error"], "blocked");
     assert_eq!(v["request_id"], h["x-request-id"].to_str().unwrap());
-    assert!(!v.to_string().contains("test.attack"), "the rule must not be revealed: {v}");
+    assert!(
+        !v.to_string().contains("test.attack"),
+        "the rule must not be revealed: {v}"
+    );
     // Body phase blocks too.
-    let (status, _, _) = send(&c, Request::builder().method("POST").uri(format!("http://{}/ok", gw.addr))
-        .body(Full::new(Bytes::from_static(b"{\"x\":\"evil-body\"}"))).unwrap()).await;
+    let (status, _, _) = send(
+        &c,
+        Request::builder()
+            .method("POST")
+            .uri(format!("http://{}/ok", gw.addr))
+            .body(Full::new(Bytes::from_static(b"{\"x\":\"evil-body\"}")))
+            .unwrap(),
+    )
+    .await;
     assert_eq!(status, 403);
     // Rate limit answers 429 with Retry-After.
-    let (status, h, v) = send(&c, Request::builder().uri(format!("http://{}/slowdown", gw.addr)).body(Full::new(Bytes::new())).unwrap()).await;
+    let (status, h, v) = send(
+        &c,
+        Request::builder()
+            .uri(format!("http://{}/slowdown", gw.addr))
+            .body(Full::new(Bytes::new()))
+            .unwrap(),
+    )
+    .await;
     assert_eq!(status, 429, "{v}");
     assert_eq!(h["retry-after"], "7");
     let seen = gw.sink.wait_for(3).await;
@@ -410,9 +537,19 @@ async fn block_mode_blocks_with_json_naming_the_request_id_not_the_rule() {
 #[tokio::test]
 async fn detect_mode_records_but_forwards_and_off_skips_inspection() {
     let up = upstream().await;
-    let gw = gateway(&format!("http://{}", up.addr), |_, r| r.mode = Some(Mode::Detect)).await;
+    let gw = gateway(&format!("http://{}", up.addr), |_, r| {
+        r.mode = Some(Mode::Detect)
+    })
+    .await;
     let c = client();
-    let (status, _, _) = send(&c, Request::builder().uri(format!("http://{}/attack", gw.addr)).body(Full::new(Bytes::new())).unwrap()).await;
+    let (status, _, _) = send(
+        &c,
+        Request::builder()
+            .uri(format!("http://{}/attack", gw.addr))
+            .body(Full::new(Bytes::new()))
+            .unwrap(),
+    )
+    .await;
     assert_eq!(status, 200);
     let seen = gw.sink.wait_for(1).await;
     assert_eq!(seen[0].verdict.action(), palisade_core::Action::Block);
@@ -420,7 +557,14 @@ async fn detect_mode_records_but_forwards_and_off_skips_inspection() {
     gw.stop().await;
 
     let gw = gateway(&format!("http://{}", up.addr), |g, _| g.mode = Mode::Off).await;
-    let (status, _, _) = send(&c, Request::builder().uri(format!("http://{}/attack", gw.addr)).body(Full::new(Bytes::new())).unwrap()).await;
+    let (status, _, _) = send(
+        &c,
+        Request::builder()
+            .uri(format!("http://{}/attack", gw.addr))
+            .body(Full::new(Bytes::new()))
+            .unwrap(),
+    )
+    .await;
     assert_eq!(status, 200);
     let seen = gw.sink.wait_for(1).await;
     assert!(seen[0].findings.is_empty(), "off mode must not inspect");
@@ -433,12 +577,26 @@ async fn engine_failures_fail_open_or_closed_as_configured() {
     let gw = gateway(&format!("http://{}", up.addr), |_, _| {}).await;
     let c = client();
     for path in ["/boom", "/panic"] {
-        let (status, _, _) = send(&c, Request::builder().uri(format!("http://{}{path}", gw.addr)).body(Full::new(Bytes::new())).unwrap()).await;
+        let (status, _, _) = send(
+            &c,
+            Request::builder()
+                .uri(format!("http://{}{path}", gw.addr))
+                .body(Full::new(Bytes::new()))
+                .unwrap(),
+        )
+        .await;
         assert_eq!(status, 200, "{path} should fail open");
     }
     gw.stop().await;
     let gw = gateway(&format!("http://{}", up.addr), |g, _| g.fail_open = false).await;
-    let (status, _, v) = send(&c, Request::builder().uri(format!("http://{}/boom", gw.addr)).body(Full::new(Bytes::new())).unwrap()).await;
+    let (status, _, v) = send(
+        &c,
+        Request::builder()
+            .uri(format!("http://{}/boom", gw.addr))
+            .body(Full::new(Bytes::new()))
+            .unwrap(),
+    )
+    .await;
     assert_eq!(status, 503);
     assert_eq!(v["error"], "engine_unavailable");
     gw.stop().await;
@@ -456,16 +614,27 @@ async fn websocket_upgrades_are_tunnelled() {
         let mut ws = tokio_tungstenite::accept_async(s).await.unwrap();
         while let Some(Ok(m)) = ws.next().await {
             if m.is_text() {
-                ws.send(Message::text(format!("echo: {}", m.to_text().unwrap()))).await.unwrap();
+                ws.send(Message::text(format!("echo: {}", m.to_text().unwrap())))
+                    .await
+                    .unwrap();
             }
         }
     });
     let gw = gateway(&format!("http://{up}"), |_, _| {}).await;
-    let (mut ws, resp) = tokio::time::timeout(Duration::from_secs(5),
-        tokio_tungstenite::connect_async(format!("ws://{}/socket", gw.addr))).await.unwrap().unwrap();
+    let (mut ws, resp) = tokio::time::timeout(
+        Duration::from_secs(5),
+        tokio_tungstenite::connect_async(format!("ws://{}/socket", gw.addr)),
+    )
+    .await
+    .unwrap()
+    .unwrap();
     assert!(resp.headers().contains_key("x-request-id"));
     ws.send(Message::text("hi")).await.unwrap();
-    let m = tokio::time::timeout(Duration::from_secs(5), ws.next()).await.unwrap().unwrap().unwrap();
+    let m = tokio::time::timeout(Duration::from_secs(5), ws.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
     assert_eq!(m.to_text().unwrap(), "echo: hi");
     ws.close(None).await.unwrap();
     drop(ws);
@@ -478,34 +647,61 @@ async fn tls_termination_with_h2_alpn_and_fingerprint() {
     let up = upstream().await;
     let key = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
     let cert_pem = key.cert.pem();
-    let acceptor = palisade_gateway::tls::acceptor_from_pem(&cert_pem, &key.signing_key.serialize_pem()).unwrap();
+    let acceptor =
+        palisade_gateway::tls::acceptor_from_pem(&cert_pem, &key.signing_key.serialize_pem())
+            .unwrap();
     let gw = gateway_tls(&format!("http://{}", up.addr), |_, _| {}, Some(acceptor)).await;
 
     let mut roots = rustls::RootCertStore::empty();
     roots.add(key.cert.der().clone()).unwrap();
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut cfg = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions().unwrap()
+        .with_safe_default_protocol_versions()
+        .unwrap()
         .with_root_certificates(roots)
         .with_no_client_auth();
     cfg.alpn_protocols = vec![b"h2".to_vec()];
     let connector = tokio_rustls::TlsConnector::from(Arc::new(cfg));
     let tcp = TcpStream::connect(gw.tls_addr.unwrap()).await.unwrap();
-    let tls = connector.connect("localhost".try_into().unwrap(), tcp).await.unwrap();
+    let tls = connector
+        .connect("localhost".try_into().unwrap(), tcp)
+        .await
+        .unwrap();
     assert_eq!(tls.get_ref().1.alpn_protocol(), Some(&b"h2"[..]));
-    let (mut sender, conn) = hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(tls)).await.unwrap();
+    let (mut sender, conn) =
+        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(tls))
+            .await
+            .unwrap();
     tokio::spawn(conn);
-    let resp = sender.send_request(Request::builder().uri("https://localhost/secure?a=1")
-        .body(Full::new(Bytes::new())).unwrap()).await.unwrap();
+    let resp = sender
+        .send_request(
+            Request::builder()
+                .uri("https://localhost/secure?a=1")
+                .body(Full::new(Bytes::new()))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 200);
-    let body: serde_json::Value = serde_json::from_slice(&resp.into_body().collect().await.unwrap().to_bytes()).unwrap();
+    let body: serde_json::Value =
+        serde_json::from_slice(&resp.into_body().collect().await.unwrap().to_bytes()).unwrap();
     let h = body["headers"].as_array().unwrap();
-    assert!(h.iter().any(|p| p[0] == "x-forwarded-proto" && p[1] == "https"), "{body}");
+    assert!(
+        h.iter()
+            .any(|p| p[0] == "x-forwarded-proto" && p[1] == "https"),
+        "{body}"
+    );
     let seen = gw.sink.wait_for(1).await;
     let tls_info = seen[0].tls.as_ref().expect("tls facts recorded");
     assert_eq!(tls_info.alpn.as_deref(), Some("h2"));
     assert_eq!(tls_info.sni.as_deref(), Some("localhost"));
-    assert!(tls_info.ja4.as_deref().is_some_and(|j| j.starts_with("len") && j != "len0"), "{tls_info:?}");
+    assert!(
+        tls_info
+            .ja4
+            .as_deref()
+            .is_some_and(|j| j.starts_with("len") && j != "len0"),
+        "{tls_info:?}"
+    );
     gw.stop().await;
 }
 
@@ -515,12 +711,19 @@ async fn shutdown_lets_requests_in_flight_finish() {
     let gw = gateway(&format!("http://{}", up.addr), |_, _| {}).await;
     let addr = gw.addr;
     let inflight = tokio::spawn(async move {
-        raw(addr, b"GET /slow HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").await
+        raw(
+            addr,
+            b"GET /slow HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        )
+        .await
     });
     tokio::time::sleep(Duration::from_millis(300)).await;
     gw.stop().await;
     let out = inflight.await.unwrap();
-    assert!(out.starts_with("HTTP/1.1 200"), "in-flight request was cut: {out}");
+    assert!(
+        out.starts_with("HTTP/1.1 200"),
+        "in-flight request was cut: {out}"
+    );
     // No longer accepting.
     assert!(TcpStream::connect(addr).await.is_err());
 }
@@ -538,7 +741,11 @@ async fn malformed_requests_get_400_and_the_gateway_keeps_serving() {
         let out = raw(gw.addr, bad).await;
         assert!(out.is_empty() || out.starts_with("HTTP/1.1 400"), "{out}");
     }
-    let out = raw(gw.addr, b"GET /fine HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").await;
+    let out = raw(
+        gw.addr,
+        b"GET /fine HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    .await;
     assert!(out.starts_with("HTTP/1.1 200"), "{out}");
     gw.stop().await;
 }

@@ -60,9 +60,15 @@ fn bench(c: &mut Criterion) {
         b.iter(|| all(black_box("O'Brien")))
     });
     g.bench_function("all/text200", |b| b.iter(|| all(black_box(TEXT))));
-    g.bench_function("sqli/text200", |b| b.iter(|| palisade_lexers::sqli(black_box(TEXT))));
-    g.bench_function("xss/text200", |b| b.iter(|| palisade_lexers::xss(black_box(TEXT))));
-    g.bench_function("shell/text200", |b| b.iter(|| palisade_lexers::shell_injection(black_box(TEXT))));
+    g.bench_function("sqli/text200", |b| {
+        b.iter(|| palisade_lexers::sqli(black_box(TEXT)))
+    });
+    g.bench_function("xss/text200", |b| {
+        b.iter(|| palisade_lexers::xss(black_box(TEXT)))
+    });
+    g.bench_function("shell/text200", |b| {
+        b.iter(|| palisade_lexers::shell_injection(black_box(TEXT)))
+    });
     g.bench_function("all/attacks", |b| {
         b.iter(|| ATTACKS.iter().map(|a| all(black_box(a))).sum::<usize>())
     });

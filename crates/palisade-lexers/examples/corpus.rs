@@ -7,6 +7,7 @@
 //! flagged by a lexer when any of its values is. Prints, per label/category,
 //! how many requests each lexer flagged. `--show CAT` prints the misses of
 //! attack category CAT (or the hits on benign rows when CAT is `benign`).
+//! `--value` explains FILE taken as one value (fingerprints and verdicts).
 //! `--lines` treats every line of FILE as one benign value and prints hits.
 //! `--whole` also judges the whole decoded query string and body as one value.
 
@@ -56,6 +57,14 @@ fn main() {
         std::process::exit(2);
     };
     let whole = args.iter().any(|a| a == "--whole");
+    if args.iter().any(|a| a == "--value") {
+        // Explain one value: its folded SQL streams and every lexer's verdict.
+        println!("{:?}", palisade_lexers::sqli_fingerprints(path));
+        println!("{:?}", palisade_lexers::sqli(path));
+        println!("{:?}", palisade_lexers::xss(path));
+        println!("{:?}", palisade_lexers::shell_injection(path));
+        return;
+    }
     if args.iter().any(|a| a == "--lines") {
         // Every line of the file is one benign value: print the ones flagged.
         let text = std::fs::read(path).expect("read lines");

@@ -14,4 +14,4 @@ pub mod sql;
 
 pub use html::{XssMatch, xss};
 pub use shell::{ShellMatch, shell_injection};
-pub use sql::{SqliMatch, sqli};
+pub use sql::{SqliMatch, sqli, sqli_fingerprints};

@@ -244,7 +244,11 @@ fn lookup(word: &str) -> Option<bool> {
     if let Some(&strong) = t.get(word) {
         return Some(strong);
     }
-    if word.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()) && !word.contains('.') {
+    if word
+        .bytes()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && !word.contains('.')
+    {
         return None;
     }
     let lw = word.to_ascii_lowercase();
@@ -700,6 +704,9 @@ fn first_arg_plausible(s: &[u8], end: usize, end_ok: bool) -> bool {
         k += 1;
     }
     let Some(&c) = s.get(k) else { return end_ok };
+    if !end_ok && c == b')' {
+        return false;
+    }
     if matches!(
         c,
         b';' | b'|' | b'&' | b'\n' | b'\r' | b')' | b'`' | b'#' | b'>' | b'<' | b'$'

@@ -65,6 +65,32 @@ pub fn sqli(input: &str) -> Option<SqliMatch> {
     best
 }
 
+/// The folded fingerprint of `input` in each context (`none`,
+/// `single-quote`, `double-quote`), whether or not it is an injection: for
+/// explaining a decision and for tuning.
+pub fn sqli_fingerprints(input: &str) -> Vec<(&'static str, String)> {
+    let s = input.as_bytes();
+    [
+        (0u8, "none"),
+        (b'\'', "single-quote"),
+        (b'"', "double-quote"),
+    ]
+    .into_iter()
+    .map(|(q, c)| {
+        let items = fold(s, q);
+        let full: String = items
+            .iter()
+            .map(|i| match i.kind {
+                b'G' => '(',
+                b'F' => 'f',
+                k => k as char,
+            })
+            .collect();
+        (c, full)
+    })
+    .collect()
+}
+
 /// Cheap pre-filter: a value made only of letters, digits, spaces and a few
 /// punctuation marks that SQL needs nothing of cannot inject.
 fn might_be_sql(s: &[u8]) -> bool {
@@ -175,10 +201,12 @@ fn fold(s: &[u8], quote: u8) -> Vec<Item> {
                 // A comment that cuts the query: `/*`, or `--`/`#` not glued
                 // to a word ("--INFANT", "#2" are prose).
                 let t = it.text(s);
+                let body = t
+                    .get(if tok.comment == b'-' { 2 } else { 1 }..)
+                    .unwrap_or(&[]);
                 let cuts = tok.comment == b'/'
-                    || !t
-                        .get(if tok.comment == b'-' { 2 } else { 1 })
-                        .is_some_and(|c| c.is_ascii_alphanumeric());
+                    || !body.first().is_some_and(|c| c.is_ascii_alphanumeric())
+                    || starts_with_ci(body, "sp_password");
                 if cuts && let Some(last) = out.last_mut() {
                     last.flags |= CMT_AFTER;
                     if tok.comment == b'-' || tok.comment == b'/' {
@@ -582,6 +610,30 @@ fn statement(s: &[u8], items: &[Item], i: usize, after_breakout: bool) -> Option
         b'E' if up("CREATE") && text_is(s, next, "OR") && text_is(s, next2, "REPLACE") => {
             Some("create-or-replace")
         }
+        b'f' | b'T' if (up("IF") || up("WHILE")) && after_breakout => {
+            // ";if 1=1 drop table users", "; while 1=1 shutdown"
+            let end = (i + 12).min(items.len());
+            let rest = items.get(i + 1..end).unwrap_or(&[]);
+            rest.iter()
+                .enumerate()
+                .any(|(k, r)| {
+                    matches!(r.kind, b'E' | b'T' | b'k')
+                        && statement(s, items, i + 1 + k, true).is_some()
+                })
+                .then_some("control-flow-statement")
+        }
+        b'E' if up("DROP") && after_breakout && next.is_some_and(|n| n.kind == b'n') => {
+            Some("drop-statement")
+        }
+        b'E' if up("CASE") => {
+            let when = text_is(s, next, "WHEN") || text_is(s, next2, "WHEN");
+            let then = items
+                .iter()
+                .skip(i)
+                .take(16)
+                .any(|t| text_is(s, Some(t), "THEN"));
+            (when && then).then_some("case-when")
+        }
         b'F' if it.has(ATTACK_FN) => Some("attack-function"),
         b'F' if after_breakout && it.has(KNOWN_FN) => Some("stacked-call"),
         b'G' if it.has(SUBQ) || it.has(ATTACK_FN) => Some("stacked-subquery"),
@@ -629,9 +681,15 @@ fn select_statement(
             lit |= e.call || e.strong || e.cmp || (e.all_literal && n > 0);
             lit_any |= e.all_literal;
             j = k;
-            // column alias
+            // column alias: "1 AS x", "1 foobar"
             if text_is(s, items.get(j), "AS") && items.get(j + 1).is_some() {
                 j += 2;
+            } else if lit
+                && items.get(j).is_some_and(|c| c.kind == b'n')
+                && (text_is(s, items.get(j + 1), "FROM")
+                    || items.get(j + 1).is_some_and(|c| c.kind == b','))
+            {
+                j += 1;
             }
         }
         n += 1;
@@ -661,7 +719,7 @@ fn select_statement(
             after_at += 1;
         }
         let after = items.get(after_at);
-        let tail_ok = after.is_none_or(|a| matches!(a.kind, b';' | b'U' | b'B' | b')'))
+        let tail_ok = after.is_none_or(|a| matches!(a.kind, b';' | b'U' | b'B' | b')' | b','))
             || items.get(after_at - 1).is_some_and(|t| t.has(CMT_AFTER))
             || (text_is(s, after, "WHERE")
                 && (expr(s, items, after_at + 1).is_some_and(|(_, e)| e.cmp)
@@ -828,7 +886,8 @@ fn judge_breakout(s: &[u8], items: &[Item], quote: u8) -> Option<(&'static str, 
         if quoted
             && cut_by_comment
             && items.get(i - 1).is_some_and(|c| c.has(SHORT_CMT))
-            && (!has_space(first.text(s)) || (first.has(BARE_CMT) && first.end - first.start <= 16))
+            && (!has_space(first.text(s).trim_ascii())
+                || (first.has(BARE_CMT) && first.end - first.start <= 16))
         {
             return Some(("comment-after-breakout", 75));
         }
@@ -836,7 +895,7 @@ fn judge_breakout(s: &[u8], items: &[Item], quote: u8) -> Option<(&'static str, 
             && pre.operands >= 2
             && pre.ends_open_string
             && pre.open_quote == quote
-            && !has_space(first.text(s))
+            && !has_space(first.text(s).trim_ascii())
             && (first.end > first.start || pre.open_len > 0)
         {
             return Some(("tautology-after-breakout", 80));
@@ -856,6 +915,14 @@ fn judge_breakout(s: &[u8], items: &[Item], quote: u8) -> Option<(&'static str, 
     };
     match next.kind {
         b'&' => {
+            if strength > 0
+                && items
+                    .get(i + 1)
+                    .is_some_and(|n| n.kind == b'E' && starts_with_ci(n.text(s), "SELECT"))
+                && select_statement(s, items, i + 1, true).is_some()
+            {
+                return Some(("select-after-logic", 85));
+            }
             let (j, e) = expr(s, items, i + 1)?;
             // What follows the condition must be SQL, not more prose.
             let after = items.get(j);
@@ -881,7 +948,7 @@ fn judge_breakout(s: &[u8], items: &[Item], quote: u8) -> Option<(&'static str, 
                         || e.call
                         || (e.all_literal
                             && !e.lit_space
-                            && !has_space(first.text(s))
+                            && !has_space(first.text(s).trim_ascii())
                             && (cut
                                 || sql_after
                                 || e.ends_open_string
@@ -910,6 +977,13 @@ fn judge_breakout(s: &[u8], items: &[Item], quote: u8) -> Option<(&'static str, 
             };
             let list =
                 matches!(n.kind, b'1' | b'v') && items.get(i + 2).is_some_and(|c| c.kind == b',');
+            let n = if (text_is(s, Some(n), "DISTINCT") || text_is(s, Some(n), "ALL"))
+                && items.get(i + 2).is_some_and(|c| c.kind == b'E')
+            {
+                items.get(i + 2)?
+            } else {
+                n
+            };
             (n.kind == b'E'
                 || n.kind == b'T'
                 || n.has(SUBQ)
@@ -931,7 +1005,7 @@ fn judge_breakout(s: &[u8], items: &[Item], quote: u8) -> Option<(&'static str, 
             let hit = is_operand(n)
                 && (!limit || n.kind == b'1')
                 && !(quoted
-                    && has_space(first.text(s))
+                    && has_space(first.text(s).trim_ascii())
                     && !next.has(CMT_AFTER)
                     && !n.has(CMT_AFTER)
                     && n.kind != b'1')
@@ -961,7 +1035,7 @@ fn judge_breakout(s: &[u8], items: &[Item], quote: u8) -> Option<(&'static str, 
                 return Some(("procedure-analyse", 85));
             }
             if (t.eq_ignore_ascii_case(b"INTO OUTFILE") || t.eq_ignore_ascii_case(b"INTO DUMPFILE"))
-                && n.is_some_and(|n| n.kind == b's')
+                && n.is_some_and(|n| matches!(n.kind, b's' | b'G' | b'F'))
             {
                 return Some(("into-outfile", 90));
             }

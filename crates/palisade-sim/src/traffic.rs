@@ -26,7 +26,9 @@ use crate::world::{self, CUSTOMERS};
 /// Simulator failures (not: requests that failed; those are counted).
 #[derive(Debug, thiserror::Error)]
 pub enum SimError {
-    #[error("target `{0}` is not an http:// URL with a host and port (fix: write it like http://127.0.0.1:8080)")]
+    #[error(
+        "target `{0}` is not an http:// URL with a host and port (fix: write it like http://127.0.0.1:8080)"
+    )]
     BadTarget(String),
     #[error("target `{0}` is not on loopback: the simulator only sends to 127.0.0.0/8 or ::1")]
     NotLoopback(String),
@@ -47,7 +49,10 @@ impl Scenario {
     pub fn parse(s: &str) -> Result<Scenario, SimError> {
         match s {
             "customers" => Ok(Scenario::Customers),
-            other => Err(SimError::UnknownScenario(other.into(), Self::ALL.join(", "))),
+            other => Err(SimError::UnknownScenario(
+                other.into(),
+                Self::ALL.join(", "),
+            )),
         }
     }
 }
@@ -69,12 +74,18 @@ pub struct SimOptions {
 
 impl SimOptions {
     pub fn new(target: &str) -> Result<Self, SimError> {
-        let uri: Uri = target.parse().map_err(|_| SimError::BadTarget(target.into()))?;
+        let uri: Uri = target
+            .parse()
+            .map_err(|_| SimError::BadTarget(target.into()))?;
         if uri.scheme_str() != Some("http") || uri.host().is_none() {
             return Err(SimError::BadTarget(target.into()));
         }
         let host = uri.host().unwrap_or("").trim_matches(['[', ']']);
-        let loopback = host == "localhost" || host.parse::<IpAddr>().map(|ip| ip.is_loopback()).unwrap_or(false);
+        let loopback = host == "localhost"
+            || host
+                .parse::<IpAddr>()
+                .map(|ip| ip.is_loopback())
+                .unwrap_or(false);
         if !loopback {
             return Err(SimError::NotLoopback(target.into()));
         }
@@ -114,9 +125,23 @@ pub struct SimReport {
 
 impl std::fmt::Display for SimReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        writeln!(f, "{:<22} {:>9} {:>9} {:>9} {:>7} {:>9}", "population", "requests", "reached", "blocked", "errors", "blocked/clients")?;
+        writeln!(
+            f,
+            "{:<22} {:>9} {:>9} {:>9} {:>7} {:>9}",
+            "population", "requests", "reached", "blocked", "errors", "blocked/clients"
+        )?;
         for c in &self.campaigns {
-            writeln!(f, "{:<22} {:>9} {:>9} {:>9} {:>7} {:>9}/{}", c.name, c.requests, c.reached_upstream, c.blocked, c.errors, c.clients_blocked, c.clients)?;
+            writeln!(
+                f,
+                "{:<22} {:>9} {:>9} {:>9} {:>7} {:>9}/{}",
+                c.name,
+                c.requests,
+                c.reached_upstream,
+                c.blocked,
+                c.errors,
+                c.clients_blocked,
+                c.clients
+            )?;
         }
         write!(f, "elapsed {:.1}s", self.elapsed_ms as f64 / 1000.0)
     }
@@ -166,7 +191,9 @@ pub struct SimClient {
 
 impl std::fmt::Debug for SimClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SimClient").field("target", &self.target).finish()
+        f.debug_struct("SimClient")
+            .field("target", &self.target)
+            .finish()
     }
 }
 
@@ -203,14 +230,25 @@ impl SimClient {
     }
 
     /// Sends one request; `json` bodies get the JSON content type.
-    pub async fn send(&self, method: Method, path_and_query: &str, json: Option<serde_json::Value>) -> Result<Answer, String> {
+    pub async fn send(
+        &self,
+        method: Method,
+        path_and_query: &str,
+        json: Option<serde_json::Value>,
+    ) -> Result<Answer, String> {
         let uri = format!(
             "{}://{}{}",
             self.target.scheme_str().unwrap_or("http"),
-            self.target.authority().map(|a| a.as_str()).unwrap_or("127.0.0.1"),
+            self.target
+                .authority()
+                .map(|a| a.as_str())
+                .unwrap_or("127.0.0.1"),
             path_and_query
         );
-        let mut b = Request::builder().method(method).uri(uri).header("user-agent", &self.user_agent)
+        let mut b = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header("user-agent", &self.user_agent)
             .header("accept", "application/json");
         if let Some(t) = &self.token {
             b = b.header("authorization", format!("Bearer {t}"));
@@ -238,15 +276,27 @@ impl SimClient {
             .to_bytes();
         let stopped = (status == 403 && body.starts_with(b"{\"error\":\"blocked\""))
             || (status == 429 && body.starts_with(b"{\"error\":\"rate_limited\""))
-            || (status == 403 && serde_json::from_slice::<serde_json::Value>(&body).map(|v| v["error"] == "blocked").unwrap_or(false));
-        Ok(Answer { status, body, stopped })
+            || (status == 403
+                && serde_json::from_slice::<serde_json::Value>(&body)
+                    .map(|v| v["error"] == "blocked")
+                    .unwrap_or(false));
+        Ok(Answer {
+            status,
+            body,
+            stopped,
+        })
     }
 }
 
 /// The source address of simulated client `n` in a population `pop`
 /// (distinct /24s per population: 127.(10 + pop).x.y).
 pub fn source_addr(pop: u8, n: u32) -> Ipv4Addr {
-    Ipv4Addr::new(127, 10u8.saturating_add(pop), ((n / 250) % 250) as u8, (n % 250 + 1) as u8)
+    Ipv4Addr::new(
+        127,
+        10u8.saturating_add(pop),
+        ((n / 250) % 250) as u8,
+        (n % 250 + 1) as u8,
+    )
 }
 
 struct Budget {
@@ -257,20 +307,31 @@ struct Budget {
 impl Budget {
     fn take(&self) -> bool {
         Instant::now() < self.deadline
-            && self.left.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1)).is_ok()
+            && self
+                .left
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
+                .is_ok()
     }
 }
 
 /// Runs a scenario until its duration or request budget is spent.
 pub async fn run(scenario: Scenario, opts: &SimOptions) -> SimReport {
     let start = Instant::now();
-    let budget = Arc::new(Budget { deadline: start + opts.duration, left: AtomicU64::new(opts.max_requests) });
+    let budget = Arc::new(Budget {
+        deadline: start + opts.duration,
+        left: AtomicU64::new(opts.max_requests),
+    });
     let customers = Arc::new(Counters::default());
     let mut tasks = Vec::new();
     match scenario {
         Scenario::Customers => {
             for n in 0..opts.concurrent_customers.max(1) {
-                tasks.push(tokio::spawn(customer_loop(n, opts.clone(), budget.clone(), customers.clone())));
+                tasks.push(tokio::spawn(customer_loop(
+                    n,
+                    opts.clone(),
+                    budget.clone(),
+                    customers.clone(),
+                )));
             }
         }
     }
@@ -291,8 +352,16 @@ const UAS: &[&str] = &[
 ];
 
 const SEARCHES: &[&str] = &[
-    "plan", "select plan", "union pay", "card reader", "drop-in", "business", "O'Brien's order",
-    "annual", "reader & dock", "50% off",
+    "plan",
+    "select plan",
+    "union pay",
+    "card reader",
+    "drop-in",
+    "business",
+    "O'Brien's order",
+    "annual",
+    "reader & dock",
+    "50% off",
 ];
 
 const NOTES: &[&str] = &[
@@ -308,10 +377,16 @@ const NOTES: &[&str] = &[
 /// One browsing customer: logs in, browses, reads their account, orders, pays.
 async fn customer_loop(n: u32, opts: SimOptions, budget: Arc<Budget>, c: Arc<Counters>) {
     let mut rng = StdRng::seed_from_u64(opts.seed ^ u64::from(n).wrapping_mul(0x9E37_79B9));
-    let pace = Duration::from_secs_f64(f64::from(opts.concurrent_customers.max(1)) / opts.customer_rate.max(0.1));
+    let pace = Duration::from_secs_f64(
+        f64::from(opts.concurrent_customers.max(1)) / opts.customer_rate.max(0.1),
+    );
     // Customers 0..n share 40 source addresses: some sit behind the same office NAT.
     let cust = world::customer((n * 37 + opts.seed as u32) % CUSTOMERS);
-    let mut client = SimClient::new(&opts.target, Some(source_addr(0, n % 40)), UAS[(n as usize) % UAS.len()]);
+    let mut client = SimClient::new(
+        &opts.target,
+        Some(source_addr(0, n % 40)),
+        UAS[(n as usize) % UAS.len()],
+    );
     c.clients.fetch_add(1, Ordering::Relaxed);
     let mut was_blocked = false;
     let mut step = 0u32;
@@ -320,26 +395,54 @@ async fn customer_loop(n: u32, opts: SimOptions, budget: Arc<Budget>, c: Arc<Cou
             0 => {
                 client.set_token(None);
                 // One login in ten starts with a typo.
-                let pw = if rng.random_ratio(1, 10) { format!("{}x", cust.password) } else { cust.password.clone() };
-                (Method::POST, "/api/v1/login".to_string(), Some(json!({"username": cust.username, "password": pw})))
+                let pw = if rng.random_ratio(1, 10) {
+                    format!("{}x", cust.password)
+                } else {
+                    cust.password.clone()
+                };
+                (
+                    Method::POST,
+                    "/api/v1/login".to_string(),
+                    Some(json!({"username": cust.username, "password": pw})),
+                )
             }
             1 => (Method::GET, "/api/v1/products".into(), None),
             2 => {
                 let q = SEARCHES[rng.random_range(0..SEARCHES.len())];
                 (Method::GET, format!("/api/v1/search?q={}", encode(q)), None)
             }
-            3 => (Method::GET, format!("/api/v1/accounts/{}", cust.account_id), None),
-            4 => (Method::GET, format!("/api/v1/products/{}", rng.random_range(1..=6)), None),
-            5 => (Method::POST, "/api/v1/orders".into(), Some(json!({
+            3 => (
+                Method::GET,
+                format!("/api/v1/accounts/{}", cust.account_id),
+                None,
+            ),
+            4 => (
+                Method::GET,
+                format!("/api/v1/products/{}", rng.random_range(1..=6)),
+                None,
+            ),
+            5 => (
+                Method::POST,
+                "/api/v1/orders".into(),
+                Some(json!({
                 "product_id": rng.random_range(1..=6), "quantity": rng.random_range(1..=3),
                 "note": NOTES[rng.random_range(0..NOTES.len())],
-                "shipping": {"name": cust.name, "line1": "12 Select Road", "city": "Dublin", "postcode": "D02 X285"}}))),
+                "shipping": {"name": cust.name, "line1": "12 Select Road", "city": "Dublin", "postcode": "D02 X285"}})),
+            ),
             _ => {
                 // One payment in twelve uses a mistyped card (declined).
-                let number = if rng.random_ratio(1, 12) { world::card_for(u64::from(n) + 100_000) } else { cust.card.clone() };
-                (Method::POST, "/api/v1/charges".into(), Some(json!({
+                let number = if rng.random_ratio(1, 12) {
+                    world::card_for(u64::from(n) + 100_000)
+                } else {
+                    cust.card.clone()
+                };
+                (
+                    Method::POST,
+                    "/api/v1/charges".into(),
+                    Some(json!({
                     "amount": rng.random_range(500..20_000), "currency": "eur", "description": format!("Order for {}", cust.name),
-                    "card": {"number": number, "exp_month": rng.random_range(1..=12), "exp_year": 2028, "cvc": format!("{:03}", rng.random_range(0..1000))}})))
+                    "card": {"number": number, "exp_month": rng.random_range(1..=12), "exp_year": 2028, "cvc": format!("{:03}", rng.random_range(0..1000))}})),
+                )
             }
         };
         c.requests.fetch_add(1, Ordering::Relaxed);
@@ -354,11 +457,12 @@ async fn customer_loop(n: u32, opts: SimOptions, budget: Arc<Budget>, c: Arc<Cou
                 } else {
                     c.reached.fetch_add(1, Ordering::Relaxed);
                 }
-                if step % 7 == 0 && a.status == 200 {
-                    let token = serde_json::from_slice::<serde_json::Value>(&a.body).ok()
+                if step.is_multiple_of(7) && a.status == 200 {
+                    let token = serde_json::from_slice::<serde_json::Value>(&a.body)
+                        .ok()
                         .and_then(|v| v["token"].as_str().map(str::to_string));
                     client.set_token(token);
-                } else if step % 7 == 0 {
+                } else if step.is_multiple_of(7) {
                     step = step.wrapping_sub(1); // try the login again
                 }
             }
@@ -394,9 +498,18 @@ mod tests {
         assert!(SimOptions::new("http://127.0.0.1:8080").is_ok());
         assert!(SimOptions::new("http://[::1]:8080").is_ok());
         assert!(SimOptions::new("http://localhost:8080").is_ok());
-        assert!(matches!(SimOptions::new("http://10.0.0.1:80"), Err(SimError::NotLoopback(_))));
-        assert!(matches!(SimOptions::new("ftp://127.0.0.1"), Err(SimError::BadTarget(_))));
-        assert!(matches!(Scenario::parse("chaos"), Err(SimError::UnknownScenario(..))));
+        assert!(matches!(
+            SimOptions::new("http://10.0.0.1:80"),
+            Err(SimError::NotLoopback(_))
+        ));
+        assert!(matches!(
+            SimOptions::new("ftp://127.0.0.1"),
+            Err(SimError::BadTarget(_))
+        ));
+        assert!(matches!(
+            Scenario::parse("chaos"),
+            Err(SimError::UnknownScenario(..))
+        ));
     }
 
     #[tokio::test]
@@ -404,7 +517,9 @@ mod tests {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(crate::upstream::serve(listener, async { let _ = rx.await; }));
+        let server = tokio::spawn(crate::upstream::serve(listener, async {
+            let _ = rx.await;
+        }));
         let mut opts = SimOptions::new(&format!("http://{addr}")).unwrap();
         opts.duration = Duration::from_secs(20);
         opts.max_requests = 140;

@@ -67,7 +67,12 @@ pub fn router() -> Router {
         .route("/api/v1/accounts/{id}", get(account))
         .route("/api/v1/orders", post(create_order))
         .route("/api/v1/orders/{id}", get(order))
-        .fallback(|| async { (StatusCode::NOT_FOUND, Json(json!({"error": {"code": "not_found"}}))) })
+        .fallback(|| async {
+            (
+                StatusCode::NOT_FOUND,
+                Json(json!({"error": {"code": "not_found"}})),
+            )
+        })
         .with_state(DemoApi::default())
 }
 
@@ -76,7 +81,9 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router()).with_graceful_shutdown(shutdown).await
+    axum::serve(listener, router())
+        .with_graceful_shutdown(shutdown)
+        .await
 }
 
 fn err(status: StatusCode, code: &str) -> Response {
@@ -84,7 +91,11 @@ fn err(status: StatusCode, code: &str) -> Response {
 }
 
 fn bearer(h: &HeaderMap) -> Option<String> {
-    h.get("authorization")?.to_str().ok()?.strip_prefix("Bearer ").map(str::to_string)
+    h.get("authorization")?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+        .map(str::to_string)
 }
 
 impl DemoApi {
@@ -100,8 +111,13 @@ struct Login {
     password: String,
 }
 
-async fn login(State(api): State<DemoApi>, body: Result<Json<Login>, axum::extract::rejection::JsonRejection>) -> Response {
-    let Ok(Json(l)) = body else { return err(StatusCode::BAD_REQUEST, "invalid_json") };
+async fn login(
+    State(api): State<DemoApi>,
+    body: Result<Json<Login>, axum::extract::rejection::JsonRejection>,
+) -> Response {
+    let Ok(Json(l)) = body else {
+        return err(StatusCode::BAD_REQUEST, "invalid_json");
+    };
     let idx = l
         .username
         .strip_prefix("user")
@@ -114,19 +130,28 @@ async fn login(State(api): State<DemoApi>, body: Result<Json<Login>, axum::extra
             if let Ok(mut g) = api.inner.lock() {
                 g.tokens.insert(token.clone(), i);
             }
-            Json(json!({"token": token, "account_id": world::customer(i).account_id})).into_response()
+            Json(json!({"token": token, "account_id": world::customer(i).account_id}))
+                .into_response()
         }
         _ => err(StatusCode::UNAUTHORIZED, "invalid_credentials"),
     }
 }
 
 async fn products() -> Json<Value> {
-    Json(json!({"data": PRODUCTS.iter().map(|(id, name, price)| json!({"id": id, "name": name, "price": price, "currency": "eur"})).collect::<Vec<_>>()}))
+    Json(
+        json!({"data": PRODUCTS.iter().map(|(id, name, price)| json!({"id": id, "name": name, "price": price, "currency": "eur"})).collect::<Vec<_>>()}),
+    )
 }
 
 async fn product(Path(id): Path<String>) -> Response {
-    match id.parse::<u32>().ok().and_then(|id| PRODUCTS.iter().find(|p| p.0 == id)) {
-        Some((id, name, price)) => Json(json!({"id": id, "name": name, "price": price})).into_response(),
+    match id
+        .parse::<u32>()
+        .ok()
+        .and_then(|id| PRODUCTS.iter().find(|p| p.0 == id))
+    {
+        Some((id, name, price)) => {
+            Json(json!({"id": id, "name": name, "price": price})).into_response()
+        }
         None => err(StatusCode::NOT_FOUND, "no_such_product"),
     }
 }
@@ -141,9 +166,17 @@ async fn search(Query(q): Query<HashMap<String, String>>) -> Json<Value> {
     Json(json!({"query": term, "data": hits}))
 }
 
-async fn charge(State(api): State<DemoApi>, body: Result<Json<Value>, axum::extract::rejection::JsonRejection>) -> Response {
-    let Ok(Json(v)) = body else { return err(StatusCode::BAD_REQUEST, "invalid_json") };
-    let number = v["card"]["number"].as_str().map(|s| s.replace([' ', '-'], "")).unwrap_or_default();
+async fn charge(
+    State(api): State<DemoApi>,
+    body: Result<Json<Value>, axum::extract::rejection::JsonRejection>,
+) -> Response {
+    let Ok(Json(v)) = body else {
+        return err(StatusCode::BAD_REQUEST, "invalid_json");
+    };
+    let number = v["card"]["number"]
+        .as_str()
+        .map(|s| s.replace([' ', '-'], ""))
+        .unwrap_or_default();
     let amount = v["amount"].as_u64().unwrap_or(0);
     if number.is_empty() || amount == 0 {
         return err(StatusCode::BAD_REQUEST, "missing_fields");
@@ -152,39 +185,65 @@ async fn charge(State(api): State<DemoApi>, body: Result<Json<Value>, axum::extr
         return err(StatusCode::PAYMENT_REQUIRED, "incorrect_number");
     }
     let n = {
-        let Ok(mut g) = api.inner.lock() else { return err(StatusCode::INTERNAL_SERVER_ERROR, "busy") };
+        let Ok(mut g) = api.inner.lock() else {
+            return err(StatusCode::INTERNAL_SERVER_ERROR, "busy");
+        };
         g.charges += 1;
         g.charges
     };
     // The bank approves customers' cards, and by chance 1 in 8 unknown ones
     // (stolen cards that still work: what card testers look for).
-    let approved = world::card_owner(&number).is_some() || number.bytes().map(u32::from).sum::<u32>() % 8 == 0;
+    let approved = world::card_owner(&number).is_some()
+        || number.bytes().map(u32::from).sum::<u32>().is_multiple_of(8);
     if !approved {
         return err(StatusCode::PAYMENT_REQUIRED, "card_declined");
     }
     let last4 = &number[number.len().saturating_sub(4)..];
-    Json(json!({"id": format!("ch_{n:08}"), "status": "succeeded", "amount": amount,
-        "card": {"last4": last4, "brand": palisade_core::sensitive::card_brand(&number)}}))
+    Json(
+        json!({"id": format!("ch_{n:08}"), "status": "succeeded", "amount": amount,
+        "card": {"last4": last4, "brand": palisade_core::sensitive::card_brand(&number)}}),
+    )
     .into_response()
 }
 
-async fn account(State(api): State<DemoApi>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+async fn account(
+    State(api): State<DemoApi>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
     if api.user(&headers).is_none() {
         return err(StatusCode::UNAUTHORIZED, "unauthenticated");
     }
-    let Some(i) = id.parse::<u32>().ok().and_then(|id| id.checked_sub(world::ACCOUNT_BASE)).filter(|i| *i < CUSTOMERS) else {
+    let Some(i) = id
+        .parse::<u32>()
+        .ok()
+        .and_then(|id| id.checked_sub(world::ACCOUNT_BASE))
+        .filter(|i| *i < CUSTOMERS)
+    else {
         return err(StatusCode::NOT_FOUND, "no_such_account");
     };
     let c = world::customer(i);
-    Json(json!({"id": c.account_id, "name": c.name, "email": c.username,
-        "iban": "DE89370400440532013000", "balance": (i * 1337) % 100_000, "currency": "eur"}))
+    Json(
+        json!({"id": c.account_id, "name": c.name, "email": c.username,
+        "iban": "DE89370400440532013000", "balance": (i * 1337) % 100_000, "currency": "eur"}),
+    )
     .into_response()
 }
 
-async fn create_order(State(api): State<DemoApi>, headers: HeaderMap, body: Result<Json<Value>, axum::extract::rejection::JsonRejection>) -> Response {
-    let Some(user) = api.user(&headers) else { return err(StatusCode::UNAUTHORIZED, "unauthenticated") };
-    let Ok(Json(v)) = body else { return err(StatusCode::BAD_REQUEST, "invalid_json") };
-    let Ok(mut g) = api.inner.lock() else { return err(StatusCode::INTERNAL_SERVER_ERROR, "busy") };
+async fn create_order(
+    State(api): State<DemoApi>,
+    headers: HeaderMap,
+    body: Result<Json<Value>, axum::extract::rejection::JsonRejection>,
+) -> Response {
+    let Some(user) = api.user(&headers) else {
+        return err(StatusCode::UNAUTHORIZED, "unauthenticated");
+    };
+    let Ok(Json(v)) = body else {
+        return err(StatusCode::BAD_REQUEST, "invalid_json");
+    };
+    let Ok(mut g) = api.inner.lock() else {
+        return err(StatusCode::INTERNAL_SERVER_ERROR, "busy");
+    };
     let id = g.orders.len() as u32 + 1;
     let order = json!({"id": id, "product_id": v["product_id"], "quantity": v["quantity"], "note": v["note"], "status": "created"});
     g.orders.push((user, order.clone()));
@@ -192,9 +251,18 @@ async fn create_order(State(api): State<DemoApi>, headers: HeaderMap, body: Resu
 }
 
 async fn order(State(api): State<DemoApi>, headers: HeaderMap, Path(id): Path<String>) -> Response {
-    let Some(user) = api.user(&headers) else { return err(StatusCode::UNAUTHORIZED, "unauthenticated") };
-    let Ok(g) = api.inner.lock() else { return err(StatusCode::INTERNAL_SERVER_ERROR, "busy") };
-    match id.parse::<usize>().ok().and_then(|i| i.checked_sub(1)).and_then(|i| g.orders.get(i)) {
+    let Some(user) = api.user(&headers) else {
+        return err(StatusCode::UNAUTHORIZED, "unauthenticated");
+    };
+    let Ok(g) = api.inner.lock() else {
+        return err(StatusCode::INTERNAL_SERVER_ERROR, "busy");
+    };
+    match id
+        .parse::<usize>()
+        .ok()
+        .and_then(|i| i.checked_sub(1))
+        .and_then(|i| g.orders.get(i))
+    {
         Some((owner, o)) if *owner == user => Json(o.clone()).into_response(),
         Some(_) => err(StatusCode::FORBIDDEN, "forbidden"),
         None => err(StatusCode::NOT_FOUND, "no_such_order"),

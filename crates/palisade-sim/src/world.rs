@@ -19,13 +19,30 @@ pub struct Customer {
 }
 
 const FIRST: &[&str] = &[
-    "Aoife", "Liam", "Sofia", "Mateo", "Chloé", "Noah", "Amara", "Kenji", "Zoë", "Sean",
-    "Priya", "Lars", "Fatima", "Diego", "Hannah", "Yusuf", "Mia", "Oliver", "Ines", "Tomás",
+    "Aoife", "Liam", "Sofia", "Mateo", "Chloé", "Noah", "Amara", "Kenji", "Zoë", "Sean", "Priya",
+    "Lars", "Fatima", "Diego", "Hannah", "Yusuf", "Mia", "Oliver", "Ines", "Tomás",
 ];
 const LAST: &[&str] = &[
-    "O'Brien", "Müller", "García", "D'Angelo", "Nguyen", "Smith-Jones", "Kowalski", "Okafor",
-    "Select", "Union", "Drop", "Tanaka", "Haddad", "Rossi", "Johansson", "Dubois", "Script",
-    "Alert", "McDonald", "Van der Berg",
+    "O'Brien",
+    "Müller",
+    "García",
+    "D'Angelo",
+    "Nguyen",
+    "Smith-Jones",
+    "Kowalski",
+    "Okafor",
+    "Select",
+    "Union",
+    "Drop",
+    "Tanaka",
+    "Haddad",
+    "Rossi",
+    "Johansson",
+    "Dubois",
+    "Script",
+    "Alert",
+    "McDonald",
+    "Van der Berg",
 ];
 
 /// Customer `i` (any `i`; the API knows `0..CUSTOMERS`).
@@ -48,7 +65,10 @@ pub fn customer(i: u32) -> Customer {
 pub fn card_for(seed: u64) -> String {
     const BINS: &[&str] = &["424242", "555555", "400005", "222300", "601100"];
     let bin = BINS[(seed % BINS.len() as u64) as usize];
-    let body = format!("{bin}{:09}", (seed.wrapping_mul(2_654_435_761)) % 1_000_000_000);
+    let body = format!(
+        "{bin}{:09}",
+        (seed.wrapping_mul(2_654_435_761)) % 1_000_000_000
+    );
     let check = luhn_check_digit(&body);
     format!("{body}{check}")
 }
@@ -82,7 +102,11 @@ mod tests {
     fn cards_are_luhn_valid_and_owned() {
         for i in 0..50 {
             let c = customer(i);
-            assert!(palisade_core::sensitive::luhn_valid(c.card.as_bytes()), "{}", c.card);
+            assert!(
+                palisade_core::sensitive::luhn_valid(c.card.as_bytes()),
+                "{}",
+                c.card
+            );
             assert_eq!(card_owner(&c.card), Some(i));
         }
         assert_eq!(card_owner("4111111111111111"), None);

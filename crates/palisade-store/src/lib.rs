@@ -23,7 +23,9 @@ use serde::{Deserialize, Serialize};
 /// Storage failures.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("cannot create data directory `{path}`: {source} (fix: create it, or pass --data-dir with a writable path)")]
+    #[error(
+        "cannot create data directory `{path}`: {source} (fix: create it, or pass --data-dir with a writable path)"
+    )]
     DataDir {
         path: PathBuf,
         source: std::io::Error,
@@ -33,7 +35,9 @@ pub enum StoreError {
         path: PathBuf,
         source: rusqlite::Error,
     },
-    #[error("database `{path}` has schema version {found}, newer than this Palisade understands ({known}) (fix: upgrade palisade, or point --data-dir elsewhere)")]
+    #[error(
+        "database `{path}` has schema version {found}, newer than this Palisade understands ({known}) (fix: upgrade palisade, or point --data-dir elsewhere)"
+    )]
     TooNew {
         path: PathBuf,
         found: i64,
@@ -236,7 +240,8 @@ impl Store {
             for ex in batch {
                 let m = stored_form(ex);
                 let score: u32 = m.findings.iter().map(|f| f.score).sum();
-                let data = serde_json::to_string(&m).map_err(|x| StoreError::Decode(x.to_string()))?;
+                let data =
+                    serde_json::to_string(&m).map_err(|x| StoreError::Decode(x.to_string()))?;
                 let n = ins
                     .execute(params![
                         m.id,
@@ -286,12 +291,12 @@ impl Store {
     pub fn exchanges(&self, q: &ExchangeQuery) -> Result<ExchangePage> {
         let limit = q.limit.clamp(1, 500);
         let before: i64 = match &q.before {
-            Some(c) => c.parse().map_err(|_| StoreError::Decode(format!("bad cursor `{c}`")))?,
+            Some(c) => c
+                .parse()
+                .map_err(|_| StoreError::Decode(format!("bad cursor `{c}`")))?,
             None => i64::MAX,
         };
-        let mut sql = String::from(
-            "SELECT seq, data, score FROM exchanges WHERE seq < ?1",
-        );
+        let mut sql = String::from("SELECT seq, data, score FROM exchanges WHERE seq < ?1");
         if q.action.is_some() {
             sql.push_str(" AND action = ?2");
         } else {
@@ -316,7 +321,13 @@ impl Store {
                     q.since_ms.unwrap_or(i64::MIN),
                     (limit + 1) as i64
                 ],
-                |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?)),
+                |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, i64>(2)?,
+                    ))
+                },
             )
             .map_err(|s| self.err(s))?;
         let mut items = Vec::new();
@@ -340,7 +351,13 @@ impl Store {
             .query_row(
                 "SELECT seq, data, score FROM exchanges WHERE id = ?1",
                 params![id],
-                |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?)),
+                |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, i64>(2)?,
+                    ))
+                },
             )
             .optional()
             .map_err(|s| self.err(s))?;
@@ -429,11 +446,15 @@ impl Store {
     pub fn get_doc(&self, key: &str) -> Result<Option<serde_json::Value>> {
         let s: Option<String> = self
             .conn
-            .query_row("SELECT value FROM docs WHERE key = ?1", params![key], |r| r.get(0))
+            .query_row("SELECT value FROM docs WHERE key = ?1", params![key], |r| {
+                r.get(0)
+            })
             .optional()
             .map_err(|s| self.err(s))?;
-        s.map(|s| serde_json::from_str(&s).map_err(|e| StoreError::Decode(format!("doc `{key}`: {e}"))))
-            .transpose()
+        s.map(|s| {
+            serde_json::from_str(&s).map_err(|e| StoreError::Decode(format!("doc `{key}`: {e}")))
+        })
+        .transpose()
     }
 }
 
@@ -459,8 +480,8 @@ fn bound_body(b: &mut palisade_core::Body) {
 }
 
 fn summary(seq: i64, data: &str, score: i64, full: bool) -> Result<StoredExchange> {
-    let ex: Exchange =
-        serde_json::from_str(data).map_err(|e| StoreError::Decode(format!("exchange {seq}: {e}")))?;
+    let ex: Exchange = serde_json::from_str(data)
+        .map_err(|e| StoreError::Decode(format!("exchange {seq}: {e}")))?;
     Ok(StoredExchange {
         seq,
         id: ex.id.clone(),

@@ -65,7 +65,10 @@ pub fn apply(conn: &mut Connection) -> Result<(), Error> {
     let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     let known = MIGRATIONS.len() as i64;
     if current > known {
-        return Err(Error::TooNew { found: current, known });
+        return Err(Error::TooNew {
+            found: current,
+            known,
+        });
     }
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
         // auto_vacuum must be set before the first table exists, outside a transaction

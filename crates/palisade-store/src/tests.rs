@@ -11,9 +11,14 @@ fn ex(i: i64, ts_ms: i64) -> Exchange {
             target: format!("/v1/charges?n={i}&card=4111111111111111"),
             headers: vec![
                 ("content-type".into(), "application/json".into()),
-                ("authorization".into(), "Bearer sk_live_abcdefghijklmnopqrst".into()),
+                (
+                    "authorization".into(),
+                    "Bearer sk_live_abcdefghijklmnopqrst".into(),
+                ),
             ],
-            body: Body::new(r#"{"card":{"number":"4242424242424242","cvc":"123"},"password":"hunter2"}"#),
+            body: Body::new(
+                r#"{"card":{"number":"4242424242424242","cvc":"123"},"password":"hunter2"}"#,
+            ),
             ..Default::default()
         },
         response: Some(ResponsePart {
@@ -30,7 +35,11 @@ fn exchanges_are_masked_on_disk() {
     let dir = tempfile::tempdir().unwrap();
     let mut s = Store::open(dir.path()).unwrap();
     let mut e = ex(1, 1000);
-    e.findings.push(Finding::new("sqli", "sqli.lexer", "body.card.number").fragment("4242424242424242' or 1=1").score(5));
+    e.findings.push(
+        Finding::new("sqli", "sqli.lexer", "body.card.number")
+            .fragment("4242424242424242' or 1=1")
+            .score(5),
+    );
     e.verdict = Verdict::block("sqli");
     e.enforced = true;
     s.insert_exchanges(&[e]).unwrap();
@@ -41,7 +50,12 @@ fn exchanges_are_masked_on_disk() {
         raw.extend(std::fs::read(f.unwrap().path()).unwrap());
     }
     let raw = String::from_utf8_lossy(&raw);
-    for secret in ["4111111111111111", "4242424242424242", "sk_live_abcdefghijklmnopqrst", "hunter2"] {
+    for secret in [
+        "4111111111111111",
+        "4242424242424242",
+        "sk_live_abcdefghijklmnopqrst",
+        "hunter2",
+    ] {
         assert!(!raw.contains(secret), "{secret} reached the disk");
     }
     let s = Store::open_read_only(dir.path()).unwrap();
@@ -68,7 +82,10 @@ fn pagination_and_filters() {
         .collect();
     s.insert_exchanges(&batch).unwrap();
     let mut seen = Vec::new();
-    let mut q = ExchangeQuery { limit: 10, ..Default::default() };
+    let mut q = ExchangeQuery {
+        limit: 10,
+        ..Default::default()
+    };
     loop {
         let page = s.exchanges(&q).unwrap();
         seen.extend(page.items.iter().map(|i| i.id.clone()));
@@ -80,13 +97,37 @@ fn pagination_and_filters() {
     assert_eq!(seen.len(), 25);
     assert_eq!(seen[0], "req-24", "newest first");
     let blocked = s
-        .exchanges(&ExchangeQuery { limit: 100, action: Some("block".into()), ..Default::default() })
+        .exchanges(&ExchangeQuery {
+            limit: 100,
+            action: Some("block".into()),
+            ..Default::default()
+        })
         .unwrap();
     assert_eq!(blocked.items.len(), 5);
-    let flagged = s.exchanges(&ExchangeQuery { limit: 100, flagged: true, ..Default::default() }).unwrap();
+    let flagged = s
+        .exchanges(&ExchangeQuery {
+            limit: 100,
+            flagged: true,
+            ..Default::default()
+        })
+        .unwrap();
     assert_eq!(flagged.items.len(), 5);
-    assert_eq!(s.counts(0).unwrap(), Counts { exchanges: 25, flagged: 5, blocked: 0 });
-    assert!(s.exchanges(&ExchangeQuery { limit: 1, before: Some("zz".into()), ..Default::default() }).is_err());
+    assert_eq!(
+        s.counts(0).unwrap(),
+        Counts {
+            exchanges: 25,
+            flagged: 5,
+            blocked: 0
+        }
+    );
+    assert!(
+        s.exchanges(&ExchangeQuery {
+            limit: 1,
+            before: Some("zz".into()),
+            ..Default::default()
+        })
+        .is_err()
+    );
 }
 
 #[test]
@@ -102,18 +143,28 @@ fn retention_by_age_and_size() {
     let dir = tempfile::tempdir().unwrap();
     let mut s = Store::open(dir.path()).unwrap();
     let day = 24 * 3600 * 1000;
-    s.insert_exchanges(&[ex(1, 0), ex(2, 9 * day), ex(3, 10 * day)]).unwrap();
-    let r = Retention { max_age: Duration::from_secs(2 * 24 * 3600), max_bytes: u64::MAX };
+    s.insert_exchanges(&[ex(1, 0), ex(2, 9 * day), ex(3, 10 * day)])
+        .unwrap();
+    let r = Retention {
+        max_age: Duration::from_secs(2 * 24 * 3600),
+        max_bytes: u64::MAX,
+    };
     assert_eq!(s.apply_retention(&r, 10 * day).unwrap(), 1);
     assert_eq!(s.counts(0).unwrap().exchanges, 2);
 
     let big: Vec<_> = (10..2010).map(|i| ex(i, 10 * day)).collect();
     s.insert_exchanges(&big).unwrap();
     let before = s.size_bytes().unwrap();
-    let r = Retention { max_age: Duration::from_secs(365 * 24 * 3600), max_bytes: before / 2 };
+    let r = Retention {
+        max_age: Duration::from_secs(365 * 24 * 3600),
+        max_bytes: before / 2,
+    };
     let deleted = s.apply_retention(&r, 10 * day).unwrap();
     assert!(deleted > 0);
-    assert!(s.size_bytes().unwrap() <= before / 2, "size after retention");
+    assert!(
+        s.size_bytes().unwrap() <= before / 2,
+        "size after retention"
+    );
     // the newest survive
     assert!(s.exchange("req-2009").unwrap().is_some());
 }
@@ -124,7 +175,8 @@ fn reopening_keeps_data_and_refuses_newer_schemas() {
     {
         let mut s = Store::open(dir.path()).unwrap();
         s.insert_exchanges(&[ex(1, 1)]).unwrap();
-        s.put_doc("catalog", &serde_json::json!({"a": 1}), 5).unwrap();
+        s.put_doc("catalog", &serde_json::json!({"a": 1}), 5)
+            .unwrap();
     }
     let s = Store::open(dir.path()).unwrap();
     assert_eq!(s.counts(0).unwrap().exchanges, 1);
@@ -134,5 +186,8 @@ fn reopening_keeps_data_and_refuses_newer_schemas() {
     c.pragma_update(None, "user_version", 99).unwrap();
     drop(c);
     let err = Store::open(dir.path()).unwrap_err();
-    assert!(err.to_string().contains("newer than this Palisade"), "{err}");
+    assert!(
+        err.to_string().contains("newer than this Palisade"),
+        "{err}"
+    );
 }

@@ -44,7 +44,9 @@ fn default_console() -> String {
 
 impl Default for ConsoleConfig {
     fn default() -> Self {
-        Self { listen: default_console() }
+        Self {
+            listen: default_console(),
+        }
     }
 }
 
@@ -55,7 +57,10 @@ pub struct StoreConfig {
     #[serde(default = "default_data_dir")]
     pub data_dir: PathBuf,
     /// Exchanges older than this are deleted.
-    #[serde(default = "default_retention", with = "palisade_gateway::config::humantime_serde_compat")]
+    #[serde(
+        default = "default_retention",
+        with = "palisade_gateway::config::humantime_serde_compat"
+    )]
     pub retention: Duration,
     /// Upper bound on the database size, in MiB.
     #[serde(default = "default_max_mib")]
@@ -74,7 +79,11 @@ fn default_max_mib() -> u64 {
 
 impl Default for StoreConfig {
     fn default() -> Self {
-        Self { data_dir: default_data_dir(), retention: default_retention(), max_size_mib: default_max_mib() }
+        Self {
+            data_dir: default_data_dir(),
+            retention: default_retention(),
+            max_size_mib: default_max_mib(),
+        }
     }
 }
 
@@ -92,7 +101,9 @@ fn default_capacity() -> usize {
 
 impl Default for PipelineSection {
     fn default() -> Self {
-        Self { capacity: default_capacity() }
+        Self {
+            capacity: default_capacity(),
+        }
     }
 }
 
@@ -116,7 +127,10 @@ fn default_format() -> String {
 
 impl Default for LogConfig {
     fn default() -> Self {
-        Self { level: default_level(), format: default_format() }
+        Self {
+            level: default_level(),
+            format: default_format(),
+        }
     }
 }
 
@@ -182,7 +196,9 @@ impl Config {
 
     pub fn parse(src: &str, file: &str) -> Result<Config, Diagnostics> {
         toml::from_str::<Config>(src).map_err(|e| {
-            let line = e.span().map(|s| src[..s.start.min(src.len())].matches('\n').count() + 1);
+            let line = e
+                .span()
+                .map(|s| src[..s.start.min(src.len())].matches('\n').count() + 1);
             Diagnostics(vec![Diagnostic {
                 file: file.into(),
                 line,
@@ -209,7 +225,8 @@ impl Config {
                     issues.push(ConfigIssue {
                         field: "console.listen".into(),
                         message: format!("`{}` is not an address with a port", self.console.listen),
-                        hint: "write it like \"127.0.0.1:9090\", or \"\" to disable the console".into(),
+                        hint: "write it like \"127.0.0.1:9090\", or \"\" to disable the console"
+                            .into(),
                     });
                     None
                 }
@@ -237,7 +254,12 @@ impl Config {
             });
         }
         match (settings, issues.is_empty()) {
-            (Some(settings), true) => Ok(Validated { config: self, settings, routes, console }),
+            (Some(settings), true) => Ok(Validated {
+                config: self,
+                settings,
+                routes,
+                console,
+            }),
             _ => Err(Diagnostics(
                 issues
                     .into_iter()
@@ -261,7 +283,10 @@ pub fn locate(src: &str, field: &str) -> Option<usize> {
     let (table, index) = {
         let t = parts[..parts.len().saturating_sub(1)].join(".");
         match t.split_once('[') {
-            Some((name, rest)) => (name.to_string(), rest.trim_end_matches(']').parse::<usize>().ok()),
+            Some((name, rest)) => (
+                name.to_string(),
+                rest.trim_end_matches(']').parse::<usize>().ok(),
+            ),
             None => (t, None),
         }
     };
@@ -285,24 +310,38 @@ pub fn locate(src: &str, field: &str) -> Option<usize> {
         }
         start = found?;
     }
-    for (i, l) in lines.iter().enumerate().skip(start + usize::from(!table.is_empty())) {
+    for (i, l) in lines
+        .iter()
+        .enumerate()
+        .skip(start + usize::from(!table.is_empty()))
+    {
         let t = l.trim();
         if t.starts_with('[') && !table.is_empty() {
             break;
         }
-        if let Some(rest) = t.strip_prefix(key) {
-            if rest.trim_start().starts_with('=') {
-                return Some(i + 1);
-            }
+        if let Some(rest) = t.strip_prefix(key)
+            && rest.trim_start().starts_with('=')
+        {
+            return Some(i + 1);
         }
     }
     (!table.is_empty()).then_some(start + 1)
 }
 
 /// The configuration `palisade gateway` builds from its flags.
-pub fn from_flags(listen: &str, upstream: &str, mode: Mode, console: &str, data_dir: &Path) -> Config {
+pub fn from_flags(
+    listen: &str,
+    upstream: &str,
+    mode: Mode,
+    console: &str,
+    data_dir: &Path,
+) -> Config {
     Config {
-        gateway: GatewayConfig { listen: listen.into(), mode, ..Default::default() },
+        gateway: GatewayConfig {
+            listen: listen.into(),
+            mode,
+            ..Default::default()
+        },
         route: vec![RouteConfig {
             name: Some("default".into()),
             host: None,
@@ -311,8 +350,13 @@ pub fn from_flags(listen: &str, upstream: &str, mode: Mode, console: &str, data_
             mode: None,
             preserve_host: true,
         }],
-        console: ConsoleConfig { listen: console.into() },
-        store: StoreConfig { data_dir: data_dir.to_path_buf(), ..Default::default() },
+        console: ConsoleConfig {
+            listen: console.into(),
+        },
+        store: StoreConfig {
+            data_dir: data_dir.to_path_buf(),
+            ..Default::default()
+        },
         ..Default::default()
     }
 }

@@ -24,7 +24,12 @@ pub struct DemoOptions {
 pub async fn run(o: DemoOptions) -> anyhow::Result<()> {
     let api = tokio::net::TcpListener::bind(&o.upstream_listen)
         .await
-        .with_context(|| format!("cannot start the demo API on {} (choose another with --upstream-listen)", o.upstream_listen))?;
+        .with_context(|| {
+            format!(
+                "cannot start the demo API on {} (choose another with --upstream-listen)",
+                o.upstream_listen
+            )
+        })?;
     let api_addr = api.local_addr()?;
     let (stop_tx, stop_rx) = watch::channel(false);
     let api_stop = stop_rx.clone();
@@ -37,8 +42,16 @@ pub async fn run(o: DemoOptions) -> anyhow::Result<()> {
         }
     }));
 
-    let cfg = config::from_flags(&o.listen, &format!("http://{api_addr}"), palisade_gateway::Mode::Block, &o.console, &o.data_dir);
-    let v = cfg.validate(None, "(demo)").map_err(|d| anyhow::anyhow!("{d}"))?;
+    let cfg = config::from_flags(
+        &o.listen,
+        &format!("http://{api_addr}"),
+        palisade_gateway::Mode::Block,
+        &o.console,
+        &o.data_dir,
+    );
+    let v = cfg
+        .validate(None, "(demo)")
+        .map_err(|d| anyhow::anyhow!("{d}"))?;
     let node = node::start(v, None, stop_rx.clone()).await?;
     node::settle().await;
     let gw = node.bound.gateway;
@@ -54,7 +67,8 @@ pub async fn run(o: DemoOptions) -> anyhow::Result<()> {
     let mut opts = SimOptions::new(&format!("http://{gw}"))?;
     opts.duration = o.duration.unwrap_or(Duration::from_secs(365 * 24 * 3600));
     opts.customer_rate = o.rate;
-    let sim = tokio::spawn(async move { palisade_sim::traffic::run(Scenario::Customers, &opts).await });
+    let sim =
+        tokio::spawn(async move { palisade_sim::traffic::run(Scenario::Customers, &opts).await });
 
     let stats = node.pipeline.stats();
     let ticker = tokio::spawn(async move {
@@ -62,8 +76,12 @@ pub async fn run(o: DemoOptions) -> anyhow::Result<()> {
         t.tick().await;
         loop {
             t.tick().await;
-            println!("  … {} exchanges analysed, {} stored, {} shed",
-                stats.analysed.load(Ordering::Relaxed), stats.stored.load(Ordering::Relaxed), stats.shed.load(Ordering::Relaxed));
+            println!(
+                "  … {} exchanges analysed, {} stored, {} shed",
+                stats.analysed.load(Ordering::Relaxed),
+                stats.stored.load(Ordering::Relaxed),
+                stats.shed.load(Ordering::Relaxed)
+            );
         }
     });
 

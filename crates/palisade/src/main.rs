@@ -17,7 +17,11 @@ use clap::{Parser, Subcommand};
 use palisade_gateway::Mode;
 
 #[derive(Parser)]
-#[command(name = "palisade", version, about = "Self-hosted API protection for payment and fintech APIs.")]
+#[command(
+    name = "palisade",
+    version,
+    about = "Self-hosted API protection for payment and fintech APIs."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -96,7 +100,10 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the runtime: {e}");
@@ -114,7 +121,14 @@ fn main() -> ExitCode {
 
 async fn dispatch(cmd: Command) -> anyhow::Result<ExitCode> {
     match cmd {
-        Command::Gateway { listen, upstream, config, data_dir, console, mode } => {
+        Command::Gateway {
+            listen,
+            upstream,
+            config,
+            data_dir,
+            console,
+            mode,
+        } => {
             let (mut cfg, src, file) = match &config {
                 Some(p) => match config::Config::load(p) {
                     Ok((c, s)) => (c, Some(s), p.display().to_string()),
@@ -122,12 +136,20 @@ async fn dispatch(cmd: Command) -> anyhow::Result<ExitCode> {
                 },
                 None => {
                     let Some(up) = &upstream else {
-                        eprintln!("error: give --upstream URL (e.g. --upstream http://127.0.0.1:9000) or --config FILE");
+                        eprintln!(
+                            "error: give --upstream URL (e.g. --upstream http://127.0.0.1:9000) or --config FILE"
+                        );
                         return Ok(ExitCode::from(2));
                     };
-                    let c = config::from_flags(&listen, up, mode.unwrap_or_default(),
+                    let c = config::from_flags(
+                        &listen,
+                        up,
+                        mode.unwrap_or_default(),
                         console.as_deref().unwrap_or("127.0.0.1:9090"),
-                        data_dir.as_deref().unwrap_or(std::path::Path::new("./palisade-data")));
+                        data_dir
+                            .as_deref()
+                            .unwrap_or(std::path::Path::new("./palisade-data")),
+                    );
                     (c, None, "(flags)".to_string())
                 }
             };
@@ -137,7 +159,9 @@ async fn dispatch(cmd: Command) -> anyhow::Result<ExitCode> {
                     cfg.gateway.listen = listen;
                 }
                 if let Some(up) = upstream {
-                    cfg.route = config::from_flags("", &up, Mode::Block, "", std::path::Path::new(".")).route;
+                    cfg.route =
+                        config::from_flags("", &up, Mode::Block, "", std::path::Path::new("."))
+                            .route;
                 }
                 if let Some(d) = data_dir {
                     cfg.store.data_dir = d;
@@ -171,17 +195,46 @@ async fn dispatch(cmd: Command) -> anyhow::Result<ExitCode> {
         }
         Command::CheckConfig { config } => match load_validated(&config) {
             Ok(v) => {
-                println!("{}: ok ({} route(s), mode {})", config.display(), v.routes.len(), v.config.gateway.mode.as_str());
+                println!(
+                    "{}: ok ({} route(s), mode {})",
+                    config.display(),
+                    v.routes.len(),
+                    v.config.gateway.mode.as_str()
+                );
                 Ok(ExitCode::SUCCESS)
             }
             Err(code) => Ok(code),
         },
-        Command::Demo { duration, listen, console, upstream_listen, data_dir, rate } => {
-            node::init_logging(&config::LogConfig { level: "warn".into(), format: "text".into() });
-            demo::run(demo::DemoOptions { duration, listen, console, upstream_listen, data_dir, rate }).await?;
+        Command::Demo {
+            duration,
+            listen,
+            console,
+            upstream_listen,
+            data_dir,
+            rate,
+        } => {
+            node::init_logging(&config::LogConfig {
+                level: "warn".into(),
+                format: "text".into(),
+            });
+            demo::run(demo::DemoOptions {
+                duration,
+                listen,
+                console,
+                upstream_listen,
+                data_dir,
+                rate,
+            })
+            .await?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Simulate { scenario, target, duration, rate, max_requests } => {
+        Command::Simulate {
+            scenario,
+            target,
+            duration,
+            rate,
+            max_requests,
+        } => {
             let scenario = palisade_sim::traffic::Scenario::parse(&scenario)?;
             let mut opts = palisade_sim::traffic::SimOptions::new(&target)?;
             opts.duration = duration;
@@ -194,7 +247,8 @@ async fn dispatch(cmd: Command) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::DemoApi { listen } => {
-            let l = tokio::net::TcpListener::bind(&listen).await
+            let l = tokio::net::TcpListener::bind(&listen)
+                .await
                 .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
             println!("demo payments API on http://{}", l.local_addr()?);
             palisade_sim::upstream::serve(l, node::shutdown_signal()).await?;
@@ -205,7 +259,8 @@ async fn dispatch(cmd: Command) -> anyhow::Result<ExitCode> {
 
 fn load_validated(path: &std::path::Path) -> Result<config::Validated, ExitCode> {
     let (cfg, src) = config::Config::load(path).map_err(|d| report(&d))?;
-    cfg.validate(Some(&src), &path.display().to_string()).map_err(|d| report(&d))
+    cfg.validate(Some(&src), &path.display().to_string())
+        .map_err(|d| report(&d))
 }
 
 fn report(d: &config::Diagnostics) -> ExitCode {

@@ -28,8 +28,14 @@ pub struct Bound {
 pub fn init_logging(cfg: &config::LogConfig) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&cfg.level));
-    let b = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
-    let _ = if cfg.format == "json" { b.json().try_init() } else { b.try_init() };
+    let b = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = if cfg.format == "json" {
+        b.json().try_init()
+    } else {
+        b.try_init()
+    };
 }
 
 /// Resolves on Ctrl-C or SIGTERM.
@@ -50,18 +56,33 @@ pub async fn shutdown_signal() {
 
 /// Installs the Prometheus recorder once per process.
 fn metrics_handle() -> Option<metrics_exporter_prometheus::PrometheusHandle> {
-    static HANDLE: std::sync::OnceLock<Option<metrics_exporter_prometheus::PrometheusHandle>> = std::sync::OnceLock::new();
+    static HANDLE: std::sync::OnceLock<Option<metrics_exporter_prometheus::PrometheusHandle>> =
+        std::sync::OnceLock::new();
     HANDLE
-        .get_or_init(|| metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder().ok())
+        .get_or_init(|| {
+            metrics_exporter_prometheus::PrometheusBuilder::new()
+                .install_recorder()
+                .ok()
+        })
         .clone()
 }
 
 /// Starts a node and runs it until `shutdown` resolves.
-pub async fn run(v: Validated, config_path: Option<PathBuf>, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+pub async fn run(
+    v: Validated,
+    config_path: Option<PathBuf>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
     let (stop_tx, stop_rx) = watch::channel(false);
     let node = start(v, config_path, stop_rx).await?;
-    eprintln!("palisade gateway on http://{}{}", node.bound.gateway,
-        node.bound.console.map(|c| format!(", console on http://{c}")).unwrap_or_default());
+    eprintln!(
+        "palisade gateway on http://{}{}",
+        node.bound.gateway,
+        node.bound
+            .console
+            .map(|c| format!(", console on http://{c}"))
+            .unwrap_or_default()
+    );
     shutdown.await;
     eprintln!("shutting down");
     let _ = stop_tx.send(true);
@@ -97,28 +118,49 @@ async fn stopped(mut rx: watch::Receiver<bool>) {
 }
 
 /// Starts the servers of a node; they stop when `stop` turns true.
-pub async fn start(v: Validated, config_path: Option<PathBuf>, stop: watch::Receiver<bool>) -> anyhow::Result<Node> {
+pub async fn start(
+    v: Validated,
+    config_path: Option<PathBuf>,
+    stop: watch::Receiver<bool>,
+) -> anyhow::Result<Node> {
     let data_dir = v.config.store.data_dir.clone();
-    let store = Store::open(&data_dir).with_context(|| format!("opening the store in {}", data_dir.display()))?;
+    let store = Store::open(&data_dir)
+        .with_context(|| format!("opening the store in {}", data_dir.display()))?;
     let pipeline = Arc::new(Pipeline::start(
         PipelineConfig {
             capacity: v.config.pipeline.capacity,
-            retention: Retention { max_age: v.config.store.retention, max_bytes: v.config.store.max_size_mib * 1024 * 1024 },
+            retention: Retention {
+                max_age: v.config.store.retention,
+                max_bytes: v.config.store.max_size_mib * 1024 * 1024,
+            },
             ..Default::default()
         },
         store,
         Vec::new(),
     ));
     let metrics = metrics_handle();
-    let gateway = Gateway::new(v.settings.clone(), v.routes.clone(), Box::new(Chain(Vec::new())), Arc::new(pipeline.sink()))?;
+    let gateway = Gateway::new(
+        v.settings.clone(),
+        v.routes.clone(),
+        Box::new(Chain(Vec::new())),
+        Arc::new(pipeline.sink()),
+    )?;
 
     let listen = v.settings.listen.context("gateway.listen is required")?;
-    let listener = TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen} (gateway.listen)"))?;
-    let mut bound = Bound { gateway: listener.local_addr()?, tls: None, console: None };
+    let listener = TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen} (gateway.listen)"))?;
+    let mut bound = Bound {
+        gateway: listener.local_addr()?,
+        tls: None,
+        console: None,
+    };
     let tls = match (&v.settings.tls, v.settings.tls_listen) {
         (Some(t), Some(addr)) => {
             let acceptor = palisade_gateway::tls::acceptor(t)?;
-            let l = TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr} (gateway.tls.listen)"))?;
+            let l = TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("cannot listen on {addr} (gateway.tls.listen)"))?;
             bound.tls = Some(l.local_addr()?);
             Some((l, acceptor))
         }
@@ -127,7 +169,9 @@ pub async fn start(v: Validated, config_path: Option<PathBuf>, stop: watch::Rece
 
     let mut tasks = Vec::new();
     if let Some(addr) = v.console {
-        let l = TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr} (console.listen)"))?;
+        let l = TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("cannot listen on {addr} (console.listen)"))?;
         bound.console = Some(l.local_addr()?);
         let mut state = ConsoleState::new(data_dir.clone());
         state.metrics = metrics;
@@ -150,14 +194,22 @@ pub async fn start(v: Validated, config_path: Option<PathBuf>, stop: watch::Rece
 
     let gw = gateway.clone();
     let stop_gw = stop.clone();
-    tasks.push(tokio::spawn(async move { gw.serve(listener, tls, stopped(stop_gw)).await }));
-    Ok(Node { bound, pipeline, tasks })
+    tasks.push(tokio::spawn(async move {
+        gw.serve(listener, tls, stopped(stop_gw)).await
+    }));
+    Ok(Node {
+        bound,
+        pipeline,
+        tasks,
+    })
 }
 
 #[cfg(unix)]
 async fn reload_on_hup(path: PathBuf, gw: Gateway, stop: watch::Receiver<bool>) {
     use tokio::signal::unix::{SignalKind, signal};
-    let Ok(mut hup) = signal(SignalKind::hangup()) else { return };
+    let Ok(mut hup) = signal(SignalKind::hangup()) else {
+        return;
+    };
     let stopping = stopped(stop);
     tokio::pin!(stopping);
     loop {
@@ -170,12 +222,16 @@ async fn reload_on_hup(path: PathBuf, gw: Gateway, stop: watch::Receiver<bool>) 
 
 /// Re-reads the file; applies it only when it is valid whole.
 fn reload(path: &Path, gw: &Gateway) {
-    match config::Config::load(path).and_then(|(c, src)| c.validate(Some(&src), &path.display().to_string())) {
+    match config::Config::load(path)
+        .and_then(|(c, src)| c.validate(Some(&src), &path.display().to_string()))
+    {
         Ok(v) => {
             gw.set_routes(v.routes);
             tracing::info!(file = %path.display(), "configuration reloaded");
         }
-        Err(d) => tracing::error!(file = %path.display(), "reload refused, keeping the running configuration:\n{d}"),
+        Err(d) => {
+            tracing::error!(file = %path.display(), "reload refused, keeping the running configuration:\n{d}")
+        }
     }
 }
 
