@@ -12,6 +12,12 @@
 //! by default) after the worker takes it from the queue; a `kill -9` loses
 //! the exchanges still queued plus that window. See docs/operations.md.
 
+pub mod actors;
+pub mod catalog;
+pub mod live;
 pub mod pipeline;
 
+pub use actors::ActorsAnalyzer;
+pub use catalog::CatalogAnalyzer;
+pub use live::LiveViews;
 pub use pipeline::{Analyzer, Pipeline, PipelineConfig, PipelineSink, PipelineStats};

@@ -19,6 +19,8 @@ pub trait Analyzer: Send {
     /// Called about every `flush_interval`, also when idle: publish snapshots,
     /// expire state.
     fn tick(&mut self, _now_ms: i64, _store: &mut Store) {}
+    /// Called once when the pipeline stops, after the last batch is written.
+    fn finish(&mut self, _now_ms: i64, _store: &mut Store) {}
 }
 
 /// Pipeline settings.
@@ -223,6 +225,10 @@ impl Worker {
                         self.analyse(*ex);
                     }
                     self.flush();
+                    let now = now_ms();
+                    for a in self.analyzers.iter_mut() {
+                        a.finish(now, &mut self.store);
+                    }
                     return;
                 }
                 Err(RecvTimeoutError::Timeout) => {}

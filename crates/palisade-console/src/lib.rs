@@ -12,6 +12,7 @@
 
 mod api;
 mod error;
+mod live_api;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -35,6 +36,8 @@ pub struct ConsoleState {
     pub metrics: Option<PrometheusHandle>,
     pub ready: Arc<AtomicBool>,
     pub pipeline: Option<Arc<PipelineStats>>,
+    /// Live views published by analysis (actors, catalog).
+    pub live: Option<Arc<palisade_analysis::LiveViews>>,
     reader: Arc<std::sync::Mutex<Option<Store>>>,
 }
 
@@ -53,6 +56,7 @@ impl ConsoleState {
             metrics: None,
             ready: Arc::new(AtomicBool::new(true)),
             pipeline: None,
+            live: None,
             reader: Arc::new(std::sync::Mutex::new(None)),
         }
     }
@@ -85,7 +89,7 @@ pub fn router(state: ConsoleState) -> Router {
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
-        .nest("/api/v1", api::router())
+        .nest("/api/v1", api::router().merge(live_api::router()))
         .fallback(|| async { ApiError::not_found("no such route") })
         .with_state(state)
 }

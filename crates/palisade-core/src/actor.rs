@@ -107,6 +107,20 @@ impl fmt::Display for ActorKey {
     }
 }
 
+/// The actor an exchange was attributed to by analysis.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActorRef {
+    /// Actor id (16 hex digits).
+    pub id: String,
+    /// Memorable name (`brave-otter`).
+    pub name: String,
+    /// Risk 0-100 after this exchange.
+    pub risk: u8,
+    /// Campaign id, when the actor is linked into one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub campaign: Option<String>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -278,6 +278,9 @@ pub struct Exchange {
     /// Whether the verdict was enforced (block mode) or only recorded.
     #[serde(default)]
     pub enforced: bool,
+    /// The actor analysis attributed this exchange to (set off the request path).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor: Option<crate::actor::ActorRef>,
 }
 
 impl Default for Exchange {
@@ -296,6 +299,7 @@ impl Default for Exchange {
             findings: Vec::new(),
             verdict: Verdict::Allow,
             enforced: false,
+            actor: None,
         }
     }
 }

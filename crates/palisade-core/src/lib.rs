@@ -23,7 +23,7 @@ pub mod sensitive;
 pub mod sink;
 pub mod verdict;
 
-pub use actor::ActorKey;
+pub use actor::{ActorKey, ActorRef};
 pub use clock::{Clock, ManualClock, SystemClock, now_ms};
 pub use exchange::{Body, Exchange, RequestPart, ResponsePart, Source, Timings, TlsInfo};
 pub use finding::{Finding, Phase, Severity};

@@ -47,7 +47,10 @@ fn main() {
                     let (d, layers) = decode::decode(&v.raw);
                     let lower = decode::normalize(&d);
                     t_decode += t.elapsed();
-                    if !v.is_key && is_plain(&d) && (is_plain(&v.name) || v.name.is_empty()) {
+                    if !v.is_key
+                        && is_plain(&d)
+                        && !palisade_detect::detectors::name_is_suspicious(&v.name)
+                    {
                         plain += 1;
                         continue;
                     }
@@ -68,6 +71,7 @@ fn main() {
                         decoded: &d,
                         lower: &lower,
                         layers,
+                        ascii: palisade_detect::detectors::ascii_mask(&lower),
                     };
                     for (i, det) in VALUE_DETECTORS.iter().enumerate() {
                         if (det.applies)(&s) {

@@ -305,9 +305,10 @@ impl Engine {
             let (decoded, layers) = decode_cow(&v.raw);
             let plain = !v.is_key
                 && detectors::is_plain(&decoded)
-                && (detectors::is_plain(&v.name) || v.name.is_empty());
+                && !detectors::name_is_suspicious(&v.name);
             if !plain {
                 let lower = decode::normalize(&decoded);
+                let ascii = detectors::ascii_mask(&lower);
                 let subject = Subject {
                     part: v.part,
                     name: &v.name,
@@ -316,6 +317,7 @@ impl Engine {
                     decoded: &decoded,
                     lower: &lower,
                     layers,
+                    ascii,
                 };
                 let found = run_value_detectors(&subject, v, out, None);
                 // a value that is base64 of text is inspected as that text too
@@ -329,6 +331,7 @@ impl Engine {
                         decoded: &d2,
                         lower: &lower2,
                         layers: l2,
+                        ascii: detectors::ascii_mask(&lower2),
                         ..subject
                     };
                     run_value_detectors(&s2, v, out, Some("base64"));

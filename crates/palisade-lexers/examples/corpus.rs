@@ -9,6 +9,7 @@
 //! attack category CAT (or the hits on benign rows when CAT is `benign`).
 //! `--value` explains FILE taken as one value (fingerprints and verdicts).
 //! `--lines` treats every line of FILE as one benign value and prints hits.
+//! `--headers` also judges header values, cookie values and JSON string leaves.
 //! `--whole` also judges the whole decoded query string and body as one value.
 
 use std::collections::BTreeMap;
@@ -41,6 +42,43 @@ fn values(target: &str, body: &str, whole: bool) -> Vec<String> {
     out
 }
 
+/// Header values (cookies split into their values) and the string leaves of
+/// a JSON body: what a detector also hands to the lexers.
+fn extra_values(j: &serde_json::Value, out: &mut Vec<String>) {
+    if let Some(hs) = j["headers"].as_array() {
+        for h in hs {
+            let name = h[0].as_str().unwrap_or("").to_ascii_lowercase();
+            let v = h[1].as_str().unwrap_or("");
+            if name == "cookie" {
+                for c in v.split(';') {
+                    out.push(decode(c.split_once('=').map_or(c, |(_, v)| v).trim()));
+                }
+            } else if !matches!(name.as_str(), "host" | "content-length" | "content-type" | "connection") {
+                out.push(v.to_string());
+            }
+        }
+    }
+    let body = j["body"].as_str().unwrap_or("").trim_start();
+    if (body.starts_with('{') || body.starts_with('['))
+        && let Ok(v) = serde_json::from_str::<serde_json::Value>(body)
+    {
+        let mut stack = vec![v];
+        while let Some(v) = stack.pop() {
+            match v {
+                serde_json::Value::String(s) => out.push(s),
+                serde_json::Value::Array(a) => stack.extend(a),
+                serde_json::Value::Object(o) => {
+                    for (k, v) in o {
+                        out.push(k);
+                        stack.push(v);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
 #[derive(Default)]
 struct Row {
     n: usize,
@@ -57,6 +95,7 @@ fn main() {
         std::process::exit(2);
     };
     let whole = args.iter().any(|a| a == "--whole");
+    let headers = args.iter().any(|a| a == "--headers");
     if args.iter().any(|a| a == "--value") {
         // Explain one value: its folded SQL streams and every lexer's verdict.
         println!("{:?}", palisade_lexers::sqli_fingerprints(path));
@@ -110,11 +149,14 @@ fn main() {
         };
         let label = j["label"].as_str().unwrap_or("").to_string();
         let cat = j["category"].as_str().unwrap_or("").to_string();
-        let vals = values(
+        let mut vals = values(
             j["target"].as_str().unwrap_or(""),
             j["body"].as_str().unwrap_or(""),
             whole,
         );
+        if headers {
+            extra_values(&j, &mut vals);
+        }
         let (mut s, mut x, mut c) = (None, None, None);
         for v in &vals {
             values_seen += 1;
@@ -148,7 +190,7 @@ fn main() {
         r.any += usize::from(any);
         if let Some(want) = &show {
             let joined = vals.join(" | ");
-            if want == "benign" && label == "benign" && any {
+            if (want == "benign" || want == "nonmatch") && label == *want && any {
                 println!(
                     "FP {joined:?} -> {}",
                     [s, x, c]

@@ -35,7 +35,7 @@ pub fn xss(input: &str) -> Option<XssMatch> {
     if !s.iter().any(|&c| {
         matches!(
             c,
-            b'<' | b'"' | b'\'' | b'`' | b':' | b'=' | b'{' | b'+' | b';'
+            b'<' | b'"' | b'\'' | b'`' | b':' | b'=' | b'{' | b'+' | b';' | b'(' | b'>'
         )
     }) {
         return None;
@@ -54,8 +54,12 @@ pub fn xss(input: &str) -> Option<XssMatch> {
             });
         }
     }
-    // Unquoted attribute value: it ends at the first space.
-    if let Some(m) = attributes(s, 0, false, true).0 {
+    // Unquoted attribute value: it ends at the first space. Or the value is
+    // put where attributes go ("<div VALUE>").
+    if let Some(m) = attributes(s, 0, false, true)
+        .0
+        .or_else(|| attributes(s, 0, false, false).0)
+    {
         return Some(XssMatch {
             context: "attribute-value",
             ..m
@@ -153,7 +157,7 @@ fn handler_value(s: &[u8]) -> Option<String> {
             .all(|&c| c <= 0x20 || matches!(c, b'>' | b';' | b'/' | b'"' | b'\'' | b'<' | b')'))
             || rest
                 .iter()
-                .find(|c| !c.is_ascii_whitespace())
+                .find(|c| !c.is_ascii_whitespace() && !matches!(c, b'"' | b'\'' | b'`'))
                 .is_some_and(|&c| matches!(c, b'>' | b';' | b'/'))
         {
             return Some(format!(
@@ -199,7 +203,7 @@ const DANGEROUS_TAGS: &[&str] = &[
     "meta",
     "form",
     "style",
-    "xml",
+    
     "import",
     "layer",
     "ilayer",
@@ -244,7 +248,8 @@ fn lower_eq(a: &[u8], b: &str) -> bool {
 }
 
 fn is_space(c: u8) -> bool {
-    matches!(c, b' ' | b'\t' | b'\n' | b'\r' | 0x0c)
+    // 0x0b: old IE separated attributes with a vertical tab too.
+    matches!(c, b' ' | b'\t' | b'\n' | b'\r' | 0x0c | 0x0b)
 }
 
 /// At most this many tag openings are examined per value, and each tag's
@@ -296,7 +301,7 @@ fn scan_data(s: &[u8]) -> Option<XssMatch> {
         }
         if c == b'?' || c == b'!' {
             let d = s.get(p + 2..).unwrap_or(&[]);
-            const PI: &[&[u8]] = &[b"import", b"xml:namespace", b"xml-stylesheet", b"attlist"];
+            const PI: &[&[u8]] = &[b"import", b"xml:namespace", b"attlist"];
             if PI
                 .iter()
                 .any(|k| d.len() >= k.len() && d[..k.len()].eq_ignore_ascii_case(k))
@@ -328,7 +333,7 @@ fn scan_data(s: &[u8]) -> Option<XssMatch> {
 fn tag_name(s: &[u8], start: usize) -> &[u8] {
     let mut i = start;
     while let Some(&c) = s.get(i) {
-        if is_space(c) || matches!(c, b'/' | b'>' | b'<' | 0) {
+        if is_space(c) || matches!(c, b'/' | b'>' | b'<') {
             break;
         }
         i += 1;
@@ -401,6 +406,17 @@ fn tag(s: &[u8], start: usize) -> (Option<XssMatch>, usize) {
                     after,
                 );
             }
+        }
+    }
+    // IE's "<xml id=x>" / "<xml src=...>" data islands; a bare "<xml>" is an XML body.
+    if lower_eq(&clean, "xml") && s.get(after).is_some_and(|&c| is_space(c)) {
+        let rest = s.get(after..).unwrap_or(&[]);
+        let first = rest.iter().position(|&c| !is_space(c)).and_then(|p| rest.get(p));
+        if first.is_some_and(u8::is_ascii_alphabetic) {
+            return (
+                Some(XssMatch { reason: "<xml> data island".into(), context: "data", confidence: 80 }),
+                after,
+            );
         }
     }
     let (m, next) = attributes(s, after, true, false);
@@ -559,10 +575,25 @@ fn check_attribute(name: &[u8], value: &[u8], has_value: bool, markup: bool) -> 
 fn scripted_css(v: &[u8]) -> bool {
     let mut n = Vec::with_capacity(v.len().min(4096));
     let mut i = 0;
+    // The quote of the CSS string we are in, 0 outside strings.
+    let mut in_str = 0u8;
     while i < v.len() && n.len() < 4096 {
-        if v[i] == b'/' && v.get(i + 1) == Some(&b'*') {
+        if in_str != 0 && v[i] == in_str {
+            in_str = 0;
+            n.push(v[i]);
+            i += 1;
+            continue;
+        }
+        if in_str == 0 && v[i] == b'/' && v.get(i + 1) == Some(&b'*') {
             i = memchr::memmem::find(v.get(i + 2..).unwrap_or(&[]), b"*/")
                 .map_or(v.len(), |o| i + 2 + o + 2);
+            continue;
+        }
+        if in_str == 0 && matches!(v[i], b'"' | b'\'') {
+            // A CSS string: no comment starts inside it; escapes still count.
+            in_str = v[i];
+            n.push(v[i]);
+            i += 1;
             continue;
         }
         let c = v[i];
@@ -630,6 +661,32 @@ fn normalise_url(v: &[u8]) -> Vec<u8> {
         if c == b'&' {
             // &colon; &tab; &newline; &#58; &#x3a;
             let rest = v.get(i + 1..).unwrap_or(&[]);
+            if rest.first() == Some(&b'#') {
+                // Numeric entity, ';' optional: "&#106", "&#x6A", "&#0000106;".
+                let hexa = matches!(rest.get(1), Some(b'x' | b'X'));
+                let from = if hexa { 2 } else { 1 };
+                let digits = rest
+                    .get(from..)
+                    .unwrap_or(&[])
+                    .iter()
+                    .take(8)
+                    .take_while(|d| if hexa { d.is_ascii_hexdigit() } else { d.is_ascii_digit() })
+                    .count();
+                if digits > 0 {
+                    let txt = std::str::from_utf8(&rest[from..from + digits]).unwrap_or("0");
+                    let n = u32::from_str_radix(txt, if hexa { 16 } else { 10 }).unwrap_or(0);
+                    if let Ok(b) = u8::try_from(n)
+                        && b > 0x20
+                    {
+                        out.push(b.to_ascii_lowercase());
+                    }
+                    i += 1 + from + digits;
+                    if v.get(i) == Some(&b';') {
+                        i += 1;
+                    }
+                    continue;
+                }
+            }
             if let Some(semi) = rest.iter().take(10).position(|&x| x == b';') {
                 let ent = &rest[..semi];
                 let decoded = if ent.eq_ignore_ascii_case(b"colon") {

@@ -373,7 +373,8 @@ pub fn shell_injection(input: &str) -> Option<ShellMatch> {
                             == Some(&b'|');
                     // After a lone '&' (English "and") or a line break, a weak
                     // command needs real arguments: "ps & top", "salt & pepper".
-                    let end_ok = !(j == i + 1 && c == b'&') || PROBES.contains(&w.as_str());
+                    let end_ok = !(j == i + 1 && matches!(c, b'&' | b'\n' | b'\r'))
+                        || PROBES.contains(&w.as_str());
                     let args_ok = if end_ok {
                         plausible_args(s, end)
                     } else {

@@ -406,6 +406,8 @@ struct Expr {
     cmp_literal: bool,
     /// A comparison with one literal side (name='x').
     cmp_half: bool,
+    /// A comparison with a symbol or LIKE (not "is", "not in": prose has those).
+    cmp_strict: bool,
     /// A subquery or an attack-only function.
     strong: bool,
     /// An attack-only function (sleep, benchmark, extractvalue...).
@@ -510,6 +512,9 @@ fn tail(s: &[u8], items: &[Item], mut i: usize, e: &mut Expr, prev: &mut Item) -
         }
         operand_info(e, &rhs, s);
         e.symbolic_cmp = op.has(CMP) && !op.text(s).iter().any(u8::is_ascii_alphabetic);
+        if op.has(CMP) && (e.symbolic_cmp || words_eq(op.text(s), "LIKE")) {
+            e.cmp_strict = true;
+        }
         *prev = rhs;
         i = j + 1;
     }
@@ -517,7 +522,24 @@ fn tail(s: &[u8], items: &[Item], mut i: usize, e: &mut Expr, prev: &mut Item) -
 }
 
 fn text_is(s: &[u8], it: Option<&Item>, w: &str) -> bool {
-    it.is_some_and(|t| t.text(s).eq_ignore_ascii_case(w.as_bytes()))
+    it.is_some_and(|t| words_eq(t.text(s), w))
+}
+
+/// Case-insensitive comparison of a token's text with a keyword or a
+/// two-word phrase; a folded phrase may hold any blanks or comments between
+/// its words ("WAITFOR  DELAY", "INSERT/**/INTO").
+fn words_eq(t: &[u8], w: &str) -> bool {
+    match w.split_once(' ') {
+        None => t.eq_ignore_ascii_case(w.as_bytes()),
+        Some((a, b)) => {
+            let word = |c: &u8| c.is_ascii_alphanumeric() || *c == b'_';
+            let first_end = t.iter().position(|c| !word(c)).unwrap_or(t.len());
+            let last_start = t.iter().rposition(|c| !word(c)).map_or(0, |p| p + 1);
+            first_end < last_start
+                && t[..first_end].eq_ignore_ascii_case(a.as_bytes())
+                && t[last_start..].eq_ignore_ascii_case(b.as_bytes())
+        }
+    }
 }
 
 fn starts_with_ci(t: &[u8], p: &str) -> bool {
@@ -534,7 +556,7 @@ fn statement(s: &[u8], items: &[Item], i: usize, after_breakout: bool) -> Option
     let t = it.text(s);
     let next = items.get(i + 1);
     let next2 = items.get(i + 2);
-    let up = |w: &str| t.eq_ignore_ascii_case(w.as_bytes());
+    let up = |w: &str| words_eq(t, w);
     match it.kind {
         b'E' if starts_with_ci(t, "SELECT") => select_statement(s, items, i, after_breakout),
         b'E' if up("INSERT") => (text_is(s, next, "INTO")
@@ -622,7 +644,12 @@ fn statement(s: &[u8], items: &[Item], i: usize, after_breakout: bool) -> Option
                 })
                 .then_some("control-flow-statement")
         }
-        b'E' if up("DROP") && after_breakout && next.is_some_and(|n| n.kind == b'n') => {
+        b'E' if up("DROP")
+            && next.is_some_and(|n| n.kind == b'n')
+            && (after_breakout
+                || next.is_some_and(|n| n.has(CMT_AFTER))
+                || next2.is_some_and(|n| n.kind == b';')) =>
+        {
             Some("drop-statement")
         }
         b'E' if up("CASE") => {
@@ -709,7 +736,7 @@ fn select_statement(
     let end = nx.is_none_or(|c| matches!(c.kind, b';' | b'U' | b'B' | b')')) || cut;
     if text_is(s, nx, "FROM") {
         let tbl = items.get(j + 1)?;
-        if !matches!(tbl.kind, b'n' | b'G' | b'F') {
+        if !matches!(tbl.kind, b'n' | b'G' | b'F' | b'f') {
             return None;
         }
         let lit = lit || lit_any;
@@ -942,7 +969,8 @@ fn judge_breakout(s: &[u8], items: &[Item], quote: u8) -> Option<(&'static str, 
             }
             let hit = match strength {
                 2 => {
-                    e.cmp_half
+                    e.cmp_strict
+                        || e.cmp_half
                         || e.cmp_literal
                         || e.strong
                         || e.call
@@ -951,7 +979,7 @@ fn judge_breakout(s: &[u8], items: &[Item], quote: u8) -> Option<(&'static str, 
                             && !has_space(first.text(s).trim_ascii())
                             && (cut
                                 || sql_after
-                                || e.ends_open_string
+                                || (e.ends_open_string && e.open_len > 0)
                                 || after.is_none()
                                     && e.operands == 1
                                     && !matches!(items.get(i + 1).map(|x| x.kind), Some(b's'))))

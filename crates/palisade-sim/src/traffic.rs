@@ -4,6 +4,9 @@
 //! source address in 127.0.0.0/8 (when the target is on IPv4 loopback), so a
 //! gateway sees distinct peers exactly as it would from the Internet. Runs are
 //! bounded in time and count, and only ever target loopback.
+//!
+//! Customers are population 0; the attack campaigns (populations 1 to 4)
+//! live in [`crate::attacks`]. The report has one row per population.
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
@@ -21,6 +24,7 @@ use rand::{Rng, SeedableRng};
 use serde::Serialize;
 use serde_json::json;
 
+use crate::attacks::{self, Campaign};
 use crate::world::{self, CUSTOMERS};
 
 /// Simulator failures (not: requests that failed; those are counted).
@@ -40,15 +44,38 @@ pub enum SimError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Scenario {
+    /// Ordinary customers browsing, ordering and paying.
     Customers,
+    /// A botnet testing stolen cards with micro charges (see [`crate::attacks`]).
+    CardTesting,
+    /// Leaked credential pairs tried a few per IP over many IPs.
+    CredentialStuffing,
+    /// One logged-in scraper walking account ids (BOLA), rotating IPs.
+    Enumeration,
+    /// A vulnerability scanner probing paths and injections.
+    Scanner,
+    /// Customers plus all four attack campaigns, attackers starting staggered.
+    Mixed,
 }
 
 impl Scenario {
-    pub const ALL: &'static [&'static str] = &["customers"];
+    pub const ALL: &'static [&'static str] = &[
+        "customers",
+        "card-testing",
+        "credential-stuffing",
+        "enumeration",
+        "scanner",
+        "mixed",
+    ];
 
     pub fn parse(s: &str) -> Result<Scenario, SimError> {
         match s {
             "customers" => Ok(Scenario::Customers),
+            "card-testing" => Ok(Scenario::CardTesting),
+            "credential-stuffing" => Ok(Scenario::CredentialStuffing),
+            "enumeration" => Ok(Scenario::Enumeration),
+            "scanner" => Ok(Scenario::Scanner),
+            "mixed" => Ok(Scenario::Mixed),
             other => Err(SimError::UnknownScenario(
                 other.into(),
                 Self::ALL.join(", "),
@@ -70,6 +97,12 @@ pub struct SimOptions {
     /// Customers browsing at once.
     pub concurrent_customers: u32,
     pub seed: u64,
+    /// Requests per second of each attack campaign.
+    pub attack_rate: f64,
+    /// In `mixed`: when the first attack campaign starts.
+    pub attack_start: Duration,
+    /// In `mixed`: the gap between the starts of successive campaigns.
+    pub attack_stagger: Duration,
 }
 
 impl SimOptions {
@@ -96,6 +129,9 @@ impl SimOptions {
             customer_rate: 20.0,
             concurrent_customers: 20,
             seed: 7,
+            attack_rate: 10.0,
+            attack_start: Duration::from_secs(3),
+            attack_stagger: Duration::from_secs(2),
         })
     }
 }
@@ -114,6 +150,22 @@ pub struct CampaignReport {
     /// Distinct clients (customers or bots) that were stopped at least once.
     pub clients_blocked: u64,
     pub clients: u64,
+    /// Attacks only: abuses that worked (a stolen card charged, a login
+    /// taken over, another customer's account read, a probe answered 2xx).
+    pub abuses_succeeded: u64,
+    /// How many of this population's requests were sent before the first
+    /// one the gateway stopped; `None` when none was stopped.
+    pub requests_until_first_block: Option<u64>,
+    /// Customers only: customers stopped at least once (false positives);
+    /// `None` for attack campaigns.
+    pub falsely_blocked: Option<u64>,
+}
+
+impl CampaignReport {
+    /// Whether this row is an attack campaign (not the customers).
+    pub fn is_attack(&self) -> bool {
+        self.falsely_blocked.is_none()
+    }
 }
 
 /// The outcome of a run.
@@ -123,50 +175,111 @@ pub struct SimReport {
     pub campaigns: Vec<CampaignReport>,
 }
 
+impl SimReport {
+    /// The row of one population by name (`customers`, `card-testing`, ...).
+    pub fn campaign(&self, name: &str) -> Option<&CampaignReport> {
+        self.campaigns.iter().find(|c| c.name == name)
+    }
+}
+
 impl std::fmt::Display for SimReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         writeln!(
             f,
-            "{:<22} {:>9} {:>9} {:>9} {:>7} {:>9}",
-            "population", "requests", "reached", "blocked", "errors", "blocked/clients"
+            "{:<20} {:>8} {:>8} {:>8} {:>6} {:>8} {:>11} {:>15} {:>10}",
+            "population",
+            "requests",
+            "reached",
+            "blocked",
+            "errors",
+            "abuses",
+            "first block",
+            "blocked/clients",
+            "false pos."
         )?;
         for c in &self.campaigns {
+            let abuses = if c.is_attack() {
+                c.abuses_succeeded.to_string()
+            } else {
+                "-".into()
+            };
+            let first = c
+                .requests_until_first_block
+                .map_or_else(|| "never".to_string(), |n| n.to_string());
+            let falsely = c
+                .falsely_blocked
+                .map_or_else(|| "-".to_string(), |n| n.to_string());
             writeln!(
                 f,
-                "{:<22} {:>9} {:>9} {:>9} {:>7} {:>9}/{}",
+                "{:<20} {:>8} {:>8} {:>8} {:>6} {:>8} {:>11} {:>15} {:>10}",
                 c.name,
                 c.requests,
                 c.reached_upstream,
                 c.blocked,
                 c.errors,
-                c.clients_blocked,
-                c.clients
+                abuses,
+                first,
+                format!("{}/{}", c.clients_blocked, c.clients),
+                falsely
             )?;
         }
         write!(f, "elapsed {:.1}s", self.elapsed_ms as f64 / 1000.0)
     }
 }
 
-#[derive(Default)]
-struct Counters {
-    requests: AtomicU64,
-    reached: AtomicU64,
-    blocked: AtomicU64,
-    errors: AtomicU64,
-    clients_blocked: AtomicU64,
-    clients: AtomicU64,
+pub(crate) struct Counters {
+    pub(crate) requests: AtomicU64,
+    pub(crate) reached: AtomicU64,
+    pub(crate) blocked: AtomicU64,
+    pub(crate) errors: AtomicU64,
+    pub(crate) clients_blocked: AtomicU64,
+    pub(crate) clients: AtomicU64,
+    pub(crate) abuses: AtomicU64,
+    /// Sequence number of the first stopped request (`u64::MAX`: none).
+    pub(crate) first_block: AtomicU64,
+}
+
+impl Default for Counters {
+    fn default() -> Self {
+        Self {
+            requests: AtomicU64::new(0),
+            reached: AtomicU64::new(0),
+            blocked: AtomicU64::new(0),
+            errors: AtomicU64::new(0),
+            clients_blocked: AtomicU64::new(0),
+            clients: AtomicU64::new(0),
+            abuses: AtomicU64::new(0),
+            first_block: AtomicU64::new(u64::MAX),
+        }
+    }
 }
 
 impl Counters {
-    fn report(&self, name: &str) -> CampaignReport {
+    /// Counts a request about to be sent; returns its sequence number.
+    pub(crate) fn sent(&self) -> u64 {
+        self.requests.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Counts a stopped request with sequence number `seq`.
+    pub(crate) fn stopped(&self, seq: u64) {
+        self.blocked.fetch_add(1, Ordering::Relaxed);
+        self.first_block.fetch_min(seq, Ordering::Relaxed);
+    }
+
+    fn report(&self, name: &str, customers: bool) -> CampaignReport {
+        let first = self.first_block.load(Ordering::Relaxed);
+        let clients_blocked = self.clients_blocked.load(Ordering::Relaxed);
         CampaignReport {
             name: name.into(),
             requests: self.requests.load(Ordering::Relaxed),
             reached_upstream: self.reached.load(Ordering::Relaxed),
             blocked: self.blocked.load(Ordering::Relaxed),
             errors: self.errors.load(Ordering::Relaxed),
-            clients_blocked: self.clients_blocked.load(Ordering::Relaxed),
+            clients_blocked,
             clients: self.clients.load(Ordering::Relaxed),
+            abuses_succeeded: self.abuses.load(Ordering::Relaxed),
+            requests_until_first_block: (first != u64::MAX).then_some(first),
+            falsely_blocked: customers.then_some(clients_blocked),
         }
     }
 }
@@ -299,13 +412,14 @@ pub fn source_addr(pop: u8, n: u32) -> Ipv4Addr {
     )
 }
 
-struct Budget {
-    deadline: Instant,
+pub(crate) struct Budget {
+    pub(crate) deadline: Instant,
     left: AtomicU64,
 }
 
 impl Budget {
-    fn take(&self) -> bool {
+    /// Takes one request from the budget; false once time or count is spent.
+    pub(crate) fn take(&self) -> bool {
         Instant::now() < self.deadline
             && self
                 .left
@@ -321,26 +435,53 @@ pub async fn run(scenario: Scenario, opts: &SimOptions) -> SimReport {
         deadline: start + opts.duration,
         left: AtomicU64::new(opts.max_requests),
     });
-    let customers = Arc::new(Counters::default());
     let mut tasks = Vec::new();
-    match scenario {
-        Scenario::Customers => {
-            for n in 0..opts.concurrent_customers.max(1) {
-                tasks.push(tokio::spawn(customer_loop(
-                    n,
-                    opts.clone(),
-                    budget.clone(),
-                    customers.clone(),
-                )));
-            }
+    let mut rows: Vec<(&'static str, Arc<Counters>)> = Vec::new();
+    if matches!(scenario, Scenario::Customers | Scenario::Mixed) {
+        let customers = Arc::new(Counters::default());
+        for n in 0..opts.concurrent_customers.max(1) {
+            tasks.push(tokio::spawn(customer_loop(
+                n,
+                opts.clone(),
+                budget.clone(),
+                customers.clone(),
+            )));
         }
+        rows.push(("customers", customers));
+    }
+    let campaigns: &[Campaign] = match scenario {
+        Scenario::Customers => &[],
+        Scenario::CardTesting => &[Campaign::CardTesting],
+        Scenario::CredentialStuffing => &[Campaign::CredentialStuffing],
+        Scenario::Enumeration => &[Campaign::Enumeration],
+        Scenario::Scanner => &[Campaign::Scanner],
+        Scenario::Mixed => &Campaign::ALL,
+    };
+    for (i, campaign) in campaigns.iter().enumerate() {
+        let delay = if scenario == Scenario::Mixed {
+            opts.attack_start + opts.attack_stagger.saturating_mul(i as u32)
+        } else {
+            Duration::ZERO
+        };
+        let counters = Arc::new(Counters::default());
+        tasks.extend(attacks::spawn(
+            *campaign,
+            delay,
+            opts,
+            budget.clone(),
+            counters.clone(),
+        ));
+        rows.push((campaign.name(), counters));
     }
     for t in tasks {
         let _ = t.await;
     }
     SimReport {
         elapsed_ms: start.elapsed().as_millis() as u64,
-        campaigns: vec![customers.report("customers")],
+        campaigns: rows
+            .iter()
+            .map(|(name, c)| c.report(name, *name == "customers"))
+            .collect(),
     }
 }
 
@@ -445,11 +586,11 @@ async fn customer_loop(n: u32, opts: SimOptions, budget: Arc<Budget>, c: Arc<Cou
                 )
             }
         };
-        c.requests.fetch_add(1, Ordering::Relaxed);
+        let seq = c.sent();
         match client.send(method, &path, body).await {
             Ok(a) => {
                 if a.stopped {
-                    c.blocked.fetch_add(1, Ordering::Relaxed);
+                    c.stopped(seq);
                     if !was_blocked {
                         was_blocked = true;
                         c.clients_blocked.fetch_add(1, Ordering::Relaxed);

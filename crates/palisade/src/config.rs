@@ -28,6 +28,24 @@ pub struct Config {
     pub pipeline: PipelineSection,
     #[serde(default)]
     pub log: LogConfig,
+    /// Actor tracking, risk, responses, allowlist and abuse detectors.
+    #[serde(default)]
+    pub actors: palisade_actors::ActorsConfig,
+    /// API discovery.
+    #[serde(default)]
+    pub catalog: palisade_catalog::CatalogConfig,
+    /// The team's declared API.
+    #[serde(default)]
+    pub spec: SpecSection,
+}
+
+/// `[spec]`: OpenAPI documents to compare traffic with.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SpecSection {
+    /// OpenAPI 3.0 / 3.1 files (JSON or YAML).
+    #[serde(default)]
+    pub files: Vec<PathBuf>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -245,6 +263,32 @@ impl Config {
                 message: "must be at least 1".into(),
                 hint: "the default, 65536, suits most deployments".into(),
             });
+        }
+        if let Err(e) = self
+            .actors
+            .build(palisade_core::KeyedHasher::insecure_for_tests())
+        {
+            issues.push(ConfigIssue {
+                field: "actors".into(),
+                message: e.to_string(),
+                hint: "see docs/actors.md for every key and its range".into(),
+            });
+        }
+        if let Err(e) = self.catalog.build() {
+            issues.push(ConfigIssue {
+                field: "catalog".into(),
+                message: e.to_string(),
+                hint: "see docs/catalog.md for every key".into(),
+            });
+        }
+        for (i, f) in self.spec.files.iter().enumerate() {
+            if let Err(e) = palisade_catalog::Spec::from_file(f) {
+                issues.push(ConfigIssue {
+                    field: format!("spec.files[{i}]"),
+                    message: e.to_string(),
+                    hint: "give an OpenAPI 3.0 or 3.1 document (JSON or YAML)".into(),
+                });
+            }
         }
         if self.store.max_size_mib == 0 {
             issues.push(ConfigIssue {

@@ -90,6 +90,22 @@ pub async fn run(o: DemoOptions) -> anyhow::Result<()> {
         _ = node::shutdown_signal() => None,
     };
     ticker.abort();
+    let endpoints = node.live.endpoints.load_full();
+    let actors = node.live.actors.load_full();
+    println!("API catalog: {} endpoint(s) learned", endpoints.len());
+    for e in endpoints.iter().take(12) {
+        println!(
+            "  {:<7} {:<32} {:>6} req  risk {:>3}",
+            e.method, e.template, e.requests, e.posture.score
+        );
+    }
+    println!("Actors: {} tracked; riskiest:", actors.len());
+    for a in actors.iter().take(5) {
+        println!(
+            "  {:<24} risk {:>3}  {:?}  {} request(s)",
+            a.name, a.risk, a.level, a.requests
+        );
+    }
     let _ = stop_tx.send(true);
     node.finished().await;
     let _ = api_task.await;

@@ -7,6 +7,7 @@
 
 mod config;
 mod demo;
+mod engine;
 mod node;
 
 use std::path::PathBuf;

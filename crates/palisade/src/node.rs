@@ -7,9 +7,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use arc_swap::ArcSwap;
+use palisade_actors::DecisionSnapshot;
+use palisade_analysis::{ActorsAnalyzer, CatalogAnalyzer, LiveViews};
 use palisade_analysis::{Pipeline, PipelineConfig};
 use palisade_console::ConsoleState;
-use palisade_core::inspect::Chain;
+
+use crate::engine::NodeEngine;
 use palisade_gateway::Gateway;
 use palisade_store::{Retention, Store};
 use tokio::net::TcpListener;
@@ -93,6 +97,7 @@ pub async fn run(
 /// A started node.
 pub struct Node {
     pub bound: Bound,
+    pub live: Arc<LiveViews>,
     pub pipeline: Arc<Pipeline>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
@@ -126,6 +131,28 @@ pub async fn start(
     let data_dir = v.config.store.data_dir.clone();
     let store = Store::open(&data_dir)
         .with_context(|| format!("opening the store in {}", data_dir.display()))?;
+    let hasher = crate::engine::load_or_create_key(&data_dir)?;
+    let live = LiveViews::new();
+    let decisions = Arc::new(ArcSwap::from_pointee(DecisionSnapshot::empty()));
+    let tracker = v
+        .config
+        .actors
+        .build(hasher.clone())
+        .map_err(|e| anyhow::anyhow!("[actors]: {e}"))?;
+    let mut catalog = CatalogAnalyzer::load(&v.config.catalog, &store, live.clone())
+        .map_err(|e| anyhow::anyhow!("[catalog]: {e}"))?;
+    for f in &v.config.spec.files {
+        let spec = palisade_catalog::Spec::from_file(f).map_err(|e| anyhow::anyhow!("{e}"))?;
+        catalog.catalog_mut().import_spec(spec);
+    }
+    let analyzers: Vec<Box<dyn palisade_analysis::Analyzer>> = vec![
+        Box::new(ActorsAnalyzer::new(
+            tracker,
+            decisions.clone(),
+            live.clone(),
+        )),
+        Box::new(catalog),
+    ];
     let pipeline = Arc::new(Pipeline::start(
         PipelineConfig {
             capacity: v.config.pipeline.capacity,
@@ -136,15 +163,23 @@ pub async fn start(
             ..Default::default()
         },
         store,
-        Vec::new(),
+        analyzers,
     ));
+    let engine = NodeEngine {
+        hasher,
+        decisions,
+        detect: None,
+    };
     let metrics = metrics_handle();
     let gateway = Gateway::new(
         v.settings.clone(),
         v.routes.clone(),
-        Box::new(Chain(Vec::new())),
+        Box::new(engine),
         Arc::new(pipeline.sink()),
-    )?;
+    )?
+    .with_tls_fingerprinter(Arc::new(|hello: &[u8]| {
+        palisade_actors::ja4::ja4_from_client_hello(hello).ok()
+    }));
 
     let listen = v.settings.listen.context("gateway.listen is required")?;
     let listener = TcpListener::bind(listen)
@@ -176,6 +211,7 @@ pub async fn start(
         let mut state = ConsoleState::new(data_dir.clone());
         state.metrics = metrics;
         state.pipeline = Some(pipeline.stats());
+        state.live = Some(live.clone());
         let stop = stop.clone();
         tasks.push(tokio::spawn(async move {
             if let Err(e) = palisade_console::serve(l, state, stopped(stop)).await {
@@ -199,6 +235,7 @@ pub async fn start(
     }));
     Ok(Node {
         bound,
+        live,
         pipeline,
         tasks,
     })

@@ -3,9 +3,8 @@
 //! substitution, `${IFS}` tricks, glob-spelled binaries (`/???/c?t`) and
 //! quote-split commands (`w'h'o'am'i`), read on the normalized value.
 
+use super::{Hit, Lazy, Subject, mask};
 use palisade_core::Severity;
-
-use super::{Hit, Lazy, Subject};
 
 static SEPARATED: Lazy = Lazy::new(concat!(
     r"(^|[;|&`\n]|\$\(|\|\||&&)\s*(\\?/?(usr/)?(local/)?s?bin/)?",
@@ -19,9 +18,17 @@ static STRONG: Lazy = Lazy::new(concat!(
     r"|[;|&]\s*(\w+\s*=\s*\S+\s*;)?\s*(wget|curl)\s+\S+|\b(wget|curl)\s+(-\w+\s+)*https?://\S+\s*(\||;|-o|>)",
     r"|>\s*/dev/tcp/|\b(bash|sh)\s+-i\b|\bxterm\s+-display|\bmkfifo\s+/tmp/",
 ));
+const LEXER_TRIGGERS: u128 = mask(b";|&$`\n<>(){}\\");
 
 pub fn detect(s: &Subject<'_>) -> Option<Hit> {
-    let lexed = lexer(s);
+    if !s.has_any(LEXER_TRIGGERS | mask(b"/'\"")) {
+        return None;
+    }
+    let lexed = if s.has_any(LEXER_TRIGGERS) {
+        lexer(s)
+    } else {
+        None
+    };
     if lexed.as_ref().is_some_and(|h| h.confidence >= 90) {
         return lexed;
     }

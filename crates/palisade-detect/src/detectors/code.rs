@@ -4,9 +4,44 @@
 //! class-loader paths, serialized objects), Node.js (`child_process`,
 //! `process.mainModule`) and Python (`__import__`, `os.system`).
 
+use super::{Hit, Lazy, Subject, Words, mask};
 use palisade_core::Severity;
 
-use super::{Hit, Lazy, Subject};
+static JAVA_WORDS: Words = Words::new(&[
+    "java",
+    "processbuilder",
+    "runtime",
+    "classloader",
+    "ognl",
+    "memberaccess",
+    "ro0ab",
+    "aced",
+    "h4sia",
+    "org.apache",
+    "springframework",
+    "xalan",
+    "groovy",
+    "rowset",
+    "transformer",
+    "templatesimpl",
+    "#context",
+    "(#",
+]);
+static SCRIPT_WORDS: Words = Words::new(&[
+    "require",
+    "process",
+    "constructor",
+    "__import__",
+    "os.",
+    "subprocess",
+    "exec",
+    "pickle",
+    "kernel",
+    "popen",
+    "getruntime",
+    "_$$nd_func",
+    "@{",
+]);
 
 static PHP_STRONG: Lazy = Lazy::new(concat!(
     r"<\?(php\b|=)|\$_(get|post|request|cookie|server|files|env|session)\b\s*\[|\bphp://(input|filter|fd)",
@@ -50,9 +85,7 @@ pub fn detect(s: &Subject<'_>) -> Option<Hit> {
     if lower.len() < 5 {
         return None;
     }
-    if lower
-        .bytes()
-        .any(|b| matches!(b, b'(' | b'<' | b'$' | b':' | b'[' | b'#' | b'\\' | b'%'))
+    if s.has_any(mask(b"(<${:"))
         && let Some(at) = PHP_STRONG.find(lower)
     {
         return Some(
@@ -66,14 +99,10 @@ pub fn detect(s: &Subject<'_>) -> Option<Hit> {
             .near(lower, at),
         );
     }
-    if lower.contains('.')
-        || lower.contains('#')
-        || lower.contains('[')
-        || lower.starts_with("ro0ab")
-        || lower.contains("aced")
-        || lower.starts_with("h4sia")
     {
-        if let Some(at) = JAVA.find(lower) {
+        if JAVA_WORDS.find(lower).is_some()
+            && let Some(at) = JAVA.find(lower)
+        {
             return Some(
                 Hit::new(
                     "code",
@@ -85,7 +114,9 @@ pub fn detect(s: &Subject<'_>) -> Option<Hit> {
                 .near(lower, at),
             );
         }
-        if let Some(at) = NODE_PY.find(lower) {
+        if SCRIPT_WORDS.find(lower).is_some()
+            && let Some(at) = NODE_PY.find(lower)
+        {
             return Some(
                 Hit::new(
                     "code",

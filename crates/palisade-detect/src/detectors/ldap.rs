@@ -16,7 +16,10 @@ static FILTER: Lazy = Lazy::new(concat!(
 
 pub fn detect(s: &Subject<'_>) -> Option<Hit> {
     let lower = s.lower;
-    if !lower.contains(')') && !lower.contains('(') {
+    if ![")(", ") (", "(|", "(&", "=*", "*)", "( |", "( &"]
+        .iter()
+        .any(|n| s.has(n))
+    {
         return None;
     }
     let at = FILTER.find(lower)?;

@@ -46,6 +46,54 @@ pub struct Subject<'s> {
     /// `decoded`, lower-cased, comments as spaces, whitespace folded.
     pub lower: &'s str,
     pub layers: Layers,
+    /// Which ASCII bytes `lower` holds (bit `b` for byte `b`): detectors test
+    /// their trigger characters here before running a regex.
+    pub ascii: u128,
+}
+
+/// The set of ASCII bytes in `s`, as a bit mask.
+pub fn ascii_mask(s: &str) -> u128 {
+    let mut m = 0u128;
+    for &b in s.as_bytes() {
+        if b < 128 {
+            m |= 1u128 << b;
+        }
+    }
+    m
+}
+
+/// The mask of the given bytes (all ASCII).
+pub const fn mask(chars: &[u8]) -> u128 {
+    let mut m = 0u128;
+    let mut i = 0;
+    while i < chars.len() {
+        if chars[i] < 128 {
+            m |= 1u128 << chars[i];
+        }
+        i += 1;
+    }
+    m
+}
+
+impl Subject<'_> {
+    /// Whether `lower` holds any of the bytes in `m`.
+    pub fn has_any(&self, m: u128) -> bool {
+        self.ascii & m != 0
+    }
+    /// Whether `lower` contains `needle`.
+    pub fn has(&self, needle: &str) -> bool {
+        memchr::memmem::find(self.lower.as_bytes(), needle.as_bytes()).is_some()
+    }
+}
+
+/// A parameter name that only name-reading detectors care about (operators,
+/// prototype paths, Java class paths): checked even when the value is plain.
+pub fn name_is_suspicious(name: &str) -> bool {
+    name.contains('$')
+        || name.contains("__")
+        || name.contains("onstructor")
+        || name.contains("rototype")
+        || name.to_ascii_lowercase().contains("class")
 }
 
 /// What a detector found.
@@ -302,6 +350,7 @@ pub(crate) mod test_util {
             decoded: &decoded,
             lower: &lower,
             layers,
+            ascii: ascii_mask(&lower),
         })
     }
 }

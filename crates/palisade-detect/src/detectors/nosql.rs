@@ -87,9 +87,10 @@ pub fn detect(s: &Subject<'_>) -> Option<Hit> {
         return None;
     }
     let lower = s.lower;
-    if !lower
-        .bytes()
-        .any(|b| matches!(b, b'$' | b';' | b'|' | b'.'))
+    if !(s.has_any(super::mask(b"$"))
+        || ["||", "return", "this.", "db.", "sleep"]
+            .iter()
+            .any(|n| s.has(n)))
     {
         return None;
     }

@@ -3,9 +3,8 @@
 //! functions, stacked queries, quote-closing tautologies), read on the
 //! normalized value and on its comment-squeezed form (`un/**/ion`).
 
+use super::{Hit, Lazy, Subject, Words, mask};
 use palisade_core::Severity;
-
-use super::{Hit, Lazy, Subject};
 
 static SHAPES: Lazy = Lazy::new(concat!(
     r"\bunion( all| distinct)? ?\(? ?select\b",
@@ -26,13 +25,53 @@ static SHAPES: Lazy = Lazy::new(concat!(
     r"|\bselect (count|concat|char|group_concat|version|user|database|@@)\b ?\(",
     r"|\bcase when\b.{0,80}\bthen\b.{0,80}\b(sleep|benchmark|1/0)\b",
 ));
+static KEYWORDS: Words = Words::new(&[
+    "select",
+    "union",
+    "sleep",
+    "benchmark",
+    "waitfor",
+    "xp_",
+    "@@",
+    "information_schema",
+    "outfile",
+    "dumpfile",
+    "order by",
+    "having",
+    "case when",
+    "extractvalue",
+    "updatexml",
+    "load_file",
+    "dbms_",
+    "utl_",
+    "sp_",
+    "insert",
+    "delete",
+    "drop",
+    "exec",
+    " or ",
+    " and ",
+    " xor ",
+    "like",
+    "null",
+]);
+const QUOTES: u128 = mask(b"'\"`;=<>#)");
+const LEXER_TRIGGERS: u128 = mask(b"'\"`;()#=<>|&*/-");
 
 pub fn detect(s: &Subject<'_>) -> Option<Hit> {
+    let keyword = KEYWORDS.find(s.lower).is_some();
+    if !keyword && !s.has_any(LEXER_TRIGGERS) {
+        return None;
+    }
     let lexed = lexer(s);
     if lexed.as_ref().is_some_and(|h| h.confidence >= 90) {
         return lexed;
     }
-    let shaped = shapes(s);
+    let shaped = if keyword || s.has_any(QUOTES) {
+        shapes(s)
+    } else {
+        None
+    };
     match (lexed, shaped) {
         (Some(l), Some(sh)) => Some(if sh.score() > l.score() { sh } else { l }),
         (l, sh) => l.or(sh),

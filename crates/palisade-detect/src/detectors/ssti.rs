@@ -22,9 +22,10 @@ static RUNTIME: Lazy = Lazy::new(concat!(
 
 pub fn detect(s: &Subject<'_>) -> Option<Hit> {
     let lower = s.lower;
-    if !lower
-        .bytes()
-        .any(|b| matches!(b, b'{' | b'%' | b'_' | b'(' | b'#'))
+    if !(s.has_any(super::mask(b"{"))
+        || ["__", "<%", "<#", "#set", "@(", "java.", "?new", "smarty"]
+            .iter()
+            .any(|n| s.has(n)))
     {
         return None;
     }

@@ -137,7 +137,7 @@ pub fn detect(s: &Subject<'_>) -> Option<Hit> {
                 .near(lower, lower.find("..").unwrap_or(0)),
         );
     }
-    if s.part != crate::extract::Part::Path {
+    if s.part != crate::extract::Part::Path && lower.contains("://") {
         if let Some(at) = WRAPPERS.find(lower) {
             return Some(
                 Hit::new(

@@ -2,9 +2,32 @@
 //! first, then tags and attributes that run script, script URLs and DOM
 //! sinks, read on the normalized value. Plain markup (`<b>`) is not XSS.
 
+use super::{Hit, Lazy, Subject, Words, mask};
 use palisade_core::Severity;
 
-use super::{Hit, Lazy, Subject};
+static WORDS: Words = Words::new(&[
+    "javascript",
+    "vbscript",
+    "livescript",
+    "document",
+    "window",
+    "innerhtml",
+    "fromcharcode",
+    "expression",
+    "binding",
+    "@import",
+    "alert",
+    "prompt",
+    "confirm",
+    "eval",
+    "settimeout",
+    "setinterval",
+    "globaleval",
+    "top[",
+    "self[",
+    "[]",
+]);
+const LEXER_TRIGGERS: u128 = mask(b"<>\"'`:&");
 
 static SCRIPT: Lazy = Lazy::new(concat!(
     r"<\s*/?\s*(script|iframe|frame|frameset|object|embed|applet|svg|math|base|meta|link|style|form|isindex|template|xss|marquee|animate|set|handler|listener)\b",
@@ -17,9 +40,16 @@ static SCRIPT: Lazy = Lazy::new(concat!(
     r#"|\(!\[\]\s*\+\s*\[\]\)|\[\]\s*\[\s*\(|\bself\s*\[\s*['"`]|\bglobaleval\b"#,
     r"|\b(alert|prompt|confirm|eval|settimeout|setinterval)\s*(\(|`)[^)]{0,60}[)`]",
 ));
-
 pub fn detect(s: &Subject<'_>) -> Option<Hit> {
-    let lexed = lexer(s);
+    let word = WORDS.find(s.lower).is_some();
+    if !word && !s.has_any(LEXER_TRIGGERS | mask(b"=")) {
+        return None;
+    }
+    let lexed = if word || s.has_any(LEXER_TRIGGERS) {
+        lexer(s)
+    } else {
+        None
+    };
     if lexed.as_ref().is_some_and(|h| h.confidence >= 90) {
         return lexed;
     }
@@ -32,12 +62,6 @@ pub fn detect(s: &Subject<'_>) -> Option<Hit> {
 
 fn shapes(s: &Subject<'_>) -> Option<Hit> {
     let lower = s.lower;
-    if !lower
-        .bytes()
-        .any(|b| matches!(b, b'<' | b'=' | b':' | b'(' | b'`' | b'.' | b'['))
-    {
-        return None;
-    }
     if let Some(at) = SCRIPT.find(lower) {
         // a bare function call in text is weaker evidence than a tag
         let call_only = !lower.contains('<')

@@ -1,0 +1,120 @@
+//! The node's inline engine: the [`Inspector`] the gateway carries.
+//!
+//! Order is the product's promise: the allowlist first (an allowlisted client
+//! is never inspected), then the actor decision published by analysis (a
+//! blocked actor is stopped before anything else is spent on it), then the
+//! detection engine on the head and the body. Everything here reads in-memory
+//! snapshots; nothing waits on analysis or storage.
+
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use palisade_actors::{DecisionSnapshot, request_keys};
+use palisade_core::{
+    Exchange, Finding, InspectError, Inspector, KeyedHasher, Phase, Severity, Verdict, now_ms,
+};
+
+/// See the module documentation.
+pub struct NodeEngine {
+    pub hasher: KeyedHasher,
+    pub decisions: Arc<ArcSwap<DecisionSnapshot>>,
+    /// The detection engine, swapped on reload (`None` until rules exist).
+    pub detect: Option<Arc<dyn Inspector>>,
+}
+
+impl NodeEngine {
+    fn allowlisted(&self, ex: &Exchange) -> bool {
+        let keys = request_keys(ex, &self.hasher);
+        self.decisions.load().is_allowlisted(&keys)
+    }
+}
+
+impl Inspector for NodeEngine {
+    fn name(&self) -> &'static str {
+        "node"
+    }
+
+    fn request_filter(&self, ex: &mut Exchange) -> Result<Verdict, InspectError> {
+        let keys = request_keys(ex, &self.hasher);
+        let snapshot = self.decisions.load();
+        if let Some(d) = snapshot.decide(&keys, now_ms()) {
+            if snapshot.is_allowlisted(&keys) {
+                return Ok(Verdict::Allow);
+            }
+            if d.verdict != Verdict::Allow {
+                let kind = match d.verdict {
+                    Verdict::Block { .. } => "block",
+                    Verdict::RateLimit { .. } => "rate_limit",
+                    Verdict::Tarpit { .. } => "tarpit",
+                    _ => "watch",
+                };
+                ex.findings.push(
+                    Finding::new("actor", &format!("actor.{kind}"), "actor")
+                        .fragment(&d.actor_name)
+                        .severity(Severity::High)
+                        .confidence(90)
+                        .phase(Phase::Abuse)
+                        .message(format!(
+                            "actor {} is under a {kind} decision: {}",
+                            d.actor_name, d.reason
+                        )),
+                );
+                if d.verdict.is_stop() {
+                    return Ok(d.verdict);
+                }
+                let v = d.verdict.clone();
+                let detect = match &self.detect {
+                    Some(e) => e.request_filter(ex)?,
+                    None => Verdict::Allow,
+                };
+                return Ok(v.max(detect));
+            }
+        }
+        match &self.detect {
+            Some(e) => e.request_filter(ex),
+            None => Ok(Verdict::Allow),
+        }
+    }
+
+    fn request_body_filter(&self, ex: &mut Exchange) -> Result<Verdict, InspectError> {
+        match &self.detect {
+            Some(e) if !self.allowlisted(ex) => e.request_body_filter(ex),
+            _ => Ok(Verdict::Allow),
+        }
+    }
+
+    fn response_filter(&self, ex: &mut Exchange) -> Result<(), InspectError> {
+        match &self.detect {
+            Some(e) => e.response_filter(ex),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Loads the installation's hashing key from the data directory, creating it
+/// (random, mode 0600) on first start. Losing it only unlinks old hashes.
+pub fn load_or_create_key(data_dir: &std::path::Path) -> anyhow::Result<KeyedHasher> {
+    use anyhow::Context as _;
+    let path = data_dir.join("hash.key");
+    if let Ok(bytes) = std::fs::read(&path) {
+        let key: [u8; 32] = bytes.as_slice().try_into().map_err(|_| {
+            anyhow::anyhow!(
+                "{} is not a 32-byte key (fix: delete it; a new one is made at start)",
+                path.display()
+            )
+        })?;
+        return Ok(KeyedHasher::new(key));
+    }
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("creating {}", data_dir.display()))?;
+    let key: [u8; 32] = rand::random();
+    let tmp = data_dir.join("hash.key.tmp");
+    std::fs::write(&tmp, key).with_context(|| format!("writing {}", tmp.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600))?;
+    }
+    std::fs::rename(&tmp, &path).with_context(|| format!("writing {}", path.display()))?;
+    Ok(KeyedHasher::new(key))
+}
