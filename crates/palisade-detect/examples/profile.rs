@@ -17,6 +17,7 @@ fn main() {
         eprintln!("cannot open {file}");
         std::process::exit(1)
     };
+    let engine_only = std::env::args().any(|a| a == "--engine-only");
     let limits = Limits::default();
     let lines: Vec<String> = std::io::BufReader::new(f)
         .lines()
@@ -26,7 +27,7 @@ fn main() {
     let mut per = vec![Duration::ZERO; VALUE_DETECTORS.len()];
     let (mut t_extract, mut t_decode, mut values, mut plain) =
         (Duration::ZERO, Duration::ZERO, 0u64, 0u64);
-    for pass in 0..2 {
+    for pass in 0..(if engine_only { 0 } else { 2 }) {
         if pass == 1 {
             per.iter_mut().for_each(|d| *d = Duration::ZERO);
             lex = [Duration::ZERO; 3];
@@ -92,7 +93,7 @@ fn main() {
         .filter_map(|l| harness::corpus_exchange(l).ok())
         .collect();
     let mut best = Duration::MAX;
-    for _ in 0..5 {
+    for _ in 0..(if engine_only { 30 } else { 5 }) {
         let t = Instant::now();
         for c in &cases {
             let mut ex = c.exchange.clone();

@@ -775,15 +775,18 @@ impl Condition {
                 .headers
                 .iter()
                 .filter(|(k, _)| k.eq_ignore_ascii_case(n))
-                .find_map(|(k, v)| one(&format!("header.{}", k.to_ascii_lowercase()), Some(v))),
-            Field::Headers => req
-                .headers
-                .iter()
-                .find_map(|(k, v)| one(&format!("header.{}", k.to_ascii_lowercase()), Some(v))),
-            Field::HeaderNames => req
-                .headers
-                .iter()
-                .find_map(|(k, _)| one(&format!("header.{}", k.to_ascii_lowercase()), Some(k))),
+                .find_map(|(k, v)| {
+                    self.test_str(v)
+                        .then(|| (format!("header.{}", k.to_ascii_lowercase()), v.to_string()))
+                }),
+            Field::Headers => req.headers.iter().find_map(|(k, v)| {
+                self.test_str(v)
+                    .then(|| (format!("header.{}", k.to_ascii_lowercase()), v.to_string()))
+            }),
+            Field::HeaderNames => req.headers.iter().find_map(|(k, _)| {
+                self.test_str(k)
+                    .then(|| (format!("header.{}", k.to_ascii_lowercase()), k.to_string()))
+            }),
             Field::Cookie(n) => values(
                 &|v| v.part == Part::Cookie && !v.is_key && v.name.eq_ignore_ascii_case(n),
                 false,

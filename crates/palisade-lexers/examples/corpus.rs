@@ -53,7 +53,10 @@ fn extra_values(j: &serde_json::Value, out: &mut Vec<String>) {
                 for c in v.split(';') {
                     out.push(decode(c.split_once('=').map_or(c, |(_, v)| v).trim()));
                 }
-            } else if !matches!(name.as_str(), "host" | "content-length" | "content-type" | "connection") {
+            } else if !matches!(
+                name.as_str(),
+                "host" | "content-length" | "content-type" | "connection"
+            ) {
                 out.push(v.to_string());
             }
         }

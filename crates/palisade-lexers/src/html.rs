@@ -203,7 +203,6 @@ const DANGEROUS_TAGS: &[&str] = &[
     "meta",
     "form",
     "style",
-    
     "import",
     "layer",
     "ilayer",
@@ -411,10 +410,17 @@ fn tag(s: &[u8], start: usize) -> (Option<XssMatch>, usize) {
     // IE's "<xml id=x>" / "<xml src=...>" data islands; a bare "<xml>" is an XML body.
     if lower_eq(&clean, "xml") && s.get(after).is_some_and(|&c| is_space(c)) {
         let rest = s.get(after..).unwrap_or(&[]);
-        let first = rest.iter().position(|&c| !is_space(c)).and_then(|p| rest.get(p));
+        let first = rest
+            .iter()
+            .position(|&c| !is_space(c))
+            .and_then(|p| rest.get(p));
         if first.is_some_and(u8::is_ascii_alphabetic) {
             return (
-                Some(XssMatch { reason: "<xml> data island".into(), context: "data", confidence: 80 }),
+                Some(XssMatch {
+                    reason: "<xml> data island".into(),
+                    context: "data",
+                    confidence: 80,
+                }),
                 after,
             );
         }
@@ -670,7 +676,13 @@ fn normalise_url(v: &[u8]) -> Vec<u8> {
                     .unwrap_or(&[])
                     .iter()
                     .take(8)
-                    .take_while(|d| if hexa { d.is_ascii_hexdigit() } else { d.is_ascii_digit() })
+                    .take_while(|d| {
+                        if hexa {
+                            d.is_ascii_hexdigit()
+                        } else {
+                            d.is_ascii_digit()
+                        }
+                    })
                     .count();
                 if digits > 0 {
                     let txt = std::str::from_utf8(&rest[from..from + digits]).unwrap_or("0");

@@ -165,6 +165,28 @@ const STRONG: &[&str] = &[
     "mysql",
     "psql",
     "sqlite3",
+    "lastlog",
+    "aptitude",
+    "apt-get",
+    "yum",
+    "dnf",
+    "ansible",
+    "ansible-playbook",
+    "ansible-doc",
+    "ansible-vault",
+    "ansible-galaxy",
+    "ansible-inventory",
+    "chef-run",
+    "chef-shell",
+    "chef-vault",
+    "strace",
+    "cpulimit",
+    "ifup",
+    "ifdown",
+    "visudo",
+    "shred",
+    "kubectl",
+    "docker",
 ];
 
 /// Commands that are also English words: they need command-like arguments.
@@ -226,6 +248,18 @@ const WINDOWS: &[(&str, bool)] = &[
     ("set", false),
     ("start", false),
     ("timeout", false),
+    ("iwr", true),
+    ("iex", true),
+    ("irm", true),
+    ("iwmi", true),
+    ("invoke-expression", true),
+    ("invoke-webrequest", true),
+    ("invoke-restmethod", true),
+    ("invoke-wmimethod", true),
+    ("invoke-command", true),
+    ("start-process", true),
+    ("new-object", true),
+    ("set-executionpolicy", true),
 ];
 
 /// Whether `word` is a command; `Some(true)` when it is not an English word.
@@ -236,6 +270,7 @@ fn lookup(word: &str) -> Option<bool> {
     let t = T.get_or_init(|| {
         let mut t: HashMap<&'static str, bool> = WEAK.iter().map(|&w| (w, false)).collect();
         t.extend(STRONG.iter().map(|&w| (w, true)));
+        t.extend(WINDOWS.iter().copied());
         t
     });
     if word.is_empty() || word.len() > 24 || !word.as_bytes()[0].is_ascii_alphabetic() {
@@ -253,7 +288,7 @@ fn lookup(word: &str) -> Option<bool> {
     }
     let lw = word.to_ascii_lowercase();
     // "Net", "Type": capitalised prose, not cmd.exe.
-    if lw != word && word.to_ascii_uppercase() != word {
+    if lw != word && word.to_ascii_uppercase() != word && !word.contains('-') {
         return None;
     }
     let exe = lw.strip_suffix(".exe");
@@ -272,6 +307,9 @@ pub fn shell_injection(input: &str) -> Option<ShellMatch> {
             c,
             b';' | b'|'
                 | b'&'
+                | b'\''
+                | b'"'
+                | b'\\'
                 | b'\n'
                 | b'\r'
                 | b'`'
@@ -309,6 +347,13 @@ pub fn shell_injection(input: &str) -> Option<ShellMatch> {
         }
         let c = s[i];
         match c {
+            b'<' | b'>' if s.get(i + 1) == Some(&b'(') => {
+                // Process substitution: <(cmd), >(cmd).
+                if let Some((w, _)) = command_at(s, i + 2) {
+                    return Some(m("process substitution", Some(w), 85));
+                }
+                i += 2;
+            }
             b'$' if s.get(i + 1) == Some(&b'(') => {
                 // $(cmd) or $((arith))
                 if s.get(i + 2) == Some(&b'(') {
@@ -392,7 +437,7 @@ pub fn shell_injection(input: &str) -> Option<ShellMatch> {
             }
             b'{' => {
                 // Brace expansion: {cat,/etc/passwd}
-                if let Some((w, _)) = command_at(s, i + 1) {
+                if let Some((w, _)) = command_word(s, i + 1) {
                     let end = after_word(s, i + 1);
                     if s.get(end) == Some(&b',')
                         && s.get(end + 1)
@@ -414,6 +459,27 @@ pub fn shell_injection(input: &str) -> Option<ShellMatch> {
                 i += 1;
             }
             _ => i += 1,
+        }
+    }
+    // cmd.exe loops: "for /f %i in (...) do cmd".
+    if let Some(p) = find_ci(s, b"for ")
+        && (p == 0 || !s[p - 1].is_ascii_alphanumeric())
+    {
+        let rest = s.get(p..(p + 120).min(s.len())).unwrap_or(&[]);
+        if rest.contains(&b'%')
+            && find_ci(rest, b" in (").is_some()
+            && find_ci(rest, b" do ").is_some()
+        {
+            return Some(m("cmd.exe FOR loop", None, 80));
+        }
+    }
+    // Shell function definitions: "f(){ f|f& };f", ":(){ :|:& };:".
+    for pat in [&b"(){"[..], b"() {"] {
+        if let Some(p) = memchr::memmem::find(s, pat) {
+            let body = s.get(p..(p + 40).min(s.len())).unwrap_or(&[]);
+            if body.iter().any(|&c| matches!(c, b'|' | b'&' | b';')) {
+                return Some(m("shell function definition", None, 80));
+            }
         }
     }
     // Code that runs a command: ";system('id')", "passthru(\"cat /etc/passwd\")".
@@ -445,18 +511,38 @@ pub fn shell_injection(input: &str) -> Option<ShellMatch> {
         .position(|c| !matches!(c, b' ' | b'\t'))
         .unwrap_or(0);
     if s.get(lead)
-        .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'/')
+        .is_some_and(|c| c.is_ascii_alphanumeric() || matches!(c, b'/' | b'\'' | b'"'))
         && let Some((w, strong)) = command_at(s, 0)
     {
         let end = after_word(s, 0);
-        // Windows' case-insensitive names at the start: "SET 8", "Type A".
-        let quoted = s.get(lead).is_some_and(u8::is_ascii_uppercase);
+        // Windows' case-insensitive names at the start ("SET 8", "Type A"),
+        // and quoted values ("'true'") are no command lines.
+        let quoted = s
+            .get(lead)
+            .is_some_and(|c| c.is_ascii_uppercase() || matches!(c, b'\'' | b'"'));
         let mut k = end;
         while s.get(k).is_some_and(|c| *c == b' ' || *c == b'\t') {
             k += 1;
         }
+        // "'i'fconfig", "w\\hoami": quotes inside the word hide a command.
+        let raw = s.get(lead..end).unwrap_or(&[]);
+        let inner = raw.get(1..raw.len().saturating_sub(1)).unwrap_or(&[]);
+        if strong && inner.iter().any(|&c| matches!(c, b'\'' | b'"' | b'\\')) {
+            return Some(m("obfuscated command word", Some(w), 85));
+        }
+        // "id;", "whoami|": a separator, then the end or another command
+        // ("gzip;q=1.0" is an Accept-Encoding header).
         let sep_next = (strong || PROBES.contains(&w.as_str()))
-            && matches!(s.get(k), Some(b';' | b'|' | b'&'));
+            && matches!(s.get(k), Some(b';' | b'|' | b'&'))
+            && {
+                let mut t = k;
+                while s.get(t).is_some_and(|c| matches!(c, b';' | b'|' | b'&')) {
+                    t += 1;
+                }
+                s.get(t..)
+                    .is_none_or(|r| r.iter().all(u8::is_ascii_whitespace))
+                    || command_at(s, t).is_some()
+            };
         let arg = s.get(k).is_some_and(|c| matches!(c, b'-' | b'/' | b'~'))
             || (s.get(k).is_some_and(u8::is_ascii_digit)
                 && ["sleep", "ping", "timeout"].contains(&w.as_str())
@@ -610,6 +696,16 @@ fn after_word(s: &[u8], i: usize) -> usize {
 /// stripped), if it names a known command; `true` when it is not an
 /// English word (or was invoked by path or obfuscated).
 fn command_at(s: &[u8], i: usize) -> Option<(String, bool)> {
+    // "data:text/plain;base64,SGVs": a comma glues the word to more text
+    // (the shell would read "base64,SGVs" as one word).
+    if s.get(after_word(s, word_start(s, i))) == Some(&b',') {
+        return None;
+    }
+    command_word(s, i)
+}
+
+/// Like `command_at`, for a word inside a brace expansion `{cmd,arg}`.
+fn command_word(s: &[u8], i: usize) -> Option<(String, bool)> {
     let start = word_start(s, i);
     let end = after_word(s, start);
     let raw = s.get(start..end)?;
@@ -629,6 +725,11 @@ fn command_at(s: &[u8], i: usize) -> Option<(String, bool)> {
             _ => w.push(c),
         }
         k += 1;
+    }
+    // "cat$()": an empty expansion glued to the word ends it.
+    if let Some(d) = w.iter().position(|&c| c == b'$') {
+        obfuscated = true;
+        w.truncate(d);
     }
     let word = String::from_utf8(w).ok()?;
     let (path, name) = match word.rfind(['/', '\\']) {

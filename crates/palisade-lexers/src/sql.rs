@@ -131,7 +131,7 @@ const CMP_LIT: u16 = 1 << 9; // group contains a literal comparison (1=1)
 const SYSVAR: u16 = 1 << 10; // a system variable (@@version)
 const BARE_CMT: u16 = 1 << 11; // the comment after was a bare `--` or `#`
 const SHORT_CMT: u16 = 1 << 12; // the comment after was short (not a sentence)
-
+const CLOSED_CMT: u16 = 1 << 13; // the comment after was a closed /* ... */
 /// A folded token: a token, or a collapsed group / function call.
 #[derive(Debug, Clone, Copy)]
 struct Item {
@@ -179,7 +179,14 @@ fn fold(s: &[u8], quote: u8) -> Vec<Item> {
     let mut out: Vec<Item> = Vec::with_capacity(16);
     let mut opens: Vec<usize> = Vec::new();
     let mut leading = quote == 0;
-    for tok in Tokenizer::new(s, quote).take(MAX_TOKENS) {
+    for tok in Tokenizer::new(s, quote).mysql_dashes().take(MAX_TOKENS) {
+        let mut tok = tok;
+        if tok.kind == b'n' && tok.start == s.len() && s.last() == Some(&b'`') {
+            // A lone trailing backtick: MySQL ignores the rest, like a
+            // comment ("x' and 1=1 `").
+            tok.kind = b'c';
+            tok.comment = b'`';
+        }
         let mut it = Item {
             kind: tok.kind,
             start: tok.start,
@@ -204,9 +211,20 @@ fn fold(s: &[u8], quote: u8) -> Vec<Item> {
                 let body = t
                     .get(if tok.comment == b'-' { 2 } else { 1 }..)
                     .unwrap_or(&[]);
+                // `--` must be followed by a blank, a dash, a plus or the end
+                // (MySQL's rule): "--'bar'" is no comment.
                 let cuts = tok.comment == b'/'
-                    || !body.first().is_some_and(|c| c.is_ascii_alphanumeric())
-                    || starts_with_ci(body, "sp_password");
+                    || tok.comment == b'`'
+                    || body.first().is_none_or(|c| {
+                        if tok.comment == b'-' {
+                            c.is_ascii_whitespace() || matches!(c, b'-' | b'+' | b'#' | b';')
+                        } else {
+                            !c.is_ascii_alphanumeric()
+                        }
+                    })
+                    || body
+                        .windows(11)
+                        .any(|w| w.eq_ignore_ascii_case(b"sp_password"));
                 if cuts && let Some(last) = out.last_mut() {
                     last.flags |= CMT_AFTER;
                     if tok.comment == b'-' || tok.comment == b'/' {
@@ -220,6 +238,9 @@ fn fold(s: &[u8], quote: u8) -> Vec<Item> {
                     }
                     if tok.comment == b'/' || body.len() <= 24 {
                         last.flags |= SHORT_CMT;
+                    }
+                    if tok.comment == b'/' && t.ends_with(b"*/") && t.len() >= 4 {
+                        last.flags |= CLOSED_CMT;
                     }
                 }
                 continue;
@@ -315,7 +336,16 @@ fn collapse(s: &[u8], out: &mut Vec<Item>, at: usize, end: usize, extra: u16) {
             }
             continue;
         }
-        if saw_select && it.kind == b'k' && it.text(s).eq_ignore_ascii_case(b"FROM") {
+        // "select name from users": FROM, a table, then the group ends or
+        // SQL goes on ("from the list" is prose).
+        if saw_select
+            && it.kind == b'k'
+            && it.text(s).eq_ignore_ascii_case(b"FROM")
+            && inner.get(i + 1).is_some_and(|t| matches!(t.kind, b'n' | b'G' | b'F' | b'f'))
+            && inner
+                .get(i + 2)
+                .is_none_or(|t| matches!(t.kind, b'k' | b'B' | b',' | b';' | b'U' | b'&' | b'o') || inner.get(i + 3).is_none())
+        {
             select_ok = true;
         }
         if it.kind == b'U'
@@ -329,6 +359,7 @@ fn collapse(s: &[u8], out: &mut Vec<Item>, at: usize, end: usize, extra: u16) {
     if saw_select && select_ok {
         flags |= SUBQ;
     }
+    let no_args = inner.is_empty();
     let start = out.get(at).map_or(0, |o| o.start);
     out.truncate(at);
     let g = Item {
@@ -358,6 +389,14 @@ fn collapse(s: &[u8], out: &mut Vec<Item>, at: usize, end: usize, extra: u16) {
         }
         if is_attack_function(name) {
             f |= ATTACK_FN;
+        }
+        // Server information read with no arguments: version(), user().
+        const INFO: &[&str] = &[
+            "VERSION", "USER", "CURRENT_USER", "DATABASE", "SCHEMA", "SYSTEM_USER", "SESSION_USER",
+            "DB_NAME", "USER_NAME", "SUSER_SNAME", "CONNECTION_ID", "CURRENT_DATABASE", "HOST_NAME",
+        ];
+        if no_args && INFO.iter().any(|w| name.eq_ignore_ascii_case(w.as_bytes())) {
+            f |= SYSVAR;
         }
         last.kind = b'F';
         // `end` stays the name's end: the name is what the judge reads.
@@ -607,6 +646,27 @@ fn statement(s: &[u8], items: &[Item], i: usize, after_breakout: bool) -> Option
                 || n.kind == b'v'
                 || (n.kind == b'F' && n.has(KNOWN_FN)))
             .then_some("exec")
+        }
+        b'k' if up("LOAD DATA") => (after_breakout || next.is_some()).then_some("load-data"),
+        b'n' | b'k' if up("LOAD")
+            && after_breakout
+            && (text_is(s, next, "XML") || text_is(s, next, "DATA")) =>
+        {
+            Some("load-data")
+        }
+        b'k' if up("DO") && after_breakout && next.is_some_and(|n| n.kind == b'G') => Some("do-expression"),
+        b'E' if up("DELETE")
+            && items
+                .iter()
+                .skip(i + 1)
+                .take(4)
+                .any(|t| text_is(s, Some(t), "FROM"))
+            && after_breakout =>
+        {
+            Some("delete-statement")
+        }
+        b'T' if (up("EXEC") || up("EXECUTE")) && after_breakout && text_is(s, next, "AS") => {
+            Some("execute-as")
         }
         b'T' if up("DECLARE") => (next.is_some_and(|n| n.kind == b'v')
             || (next.is_some_and(|n| n.kind == b'n')
@@ -892,6 +952,14 @@ fn judge_breakout(s: &[u8], items: &[Item], quote: u8) -> Option<(&'static str, 
     if pre.attack_fn && (broke_out || prefix_numeric || i > 1) {
         return Some(("attack-function", 90));
     }
+    // A column name then a subquery: "FOO,(SELECT ...)", "FOO + (SELECT ...)".
+    if prefix_bareword && pre.operands > 1 && pre.strong && i > 1 {
+        let tail_ok = items.get(i).is_none_or(|n| matches!(n.kind, b'&' | b')' | b';' | b'U' | b'B' | b'k'))
+            || cut_by_comment;
+        if tail_ok {
+            return Some(("subquery-after-word", 80));
+        }
+    }
     if (broke_out || prefix_numeric || pre.attack_fn) && pre.strong {
         let tail_ok = items
             .get(i)
@@ -923,9 +991,12 @@ fn judge_breakout(s: &[u8], items: &[Item], quote: u8) -> Option<(&'static str, 
             && pre.ends_open_string
             && pre.open_quote == quote
             && !has_space(first.text(s).trim_ascii())
-            && (first.end > first.start || pre.open_len > 0)
+            && (first.end > first.start || pre.open_len > 0 || !pre.symbolic_cmp)
         {
             return Some(("tautology-after-breakout", 80));
+        }
+        if !quoted && prefix_bareword && items.len() == 1 && first.has(CLOSED_CMT) {
+            return Some(("comment-after-word", 55));
         }
         if !quoted
             && prefix_numeric
@@ -979,13 +1050,16 @@ fn judge_breakout(s: &[u8], items: &[Item], quote: u8) -> Option<(&'static str, 
                             && !has_space(first.text(s).trim_ascii())
                             && (cut
                                 || sql_after
-                                || (e.ends_open_string && e.open_len > 0)
+                                || (e.ends_open_string
+                                    && (e.open_len > 0 || first.end == first.start)
+                                    && e.open_quote == quote)
                                 || after.is_none()
                                     && e.operands == 1
                                     && !matches!(items.get(i + 1).map(|x| x.kind), Some(b's'))))
                 }
                 1 => {
                     e.cmp_literal
+                        || (pre.cmp_literal && e.all_literal && e.operands == 1)
                         || e.strong
                         || e.call
                         || (e.cmp_half && !prefix_bareword)
@@ -1001,7 +1075,8 @@ fn judge_breakout(s: &[u8], items: &[Item], quote: u8) -> Option<(&'static str, 
         b'U' => {
             let Some(n) = items.get(i + 1) else {
                 // "-1 union/*", "1/**/union#": cut right after UNION.
-                return (strength > 0 && next.has(CMT_AFTER)).then_some(("union-comment", 70));
+                let commented = items.iter().any(|c| c.has(CMT_AFTER));
+                return (strength > 0 && commented).then_some(("union-comment", 70));
             };
             let list =
                 matches!(n.kind, b'1' | b'v') && items.get(i + 2).is_some_and(|c| c.kind == b',');
@@ -1068,6 +1143,9 @@ fn judge_breakout(s: &[u8], items: &[Item], quote: u8) -> Option<(&'static str, 
                 return Some(("into-outfile", 90));
             }
             None
+        }
+        b'T' if words_eq(next.text(s), "WAITFOR DELAY") || words_eq(next.text(s), "WAITFOR TIME") => {
+            statement(s, items, i, true).map(|r| (r, 85))
         }
         b'T' | b'E' => (strength > 0)
             .then(|| statement(s, items, i, true))

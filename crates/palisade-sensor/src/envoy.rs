@@ -16,14 +16,16 @@ use crate::fields;
 use crate::json::{self, Members};
 use crate::time;
 
-const FIX_JSON: &str = "configure the access log with `json_format` (one JSON object per line; see docs/sensor.md)";
+const FIX_JSON: &str =
+    "configure the access log with `json_format` (one JSON object per line; see docs/sensor.md)";
 
 pub(crate) fn parse(record: &str) -> Result<Exchange, Error> {
     let Members(members) = json::members(record, FIX_JSON)?;
     let mut start = None;
     let (mut method, mut path, mut protocol, mut code) = (None, None, None, None);
     let (mut received, mut sent, mut duration, mut upstream) = (None, None, None, None);
-    let (mut request_id, mut authority, mut remote, mut direct, mut xff, mut route) = (None, None, None, None, None, None);
+    let (mut request_id, mut authority, mut remote, mut direct, mut xff, mut route) =
+        (None, None, None, None, None, None);
     let (mut req_body, mut resp_body) = (None, None);
     let mut tls = TlsInfo::default();
     let mut req_headers: Vec<(String, String)> = Vec::new();
@@ -51,7 +53,8 @@ pub(crate) fn parse(record: &str) -> Result<Exchange, Error> {
             "ja4" | "downstream_ja4" | "tls_ja4_fingerprint" => tls.ja4 = text_of(v),
             "request_body" => req_body = Some(v),
             "response_body" => resp_body = Some(v),
-            "x_forwarded_for" | "user_agent" | "referer" | "content_type" | "content_length" | "cookie" | "authorization" => {
+            "x_forwarded_for" | "user_agent" | "referer" | "content_type" | "content_length"
+            | "cookie" | "authorization" => {
                 if k == "x_forwarded_for" {
                     xff = Some(v);
                 }
@@ -68,44 +71,78 @@ pub(crate) fn parse(record: &str) -> Result<Exchange, Error> {
                         }
                         req_headers.push((name.to_ascii_lowercase(), t.into_owned()));
                     }
-                } else if let Some(name) = command_arg(bare, "RESP") {
-                    if let Some(t) = json::text(v) {
-                        resp_headers.push((name.to_ascii_lowercase(), t.into_owned()));
-                    }
+                } else if let Some(name) = command_arg(bare, "RESP")
+                    && let Some(t) = json::text(v)
+                {
+                    resp_headers.push((name.to_ascii_lowercase(), t.into_owned()));
                 }
             }
         }
     }
 
     let Some((time_field, start)) = start else {
-        return Err(Error::missing("start_time", "add `\"start_time\": \"%START_TIME%\"` to the json_format"));
+        return Err(Error::missing(
+            "start_time",
+            "add `\"start_time\": \"%START_TIME%\"` to the json_format",
+        ));
     };
     let ts_ms = json::text(start)
         .and_then(|t| time::parse_any(&t))
-        .ok_or_else(|| Error::field(time_field, "is not a time", "use `%START_TIME%` (RFC 3339) or `%START_TIME(%s.%3f)%`"))?;
+        .ok_or_else(|| {
+            Error::field(
+                time_field,
+                "is not a time",
+                "use `%START_TIME%` (RFC 3339) or `%START_TIME(%s.%3f)%`",
+            )
+        })?;
     let method = method
         .and_then(json::text)
         .ok_or_else(|| Error::missing("method", "add `\"method\": \"%REQ(:METHOD)%\"`"))?
         .into_owned();
     let target = path
         .and_then(json::text)
-        .ok_or_else(|| Error::missing("path", "add `\"path\": \"%REQ(X-ENVOY-ORIGINAL-PATH?:PATH)%\"`"))?
+        .ok_or_else(|| {
+            Error::missing(
+                "path",
+                "add `\"path\": \"%REQ(X-ENVOY-ORIGINAL-PATH?:PATH)%\"`",
+            )
+        })?
         .into_owned();
     let version = fields::normalize_version(&protocol.and_then(json::text).unwrap_or_default());
     let total = ms(duration, "duration", "%DURATION%")?;
-    let upstream = ms(upstream, "upstream_service_time", "%RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)%")?;
+    let upstream = ms(
+        upstream,
+        "upstream_service_time",
+        "%RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)%",
+    )?;
 
     let response = match code.map(json::count).transpose() {
-        Err(()) => return Err(Error::field("response_code", "is not an HTTP status code", "use `%RESPONSE_CODE%`")),
+        Err(()) => {
+            return Err(Error::field(
+                "response_code",
+                "is not an HTTP status code",
+                "use `%RESPONSE_CODE%`",
+            ));
+        }
         Ok(None) | Ok(Some(None)) | Ok(Some(Some(0))) => None,
         Ok(Some(Some(c))) => {
-            let status = u16::try_from(c).ok().filter(|c| *c <= 999).ok_or_else(|| Error::field("response_code", "is out of range", "use `%RESPONSE_CODE%` (100-599)"))?;
+            let status = u16::try_from(c).ok().filter(|c| *c <= 999).ok_or_else(|| {
+                Error::field(
+                    "response_code",
+                    "is out of range",
+                    "use `%RESPONSE_CODE%` (100-599)",
+                )
+            })?;
             let size = count(sent, "bytes_sent", "%BYTES_SENT%")?;
             let body = match resp_body.and_then(json::text) {
                 Some(t) => fields::body_text(&t, size),
                 None => fields::body_size_only(size.unwrap_or(0)),
             };
-            Some(ResponsePart { status, headers: resp_headers, body })
+            Some(ResponsePart {
+                status,
+                headers: resp_headers,
+                body,
+            })
         }
     };
     let received = count(received, "bytes_received", "%BYTES_RECEIVED%")?;
@@ -114,9 +151,15 @@ pub(crate) fn parse(record: &str) -> Result<Exchange, Error> {
         None => fields::body_size_only(received.unwrap_or(0)),
     };
 
-    let remote = remote.and_then(json::text).and_then(|t| fields::parse_addr(&t));
-    let direct = direct.and_then(json::text).and_then(|t| fields::parse_addr(&t));
-    let xff_ip = xff.and_then(json::text).and_then(|t| fields::first_forwarded(&t));
+    let remote = remote
+        .and_then(json::text)
+        .and_then(|t| fields::parse_addr(&t));
+    let direct = direct
+        .and_then(json::text)
+        .and_then(|t| fields::parse_addr(&t));
+    let xff_ip = xff
+        .and_then(json::text)
+        .and_then(|t| fields::first_forwarded(&t));
     let client_ip = remote.map(|r| r.0).or(xff_ip).unwrap_or(fields::UNKNOWN_IP);
     let peer = direct.and_then(|d| d.1).or(remote.and_then(|r| r.1));
 
@@ -164,13 +207,21 @@ fn command_arg<'a>(key: &'a str, cmd: &str) -> Option<&'a str> {
 fn ms(v: Option<&Value>, name: &str, cmd: &str) -> Result<Option<u64>, Error> {
     match v.map(json::duration).transpose() {
         Ok(d) => Ok(d.flatten().map(|ms| fields::secs_to_us(ms / 1000.0))),
-        Err(()) => Err(Error::field(name, "is not a duration in milliseconds", format!("use `{cmd}`"))),
+        Err(()) => Err(Error::field(
+            name,
+            "is not a duration in milliseconds",
+            format!("use `{cmd}`"),
+        )),
     }
 }
 
 fn count(v: Option<&Value>, name: &str, cmd: &str) -> Result<Option<u64>, Error> {
     match v.map(json::count).transpose() {
         Ok(n) => Ok(n.flatten()),
-        Err(()) => Err(Error::field(name, "is not a byte count", format!("use `{cmd}`"))),
+        Err(()) => Err(Error::field(
+            name,
+            "is not a byte count",
+            format!("use `{cmd}`"),
+        )),
     }
 }

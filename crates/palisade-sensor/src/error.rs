@@ -34,7 +34,11 @@ pub enum Error {
 }
 
 impl Error {
-    pub(crate) fn field(field: impl Into<String>, problem: impl Into<String>, fix: impl Into<String>) -> Self {
+    pub(crate) fn field(
+        field: impl Into<String>,
+        problem: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> Self {
         Error::Field {
             field: field.into(),
             problem: problem.into(),

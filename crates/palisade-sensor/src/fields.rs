@@ -81,7 +81,11 @@ pub(crate) fn parse_addr(s: &str) -> Option<(IpAddr, Option<SocketAddr>)> {
     if let Ok(sa) = s.parse::<SocketAddr>() {
         return Some((sa.ip(), Some(sa)));
     }
-    if let Ok(ip) = s.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>() {
+    if let Ok(ip) = s
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse::<IpAddr>()
+    {
         return Some((ip, None));
     }
     None
@@ -105,14 +109,24 @@ pub(crate) fn split_request_line(line: &str) -> Option<(&str, &str, &str)> {
         return None;
     }
     match rest.rsplit_once(' ') {
-        Some((target, version)) if version.starts_with("HTTP/") => Some((method, target.trim(), version)),
+        Some((target, version)) if version.starts_with("HTTP/") => {
+            Some((method, target.trim(), version))
+        }
         _ => Some((method, rest, "HTTP/0.9")),
     }
 }
 
 /// nginx/Envoy variable suffix to a header name: `user_agent` → `user-agent`.
 pub(crate) fn header_name(var: &str) -> String {
-    var.bytes().map(|b| if b == b'_' { '-' } else { b.to_ascii_lowercase() as char }).collect()
+    var.bytes()
+        .map(|b| {
+            if b == b'_' {
+                '-'
+            } else {
+                b.to_ascii_lowercase() as char
+            }
+        })
+        .collect()
 }
 
 /// `HTTP/2.0`, `h2`, `HTTP/2` → `HTTP/2`; `http/1.1` → `HTTP/1.1`.
@@ -139,9 +153,15 @@ mod tests {
 
     #[test]
     fn request_lines() {
-        assert_eq!(split_request_line("GET /a?b=1 HTTP/1.1"), Some(("GET", "/a?b=1", "HTTP/1.1")));
+        assert_eq!(
+            split_request_line("GET /a?b=1 HTTP/1.1"),
+            Some(("GET", "/a?b=1", "HTTP/1.1"))
+        );
         assert_eq!(split_request_line("GET /"), Some(("GET", "/", "HTTP/0.9")));
-        assert_eq!(split_request_line("GET /a b HTTP/1.0"), Some(("GET", "/a b", "HTTP/1.0")));
+        assert_eq!(
+            split_request_line("GET /a b HTTP/1.0"),
+            Some(("GET", "/a b", "HTTP/1.0"))
+        );
         assert_eq!(split_request_line("\\x16\\x03\\x01"), None);
         assert_eq!(split_request_line(""), None);
     }
@@ -160,9 +180,18 @@ mod tests {
 
     #[test]
     fn addresses() {
-        assert_eq!(parse_addr("[2001:db8::1]:443").unwrap().0, "2001:db8::1".parse::<IpAddr>().unwrap());
-        assert_eq!(parse_addr("203.0.113.9:5100").unwrap().1.unwrap().port(), 5100);
+        assert_eq!(
+            parse_addr("[2001:db8::1]:443").unwrap().0,
+            "2001:db8::1".parse::<IpAddr>().unwrap()
+        );
+        assert_eq!(
+            parse_addr("203.0.113.9:5100").unwrap().1.unwrap().port(),
+            5100
+        );
         assert!(parse_addr("unix:").is_none());
-        assert_eq!(first_forwarded("unknown, 198.51.100.2, 10.0.0.1"), Some("198.51.100.2".parse().unwrap()));
+        assert_eq!(
+            first_forwarded("unknown, 198.51.100.2, 10.0.0.1"),
+            Some("198.51.100.2".parse().unwrap())
+        );
     }
 }

@@ -23,7 +23,12 @@ pub enum Format {
 }
 
 impl Format {
-    pub const ALL: [Format; 4] = [Format::Ndjson, Format::NginxJson, Format::Envoy, Format::Har];
+    pub const ALL: [Format; 4] = [
+        Format::Ndjson,
+        Format::NginxJson,
+        Format::Envoy,
+        Format::Har,
+    ];
 
     /// The name used on the command line.
     pub fn as_str(self) -> &'static str {
@@ -37,11 +42,13 @@ impl Format {
 
     /// Guesses the format from the first bytes of an input (a few KiB is
     /// plenty): a HAR document opens with a `log` member; otherwise the first
-    /// record's field names tell NDJSON exchanges (`ts_ms`), Envoy
+    /// records' field names (within the first 8 KiB) tell NDJSON exchanges (`ts_ms`), Envoy
     /// (`start_time`, `response_code`, ...) and nginx (`remote_addr`,
     /// `time_local`, ...) apart. `None` when nothing fits.
     pub fn detect(first_bytes: &[u8]) -> Option<Format> {
-        let s = first_bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(first_bytes);
+        let s = first_bytes
+            .strip_prefix(b"\xEF\xBB\xBF")
+            .unwrap_or(first_bytes);
         let s = trim_start(s);
         let s = match s.first()? {
             b'[' => trim_start(&s[1..]),
@@ -54,10 +61,8 @@ impl Format {
         if trim_start(&s[1..]).starts_with(b"\"log\"") {
             return Some(Format::Har);
         }
-        let head = match memchr::memchr(b'\n', s) {
-            Some(i) => &s[..i],
-            None => s,
-        };
+        // the first record's keys; a pretty-printed array spreads them over lines
+        let head = &s[..s.len().min(8 * 1024)];
         let has = |k: &str| memchr::memmem::find(head, k.as_bytes()).is_some();
         if has("\"ts_ms\"") && has("\"request\"") {
             return Some(Format::Ndjson);

@@ -119,8 +119,20 @@ pub(crate) fn entries(doc: &str) -> Result<Vec<&RawValue>, (usize, Error)> {
             },
         )
     })?;
-    let log = d.log.ok_or((1, Error::missing("log", "a HAR file is {\"log\": {\"version\": \"1.2\", \"entries\": [...]}}")))?;
-    log.entries.ok_or((1, Error::missing("log.entries", "a HAR file lists its requests in `log.entries`")))
+    let log = d.log.ok_or((
+        1,
+        Error::missing(
+            "log",
+            "a HAR file is {\"log\": {\"version\": \"1.2\", \"entries\": [...]}}",
+        ),
+    ))?;
+    log.entries.ok_or((
+        1,
+        Error::missing(
+            "log.entries",
+            "a HAR file lists its requests in `log.entries`",
+        ),
+    ))
 }
 
 /// One entry to an exchange.
@@ -137,15 +149,25 @@ pub(crate) fn parse_entry(raw: &str) -> Result<Exchange, Error> {
             None if parent.is_empty() => "(entry)".to_string(),
             None => parent,
         };
-        Error::field(field, detail, "see the HAR 1.2 spec for the field's type (http://www.softwareishard.com/blog/har-12-spec/)")
+        let problem = if detail.starts_with("missing field") { "is missing".to_string() } else { detail };
+        Error::field(field, problem, "see the HAR 1.2 spec for the field's type (http://www.softwareishard.com/blog/har-12-spec/)")
     })?;
 
-    let ts_ms = crate::time::parse_rfc3339(e.started_date_time.trim())
-        .ok_or_else(|| Error::field("startedDateTime", "is not an ISO 8601 time", "export the HAR again; the value must look like 2026-11-21T06:24:56.123Z"))?;
+    let ts_ms = crate::time::parse_rfc3339(e.started_date_time.trim()).ok_or_else(|| {
+        Error::field(
+            "startedDateTime",
+            "is not an ISO 8601 time",
+            "export the HAR again; the value must look like 2026-11-21T06:24:56.123Z",
+        )
+    })?;
 
     let (url_host, mut target, https) = split_url(&e.request.url);
     if e.request.url.trim().is_empty() {
-        return Err(Error::field("request.url", "is empty", "each entry needs the full request URL"));
+        return Err(Error::field(
+            "request.url",
+            "is empty",
+            "each entry needs the full request URL",
+        ));
     }
     if !target.contains('?') && !e.request.query_string.is_empty() {
         target.push('?');
@@ -162,8 +184,15 @@ pub(crate) fn parse_entry(raw: &str) -> Result<Exchange, Error> {
             headers.push((h.name, value));
         }
     }
-    let header = |name: &str| headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str());
-    let host = url_host.or(authority).or_else(|| header("host").map(str::to_string));
+    let header = |name: &str| {
+        headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    };
+    let host = url_host
+        .or(authority)
+        .or_else(|| header("host").map(str::to_string));
     let client_ip = header("x-forwarded-for")
         .and_then(fields::first_forwarded)
         .or_else(|| header("x-real-ip").and_then(fields::first_forwarded))
@@ -172,10 +201,10 @@ pub(crate) fn parse_entry(raw: &str) -> Result<Exchange, Error> {
     let declared = e.request.body_size.filter(|s| *s > 0.0).map(|s| s as u64);
     let body = match e.request.post_data {
         Some(p) => {
-            if header("content-type").is_none() {
-                if let Some(m) = p.mime_type.filter(|m| !m.is_empty()) {
-                    headers.push(("content-type".into(), m));
-                }
+            if header("content-type").is_none()
+                && let Some(m) = p.mime_type.filter(|m| !m.is_empty())
+            {
+                headers.push(("content-type".into(), m));
             }
             match p.text {
                 Some(t) if !t.is_empty() => fields::body_text(&t, declared),
@@ -188,9 +217,26 @@ pub(crate) fn parse_entry(raw: &str) -> Result<Exchange, Error> {
 
     let response = match e.response {
         Some(r) if r.status > 0 => {
-            let status = u16::try_from(r.status).ok().filter(|s| *s <= 999).ok_or_else(|| Error::field("response.status", "is out of range", "give an HTTP status 100-599 (0 means no response)"))?;
-            let headers: Vec<(String, String)> = r.headers.into_iter().filter(|h| !h.name.starts_with(':')).map(|h| (h.name, h.value.unwrap_or_default())).collect();
-            if let Some((_, v)) = headers.iter().find(|(n, _)| n.eq_ignore_ascii_case("x-request-id")) {
+            let status = u16::try_from(r.status)
+                .ok()
+                .filter(|s| *s <= 999)
+                .ok_or_else(|| {
+                    Error::field(
+                        "response.status",
+                        "is out of range",
+                        "give an HTTP status 100-599 (0 means no response)",
+                    )
+                })?;
+            let headers: Vec<(String, String)> = r
+                .headers
+                .into_iter()
+                .filter(|h| !h.name.starts_with(':'))
+                .map(|h| (h.name, h.value.unwrap_or_default()))
+                .collect();
+            if let Some((_, v)) = headers
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case("x-request-id"))
+            {
                 id = Some(v.clone());
             }
             let body = match r.content {
@@ -198,7 +244,8 @@ pub(crate) fn parse_entry(raw: &str) -> Result<Exchange, Error> {
                     let size = c.size.filter(|s| *s > 0.0).map(|s| s as u64);
                     match (c.text, c.encoding.as_deref()) {
                         (Some(t), Some(enc)) if enc.eq_ignore_ascii_case("base64") => {
-                            let clean: Vec<u8> = t.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
+                            let clean: Vec<u8> =
+                                t.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
                             let data = base64::engine::general_purpose::STANDARD
                                 .decode(&clean)
                                 .map_err(|_| Error::field("response.content.text", "is not valid base64 although `encoding` is \"base64\"", "export the HAR again, or drop `encoding` if the text is plain"))?;
@@ -210,7 +257,11 @@ pub(crate) fn parse_entry(raw: &str) -> Result<Exchange, Error> {
                 }
                 None => Default::default(),
             };
-            Some(ResponsePart { status, headers, body })
+            Some(ResponsePart {
+                status,
+                headers,
+                body,
+            })
         }
         _ => None,
     };
@@ -225,10 +276,15 @@ pub(crate) fn parse_entry(raw: &str) -> Result<Exchange, Error> {
         },
         ..Default::default()
     });
-    let ms = |v: Option<f64>| v.filter(|t| t.is_finite() && *t >= 0.0).map(|t| fields::secs_to_us(t / 1000.0));
+    let ms = |v: Option<f64>| {
+        v.filter(|t| t.is_finite() && *t >= 0.0)
+            .map(|t| fields::secs_to_us(t / 1000.0))
+    };
 
     Ok(Exchange {
-        id: id.filter(|i| !i.is_empty()).unwrap_or_else(|| fields::generated_id(raw.as_bytes())),
+        id: id
+            .filter(|i| !i.is_empty())
+            .unwrap_or_else(|| fields::generated_id(raw.as_bytes())),
         ts_ms,
         source: Source::Sensor,
         client_ip,
@@ -278,7 +334,11 @@ fn split_url(url: &str) -> (Option<String>, String, bool) {
 
 fn strip_port(host: &str) -> &str {
     if host.starts_with('[') {
-        return host.split(']').next().map(|h| h.trim_start_matches('[')).unwrap_or(host);
+        return host
+            .split(']')
+            .next()
+            .map(|h| h.trim_start_matches('['))
+            .unwrap_or(host);
     }
     match host.rsplit_once(':') {
         Some((h, p)) if p.bytes().all(|b| b.is_ascii_digit()) => h,
@@ -286,7 +346,11 @@ fn strip_port(host: &str) -> &str {
     }
 }
 
-const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
 
 fn encode_pairs(pairs: &[NameValue]) -> String {
     let mut out = String::new();
@@ -296,7 +360,10 @@ fn encode_pairs(pairs: &[NameValue]) -> String {
         }
         out.extend(utf8_percent_encode(&p.name, COMPONENT));
         out.push('=');
-        out.extend(utf8_percent_encode(p.value.as_deref().unwrap_or(""), COMPONENT));
+        out.extend(utf8_percent_encode(
+            p.value.as_deref().unwrap_or(""),
+            COMPONENT,
+        ));
     }
     out
 }
@@ -307,9 +374,18 @@ mod tests {
 
     #[test]
     fn urls() {
-        assert_eq!(split_url("https://u@api.example:8443/v1/x?y=1#f"), (Some("api.example:8443".into()), "/v1/x?y=1".into(), true));
-        assert_eq!(split_url("http://api.example"), (Some("api.example".into()), "/".into(), false));
-        assert_eq!(split_url("HTTP://api.example?x"), (Some("api.example".into()), "/?x".into(), false));
+        assert_eq!(
+            split_url("https://u@api.example:8443/v1/x?y=1#f"),
+            (Some("api.example:8443".into()), "/v1/x?y=1".into(), true)
+        );
+        assert_eq!(
+            split_url("http://api.example"),
+            (Some("api.example".into()), "/".into(), false)
+        );
+        assert_eq!(
+            split_url("HTTP://api.example?x"),
+            (Some("api.example".into()), "/?x".into(), false)
+        );
         assert_eq!(split_url("/rel?q"), (None, "/rel?q".into(), false));
         assert_eq!(strip_port("api.example:8443"), "api.example");
         assert_eq!(strip_port("[::1]:443"), "::1");

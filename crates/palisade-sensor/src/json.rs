@@ -51,7 +51,11 @@ pub(crate) fn json_detail(e: &serde_json::Error) -> String {
     let msg = full.strip_suffix(&suffix).unwrap_or(&full);
     let msg = redact(msg);
     if e.line() > 1 {
-        format!("{msg} (line {} column {} of the record)", e.line(), e.column())
+        format!(
+            "{msg} (line {} column {} of the record)",
+            e.line(),
+            e.column()
+        )
     } else if e.column() > 0 {
         format!("{msg} (column {})", e.column())
     } else {
@@ -83,8 +87,15 @@ pub(crate) fn redact(msg: &str) -> String {
                 let rest = &msg[i + 1..];
                 let end = rest.find('`').unwrap_or(rest.len());
                 let inner = &rest[..end];
-                let names_field = out.ends_with("field ") || out.ends_with("one of ") || out.ends_with(", ");
-                if names_field && inner.len() <= 64 && inner.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') && !inner.bytes().all(|b| b.is_ascii_digit()) {
+                let names_field =
+                    out.ends_with("field ") || out.ends_with("one of ") || out.ends_with(", ");
+                if names_field
+                    && inner.len() <= 64
+                    && inner
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+                    && !inner.bytes().all(|b| b.is_ascii_digit())
+                {
                     out.push('`');
                     out.push_str(inner);
                     out.push('`');
@@ -125,7 +136,15 @@ pub(crate) fn text(v: &Value) -> Option<Cow<'_, str>> {
 /// `Ok(None)` when absent (`-`, empty, null); `Err` when not a count.
 pub(crate) fn count(v: &Value) -> Result<Option<u64>, ()> {
     match v {
-        Value::Number(n) => n.as_u64().or_else(|| n.as_f64().filter(|f| *f >= 0.0 && f.fract() == 0.0).map(|f| f as u64)).map(Some).ok_or(()),
+        Value::Number(n) => n
+            .as_u64()
+            .or_else(|| {
+                n.as_f64()
+                    .filter(|f| *f >= 0.0 && f.fract() == 0.0)
+                    .map(|f| f as u64)
+            })
+            .map(Some)
+            .ok_or(()),
         Value::Null => Ok(None),
         Value::String(s) => {
             let t = s.trim();
@@ -144,7 +163,11 @@ pub(crate) fn count(v: &Value) -> Result<Option<u64>, ()> {
 /// or `0.002 : 0.004`): they are summed. `-` parts count as zero.
 pub(crate) fn duration(v: &Value) -> Result<Option<f64>, ()> {
     match v {
-        Value::Number(n) => n.as_f64().filter(|f| f.is_finite() && *f >= 0.0).map(Some).ok_or(()),
+        Value::Number(n) => n
+            .as_f64()
+            .filter(|f| f.is_finite() && *f >= 0.0)
+            .map(Some)
+            .ok_or(()),
         Value::Null => Ok(None),
         Value::String(s) => {
             let mut total = 0.0;
@@ -173,10 +196,19 @@ mod tests {
 
     #[test]
     fn redaction_keeps_field_names_only() {
-        assert_eq!(redact("invalid type: string \"4111111111111111\", expected u16"), "invalid type: string \"…\", expected u16");
-        assert_eq!(redact("invalid type: integer `4111111111111111`, expected a string"), "invalid type: integer `…`, expected a string");
+        assert_eq!(
+            redact("invalid type: string \"4111111111111111\", expected u16"),
+            "invalid type: string \"…\", expected u16"
+        );
+        assert_eq!(
+            redact("invalid type: integer `4111111111111111`, expected a string"),
+            "invalid type: integer `…`, expected a string"
+        );
         assert_eq!(redact("missing field `ts_ms`"), "missing field `ts_ms`");
-        assert_eq!(redact("unknown variant `sk_live_x`, expected `gateway` or `sensor`"), "unknown variant `…`, expected `…` or `…`");
+        assert_eq!(
+            redact("unknown variant `sk_live_x`, expected `gateway` or `sensor`"),
+            "unknown variant `…`, expected `…` or `…`"
+        );
         assert_eq!(redact("string \"a\\\"b\" x"), "string \"…\" x");
     }
 

@@ -59,18 +59,36 @@ pub const DOCUMENT_LIMIT: usize = 512 * 1024 * 1024;
 /// whole, up to [`DOCUMENT_LIMIT`]; a larger one is refused with an
 /// `io::ErrorKind::InvalidData` error wrapping [`Error::TooLarge`] before any
 /// exchange is emitted. Other `Err`s are the reader's own failures.
-pub fn read_exchanges<R: BufRead>(mut r: R, format: Format, mut on_exchange: impl FnMut(Exchange)) -> io::Result<IngestReport> {
+pub fn read_exchanges<R: BufRead>(
+    r: R,
+    format: Format,
+    on_exchange: impl FnMut(Exchange),
+) -> io::Result<IngestReport> {
+    read_bounded(r, format, LINE_LIMIT, DOCUMENT_LIMIT, on_exchange)
+}
+
+fn read_bounded<R: BufRead>(
+    mut r: R,
+    format: Format,
+    line_limit: usize,
+    doc_limit: usize,
+    mut on_exchange: impl FnMut(Exchange),
+) -> io::Result<IngestReport> {
     let mut report = IngestReport::default();
     if format == Format::Har || opens_array(&mut r)? {
-        let what = if format == Format::Har { "HAR document" } else { "JSON array" };
+        let what = if format == Format::Har {
+            "HAR document"
+        } else {
+            "JSON array"
+        };
         let mut doc = Vec::new();
-        (&mut r).take(DOCUMENT_LIMIT as u64 + 1).read_to_end(&mut doc)?;
-        if doc.len() > DOCUMENT_LIMIT {
+        (&mut r).take(doc_limit as u64 + 1).read_to_end(&mut doc)?;
+        if doc.len() > doc_limit {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidData,
                 Error::TooLarge {
                     what,
-                    limit: DOCUMENT_LIMIT as u64,
+                    limit: doc_limit as u64,
                 },
             ));
         }
@@ -80,15 +98,22 @@ pub fn read_exchanges<R: BufRead>(mut r: R, format: Format, mut on_exchange: imp
     let mut buf = Vec::with_capacity(8 * 1024);
     let mut line_no = 0usize;
     loop {
-        match lines::read_line(&mut r, &mut buf, LINE_LIMIT)? {
+        match lines::read_line(&mut r, &mut buf, line_limit)? {
             lines::Line::Eof => break,
             lines::Line::TooLong => {
                 line_no += 1;
-                report.record_malformed(line_no, Error::LineTooLong { limit: LINE_LIMIT }.to_string());
+                report.record_malformed(
+                    line_no,
+                    Error::LineTooLong { limit: line_limit }.to_string(),
+                );
             }
             lines::Line::Ok => {
                 line_no += 1;
-                let bytes = if line_no == 1 { strip_bom(&buf) } else { &buf[..] };
+                let bytes = if line_no == 1 {
+                    strip_bom(&buf)
+                } else {
+                    &buf[..]
+                };
                 let text = utf8(bytes);
                 if text.trim().is_empty() {
                     continue;
@@ -115,7 +140,11 @@ pub fn parse_batch(body: &[u8], format: Format) -> (Vec<Exchange>, IngestReport)
     let mut out = Vec::new();
     if body.len() > DOCUMENT_LIMIT {
         let mut report = IngestReport::default();
-        let what = if format == Format::Har { "HAR document" } else { "batch" };
+        let what = if format == Format::Har {
+            "HAR document"
+        } else {
+            "batch"
+        };
         report.record_malformed(
             0,
             Error::TooLarge {
@@ -165,7 +194,12 @@ fn utf8(b: &[u8]) -> Cow<'_, str> {
 }
 
 /// A whole document: a HAR (entries) or a JSON array of line-format records.
-fn parse_document(doc: &[u8], format: Format, report: &mut IngestReport, on_exchange: &mut impl FnMut(Exchange)) {
+fn parse_document(
+    doc: &[u8],
+    format: Format,
+    report: &mut IngestReport,
+    on_exchange: &mut impl FnMut(Exchange),
+) {
     let text = utf8(strip_bom(doc));
     let (items, label): (Vec<&serde_json::value::RawValue>, &str) = if format == Format::Har {
         match har::entries(&text) {
@@ -208,5 +242,34 @@ fn parse_document(doc: &[u8], format: Format, report: &mut IngestReport, on_exch
             }
             Err(e) => report.record_malformed(line, format!("{label} {i}: {e}")),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn oversized_documents_are_refused_before_any_exchange() {
+        let har = br#"{"log":{"entries":[{"startedDateTime":"2026-11-21T06:24:56Z","request":{"method":"GET","url":"http://a/"}}]}}"#;
+        let mut n = 0;
+        let ok = read_bounded(&har[..], Format::Har, LINE_LIMIT, har.len(), |_| n += 1).unwrap();
+        assert_eq!((ok.parsed, n), (1, 1));
+        let err =
+            read_bounded(&har[..], Format::Har, LINE_LIMIT, har.len() - 1, |_| n += 1).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+        assert!(
+            err.to_string().contains("HAR document larger than"),
+            "{err}"
+        );
+        assert!(matches!(
+            err.get_ref().and_then(|e| e.downcast_ref::<Error>()),
+            Some(Error::TooLarge { .. })
+        ));
+        assert_eq!(n, 1);
+        // a JSON array in a line format is a document too
+        let arr = b"[{}, {}]";
+        let err = read_bounded(&arr[..], Format::NginxJson, LINE_LIMIT, 4, |_| ()).unwrap_err();
+        assert!(err.to_string().contains("JSON array larger than"), "{err}");
     }
 }

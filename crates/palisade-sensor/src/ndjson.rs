@@ -43,26 +43,42 @@ fn explain(e: &serde_path_to_error::Error<serde_json::Error>) -> Error {
     let parent = e.path().to_string();
     let parent = if parent == "." { String::new() } else { parent };
     // serde reports a missing field at its parent: name the field itself
-    let field = match detail.strip_prefix("missing field `").and_then(|r| r.split('`').next()) {
+    let field = match detail
+        .strip_prefix("missing field `")
+        .and_then(|r| r.split('`').next())
+    {
         Some(name) if parent.is_empty() => name.to_string(),
         Some(name) => format!("{parent}.{name}"),
         None if parent.is_empty() => "(record)".to_string(),
         None => parent,
     };
     let fix = hint(&field);
-    Error::field(field, detail, fix)
+    let problem = if detail.starts_with("missing field") {
+        "is missing".to_string()
+    } else {
+        detail
+    };
+    Error::field(field, problem, fix)
 }
 
 fn hint(field: &str) -> String {
     let h = match field {
-        "ts_ms" => "give `ts_ms` as an integer: milliseconds since the Unix epoch, e.g. 1763706296123",
+        "ts_ms" => {
+            "give `ts_ms` as an integer: milliseconds since the Unix epoch, e.g. 1763706296123"
+        }
         "client_ip" => "give `client_ip` as an IPv4 or IPv6 address string, e.g. \"203.0.113.9\"",
         "peer" => "give `peer` as \"ip:port\" or leave it out",
         "request" => "give `request` as an object with at least `method` and `target`",
         "request.method" => "give `request.method` as a string, e.g. \"POST\"",
-        "request.target" => "give `request.target` as the path and query string, e.g. \"/v1/charges?expand=customer\"",
-        "request.headers" | "response.headers" => "give headers as [[\"name\", \"value\"], ...] in arrival order",
-        "request.body" | "response.body" => "give a body as a string, or {\"text\"|\"base64\": ..., \"size\": n, \"truncated\": bool}",
+        "request.target" => {
+            "give `request.target` as the path and query string, e.g. \"/v1/charges?expand=customer\""
+        }
+        "request.headers" | "response.headers" => {
+            "give headers as [[\"name\", \"value\"], ...] in arrival order"
+        }
+        "request.body" | "response.body" => {
+            "give a body as a string, or {\"text\"|\"base64\": ..., \"size\": n, \"truncated\": bool}"
+        }
         "response.status" => "give `response.status` as an integer 100-599",
         "source" => "give `source` as \"gateway\" or \"sensor\", or leave it out",
         "verdict" => "give `verdict` as {\"action\": \"allow\"} (or leave it out)",

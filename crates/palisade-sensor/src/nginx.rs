@@ -15,7 +15,8 @@ use crate::fields;
 use crate::json::{self, Members};
 use crate::time;
 
-const FIX_JSON: &str = "declare the log_format with `escape=json` and one JSON object per line (see docs/sensor.md)";
+const FIX_JSON: &str =
+    "declare the log_format with `escape=json` and one JSON object per line (see docs/sensor.md)";
 
 #[derive(Default)]
 struct Seen<'a> {
@@ -106,10 +107,10 @@ pub(crate) fn parse(record: &str) -> Result<Exchange, Error> {
                     if let Some(t) = json::text(v) {
                         req_headers.push((fields::header_name(h), t.into_owned()));
                     }
-                } else if let Some(h) = key.strip_prefix("sent_http_") {
-                    if let Some(t) = json::text(v) {
-                        resp_headers.push((fields::header_name(h), t.into_owned()));
-                    }
+                } else if let Some(h) = key.strip_prefix("sent_http_")
+                    && let Some(t) = json::text(v)
+                {
+                    resp_headers.push((fields::header_name(h), t.into_owned()));
                 }
             }
         }
@@ -124,16 +125,31 @@ pub(crate) fn parse(record: &str) -> Result<Exchange, Error> {
     let (method, target, version) = request_line(&s)?;
 
     let response = match s.status.map(json::count).transpose() {
-        Err(()) => return Err(Error::field("status", "is not an HTTP status code", "log `$status` as is (a number like 200)")),
+        Err(()) => {
+            return Err(Error::field(
+                "status",
+                "is not an HTTP status code",
+                "log `$status` as is (a number like 200)",
+            ));
+        }
         Ok(None) | Ok(Some(None)) | Ok(Some(Some(0))) => None,
         Ok(Some(Some(code))) => {
-            let status = u16::try_from(code).ok().filter(|c| *c <= 999).ok_or_else(|| Error::field("status", "is out of range", "log `$status` as is (100-599)"))?;
+            let status = u16::try_from(code)
+                .ok()
+                .filter(|c| *c <= 999)
+                .ok_or_else(|| {
+                    Error::field("status", "is out of range", "log `$status` as is (100-599)")
+                })?;
             let sent = size(s.body_bytes_sent, "body_bytes_sent")?;
             let body = match s.response_body.and_then(json::text) {
                 Some(t) => fields::body_text(&t, sent),
                 None => fields::body_size_only(sent.unwrap_or(0)),
             };
-            Some(ResponsePart { status, headers: resp_headers, body })
+            Some(ResponsePart {
+                status,
+                headers: resp_headers,
+                body,
+            })
         }
     };
 
@@ -143,21 +159,30 @@ pub(crate) fn parse(record: &str) -> Result<Exchange, Error> {
         None => fields::body_size_only(content_length.unwrap_or(0)),
     };
 
-    let addr = s.remote_addr.and_then(json::text).and_then(|t| fields::parse_addr(&t));
-    let xff_ip = s.xff.and_then(json::text).and_then(|t| fields::first_forwarded(&t));
+    let addr = s
+        .remote_addr
+        .and_then(json::text)
+        .and_then(|t| fields::parse_addr(&t));
+    let xff_ip = s
+        .xff
+        .and_then(json::text)
+        .and_then(|t| fields::first_forwarded(&t));
     let (client_ip, mut peer) = match addr {
         Some((ip, sock)) => (ip, sock),
         None => (xff_ip.unwrap_or(fields::UNKNOWN_IP), None),
     };
-    if peer.is_none() && addr.is_some() {
-        if let Some(Ok(Some(port))) = s.remote_port.map(json::count) {
-            if let Ok(port) = u16::try_from(port) {
-                peer = Some(std::net::SocketAddr::new(client_ip, port));
-            }
-        }
+    if peer.is_none()
+        && addr.is_some()
+        && let Some(Ok(Some(port))) = s.remote_port.map(json::count)
+        && let Ok(port) = u16::try_from(port)
+    {
+        peer = Some(std::net::SocketAddr::new(client_ip, port));
     }
 
-    let has_tls = s.tls.version.is_some() || s.tls.sni.is_some() || s.tls.alpn.is_some() || s.tls.ja4.is_some();
+    let has_tls = s.tls.version.is_some()
+        || s.tls.sni.is_some()
+        || s.tls.alpn.is_some()
+        || s.tls.ja4.is_some();
     let tls = if has_tls {
         Some(s.tls)
     } else if s.https {
@@ -169,7 +194,11 @@ pub(crate) fn parse(record: &str) -> Result<Exchange, Error> {
         Some(t) => t.into_owned(),
         None => fields::generated_id(record.as_bytes()),
     };
-    let host = s.http_host.and_then(json::text).or_else(|| s.host.and_then(json::text)).map(|h| h.into_owned());
+    let host = s
+        .http_host
+        .and_then(json::text)
+        .or_else(|| s.host.and_then(json::text))
+        .map(|h| h.into_owned());
 
     Ok(Exchange {
         id,
@@ -199,41 +228,83 @@ pub(crate) fn parse(record: &str) -> Result<Exchange, Error> {
 fn dur_secs(v: Option<&Value>, name: &str) -> Result<Option<u64>, Error> {
     match v.map(json::duration).transpose() {
         Ok(d) => Ok(d.flatten().map(fields::secs_to_us)),
-        Err(()) => Err(Error::field(name, "is not a duration in seconds", format!("log `${name}` as is (e.g. \"0.005\")"))),
+        Err(()) => Err(Error::field(
+            name,
+            "is not a duration in seconds",
+            format!("log `${name}` as is (e.g. \"0.005\")"),
+        )),
     }
 }
 
 fn size(v: Option<&Value>, name: &str) -> Result<Option<u64>, Error> {
     match v.map(json::count).transpose() {
         Ok(n) => Ok(n.flatten()),
-        Err(()) => Err(Error::field(name, "is not a byte count", format!("log `${name}` as is (a whole number)"))),
+        Err(()) => Err(Error::field(
+            name,
+            "is not a byte count",
+            format!("log `${name}` as is (a whole number)"),
+        )),
     }
 }
 
 fn log_time(s: &Seen<'_>) -> Result<i64, Error> {
-    let tries: [(&str, Option<&Value>, fn(&str) -> Option<i64>, &str); 3] = [
-        ("msec", s.msec, time::parse_epoch, "log `$msec` as is (e.g. \"1763706296.123\")"),
-        ("time_iso8601", s.iso, time::parse_rfc3339, "log `$time_iso8601` as is (e.g. \"2026-11-21T06:24:56+00:00\")"),
-        ("time_local", s.local, time::parse_nginx_local, "log `$time_local` as is (e.g. \"21/Nov/2026:06:24:56 +0000\")"),
+    type Parser = fn(&str) -> Option<i64>;
+    let tries: [(&str, Option<&Value>, Parser, &str); 3] = [
+        (
+            "msec",
+            s.msec,
+            time::parse_epoch,
+            "log `$msec` as is (e.g. \"1763706296.123\")",
+        ),
+        (
+            "time_iso8601",
+            s.iso,
+            time::parse_rfc3339,
+            "log `$time_iso8601` as is (e.g. \"2026-11-21T06:24:56+00:00\")",
+        ),
+        (
+            "time_local",
+            s.local,
+            time::parse_nginx_local,
+            "log `$time_local` as is (e.g. \"21/Nov/2026:06:24:56 +0000\")",
+        ),
     ];
     for (name, v, parse, fix) in tries {
         if let Some(v) = v {
-            return json::text(v).and_then(|t| parse(&t)).ok_or_else(|| Error::field(name, "is not a time", fix));
+            return json::text(v)
+                .and_then(|t| parse(&t))
+                .ok_or_else(|| Error::field(name, "is not a time", fix));
         }
     }
     if let Some((name, v)) = s.time_any {
         return json::text(v)
             .and_then(|t| time::parse_any(&t))
-            .ok_or_else(|| Error::field(name, "is not a time", "use ISO 8601, nginx `$time_local` or epoch seconds (`$msec`)"));
+            .ok_or_else(|| {
+                Error::field(
+                    name,
+                    "is not a time",
+                    "use ISO 8601, nginx `$time_local` or epoch seconds (`$msec`)",
+                )
+            });
     }
-    Err(Error::missing("msec", "log the time: `$msec` (preferred, millisecond precision), `$time_iso8601` or `$time_local`"))
+    Err(Error::missing(
+        "msec",
+        "log the time: `$msec` (preferred, millisecond precision), `$time_iso8601` or `$time_local`",
+    ))
 }
 
 fn request_line(s: &Seen<'_>) -> Result<(String, String, String), Error> {
-    let protocol = s.protocol.and_then(json::text).map(|p| fields::normalize_version(&p));
+    let protocol = s
+        .protocol
+        .and_then(json::text)
+        .map(|p| fields::normalize_version(&p));
     if let Some(line) = s.request.and_then(json::text) {
         return match fields::split_request_line(&line) {
-            Some((m, t, v)) => Ok((m.to_string(), t.to_string(), protocol.unwrap_or_else(|| fields::normalize_version(v)))),
+            Some((m, t, v)) => Ok((
+                m.to_string(),
+                t.to_string(),
+                protocol.unwrap_or_else(|| fields::normalize_version(v)),
+            )),
             None => Err(Error::field(
                 "request",
                 "is not a request line (\"METHOD TARGET PROTOCOL\")",
@@ -242,15 +313,30 @@ fn request_line(s: &Seen<'_>) -> Result<(String, String, String), Error> {
         };
     }
     let Some(method) = s.method.and_then(json::text) else {
-        return Err(Error::missing("request", "log `$request`, or `$request_method` with `$request_uri` and `$server_protocol`"));
+        return Err(Error::missing(
+            "request",
+            "log `$request`, or `$request_method` with `$request_uri` and `$server_protocol`",
+        ));
     };
-    let target = match (s.request_uri.and_then(json::text), s.uri.and_then(json::text)) {
+    let target = match (
+        s.request_uri.and_then(json::text),
+        s.uri.and_then(json::text),
+    ) {
         (Some(t), _) => t.into_owned(),
         (None, Some(u)) => match s.args.and_then(json::text) {
             Some(a) => format!("{u}?{a}"),
             None => u.into_owned(),
         },
-        (None, None) => return Err(Error::missing("request_uri", "log `$request_uri` next to `$request_method` (or log `$request`)")),
+        (None, None) => {
+            return Err(Error::missing(
+                "request_uri",
+                "log `$request_uri` next to `$request_method` (or log `$request`)",
+            ));
+        }
     };
-    Ok((method.into_owned(), target, protocol.unwrap_or_else(|| "HTTP/1.1".into())))
+    Ok((
+        method.into_owned(),
+        target,
+        protocol.unwrap_or_else(|| "HTTP/1.1".into()),
+    ))
 }

@@ -55,7 +55,8 @@ impl IngestReport {
         self.parsed += other.parsed;
         self.malformed += other.malformed;
         let room = MAX_REPORTED_ERRORS.saturating_sub(self.first_errors.len());
-        self.first_errors.extend(other.first_errors.into_iter().take(room));
+        self.first_errors
+            .extend(other.first_errors.into_iter().take(room));
     }
 
     /// True when every record parsed.
@@ -70,7 +71,9 @@ impl fmt::Display for IngestReport {
         for m in &self.first_errors {
             write!(f, "\n  {m}")?;
         }
-        let hidden = self.malformed.saturating_sub(self.first_errors.len() as u64);
+        let hidden = self
+            .malformed
+            .saturating_sub(self.first_errors.len() as u64);
         if hidden > 0 {
             write!(f, "\n  ... and {hidden} more malformed records not shown")?;
         }

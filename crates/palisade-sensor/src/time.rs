@@ -9,7 +9,9 @@
 /// Milliseconds since the epoch from any of the supported textual forms.
 pub(crate) fn parse_any(s: &str) -> Option<i64> {
     let s = s.trim();
-    if s.as_bytes().first().is_some_and(u8::is_ascii_digit) && s.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+    if s.as_bytes().first().is_some_and(u8::is_ascii_digit)
+        && s.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+    {
         return parse_epoch(s);
     }
     parse_rfc3339(s).or_else(|| parse_nginx_local(s))
@@ -19,7 +21,11 @@ pub(crate) fn parse_any(s: &str) -> Option<i64> {
 /// 13 or more integer digits are taken as milliseconds already.
 pub(crate) fn parse_epoch(s: &str) -> Option<i64> {
     let (int, frac) = s.split_once('.').unwrap_or((s, ""));
-    if int.is_empty() || int.len() > 16 || !int.bytes().all(|b| b.is_ascii_digit()) || !frac.bytes().all(|b| b.is_ascii_digit()) {
+    if int.is_empty()
+        || int.len() > 16
+        || !int.bytes().all(|b| b.is_ascii_digit())
+        || !frac.bytes().all(|b| b.is_ascii_digit())
+    {
         return None;
     }
     let whole: i64 = int.parse().ok()?;
@@ -49,7 +55,13 @@ fn num(b: &[u8], from: usize, len: usize) -> Option<u32> {
 /// zone means UTC.
 pub(crate) fn parse_rfc3339(s: &str) -> Option<i64> {
     let b = s.as_bytes();
-    if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') || b[13] != b':' || b[16] != b':' {
+    if b.len() < 19
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || !matches!(b[10], b'T' | b't' | b' ')
+        || b[13] != b':'
+        || b[16] != b':'
+    {
         return None;
     }
     let (y, mo, d) = (num(b, 0, 4)?, num(b, 5, 2)?, num(b, 8, 2)?);
@@ -97,12 +109,24 @@ fn zone(z: &[u8]) -> Option<i64> {
 /// nginx `$time_local`: `21/Nov/2026:06:24:56 +0000`.
 pub(crate) fn parse_nginx_local(s: &str) -> Option<i64> {
     let b = s.as_bytes();
-    if b.len() < 20 || b[2] != b'/' || b[6] != b'/' || b[11] != b':' || b[14] != b':' || b[17] != b':' {
+    if b.len() < 20
+        || b[2] != b'/'
+        || b[6] != b'/'
+        || b[11] != b':'
+        || b[14] != b':'
+        || b[17] != b':'
+    {
         return None;
     }
     let d = num(b, 0, 2)?;
-    const MONTHS: [&[u8]; 12] = [b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec"];
-    let mo = MONTHS.iter().position(|m| m.eq_ignore_ascii_case(&b[3..6]))? as u32 + 1;
+    const MONTHS: [&[u8]; 12] = [
+        b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov",
+        b"Dec",
+    ];
+    let mo = MONTHS
+        .iter()
+        .position(|m| m.eq_ignore_ascii_case(&b[3..6]))? as u32
+        + 1;
     let y = num(b, 7, 4)?;
     let (h, mi, se) = (num(b, 12, 2)?, num(b, 15, 2)?, num(b, 18, 2)?);
     let offset = zone(s[20..].trim().as_bytes())?;
@@ -110,7 +134,8 @@ pub(crate) fn parse_nginx_local(s: &str) -> Option<i64> {
 }
 
 fn civil_to_ms(y: u32, mo: u32, d: u32, h: u32, mi: u32, s: u32) -> Option<i64> {
-    if !(1..=12).contains(&mo) || d == 0 || d > days_in_month(y, mo) || h > 23 || mi > 59 || s > 60 {
+    if !(1..=12).contains(&mo) || d == 0 || d > days_in_month(y, mo) || h > 23 || mi > 59 || s > 60
+    {
         return None;
     }
     let days = days_from_civil(i64::from(y), mo, d);
@@ -119,7 +144,7 @@ fn civil_to_ms(y: u32, mo: u32, d: u32, h: u32, mi: u32, s: u32) -> Option<i64> 
 
 fn days_in_month(y: u32, m: u32) -> u32 {
     match m {
-        2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
+        2 if (y.is_multiple_of(4) && !y.is_multiple_of(100)) || y.is_multiple_of(400) => 29,
         2 => 28,
         4 | 6 | 9 | 11 => 30,
         _ => 31,
@@ -153,7 +178,15 @@ mod tests {
         assert_eq!(parse_any("21/Nov/2026:06:24:56 +0000"), Some(t - 123));
         assert_eq!(parse_any("1970-01-01T00:00:00Z"), Some(0));
         assert_eq!(parse_any("2024-02-29T00:00:00Z"), Some(1_709_164_800_000));
-        for bad in ["2026-02-30T00:00:00Z", "2026-13-01T00:00:00Z", "21/Foo/2026:06:24:56 +0000", "", "-", "1.2.3", "2026-11-21T06:24:56+99:00"] {
+        for bad in [
+            "2026-02-30T00:00:00Z",
+            "2026-13-01T00:00:00Z",
+            "21/Foo/2026:06:24:56 +0000",
+            "",
+            "-",
+            "1.2.3",
+            "2026-11-21T06:24:56+99:00",
+        ] {
             assert_eq!(parse_any(bad), None, "{bad}");
         }
     }

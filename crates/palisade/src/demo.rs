@@ -62,13 +62,14 @@ pub async fn run(o: DemoOptions) -> anyhow::Result<()> {
         println!("  console             http://{c}  (try /api/v1/exchanges, /metrics)");
     }
     println!("  data                {}", o.data_dir.display());
-    println!("Simulated customers are browsing, ordering and paying. Ctrl-C to stop.");
+    println!(
+        "Simulated customers are browsing, ordering and paying; from a few seconds in, a card-testing\nbotnet, a credential stuffer, an account enumerator and a scanner attack. Ctrl-C to stop."
+    );
 
     let mut opts = SimOptions::new(&format!("http://{gw}"))?;
     opts.duration = o.duration.unwrap_or(Duration::from_secs(365 * 24 * 3600));
     opts.customer_rate = o.rate;
-    let sim =
-        tokio::spawn(async move { palisade_sim::traffic::run(Scenario::Customers, &opts).await });
+    let sim = tokio::spawn(async move { palisade_sim::traffic::run(Scenario::Mixed, &opts).await });
 
     let stats = node.pipeline.stats();
     let ticker = tokio::spawn(async move {

@@ -79,7 +79,7 @@ enum Command {
     },
     /// Drive a traffic scenario against a target on loopback.
     Simulate {
-        /// customers
+        /// customers, card-testing, credential-stuffing, enumeration, scanner or mixed
         scenario: String,
         #[arg(long)]
         target: String,
@@ -88,6 +88,9 @@ enum Command {
         /// Requests per second (customers).
         #[arg(long, default_value_t = 20.0)]
         rate: f64,
+        /// Requests per second of each attack campaign.
+        #[arg(long, default_value_t = 10.0)]
+        attack_rate: f64,
         /// Stop after this many requests.
         #[arg(long)]
         max_requests: Option<u64>,
@@ -234,12 +237,14 @@ async fn dispatch(cmd: Command) -> anyhow::Result<ExitCode> {
             target,
             duration,
             rate,
+            attack_rate,
             max_requests,
         } => {
             let scenario = palisade_sim::traffic::Scenario::parse(&scenario)?;
             let mut opts = palisade_sim::traffic::SimOptions::new(&target)?;
             opts.duration = duration;
             opts.customer_rate = rate;
+            opts.attack_rate = attack_rate;
             if let Some(n) = max_requests {
                 opts.max_requests = n;
             }

@@ -50,13 +50,18 @@ static PHP_STRONG: Lazy = Lazy::new(concat!(
     r"|\$\{\s*@?\s*(system|eval|exec)|\$\w+\s*\(\s*\$_",
 ));
 static JAVA: Lazy = Lazy::new(concat!(
-    r"\bjava\.(lang\.(runtime|processbuilder|reflect|classloader|system\b|class\b|thread)|io\.(file\w*|objectinputstream)|net\.(url|socket)|beans\.xmldecoder|util\.priorityqueue)",
+    r"\bjava\.(lang\.(runtime|processbuilder|reflect|classloader|system\b|class\b|thread|process\b)|io\.(file\w*|objectinputstream)|net\.(url|socket)|beans\.xmldecoder|util\.priorityqueue)",
+    r"|\bjava\.[\w.]*(runtime|processbuilder)\b|\bjava\.evil\.",
     r"|\bjavax\.(script|naming|management)|\bgetruntime\s*\(\s*\)\s*\.\s*exec|\bnew\s+processbuilder\b|\bclass\.forname\s*\(",
     r#"|\bclass\.(module\.)?classloader\b|\b(class|module)\[['"`]?classloader|#_memberaccess|@ognl\.|\bognlcontext\b|#context\[|\(#\w+="#,
-    r"|\b(org\.apache\.commons\.collections\d?\.(functors|keyvalue)|org\.springframework\.\w+\.\w+|com\.sun\.org\.apache\.xalan|org\.codehaus\.groovy\.runtime|com\.sun\.rowset\.jdbcrowsetimpl|invokertransformer|chainedtransformer|templatesimpl)",
+    r"|\b(org\.apache\.commons\.collections\d?\.(functors|keyvalue)|org\.springframework\.\w+\.\w+|com\.sun\.org\.apache|org\.codehaus\.groovy\.runtime|com\.sun\.rowset\.jdbcrowsetimpl|com\.opensymphony\.xwork2|invokertransformer|chainedtransformer|templatesimpl)",
     r"|\b(processbuilder|runtime|java\.\w+)\b.{0,80}\b(clonetransformer|forclosure|instantiatefactory|instantiatetransformer|invokertransformer|prototypeclonefactory|prototypeserializationfactory|whileclosure|chainedtransformer|constanttransformer)\b",
-    r"|\bro0ab|\baced0005|\\xac\\xed\\x00\\x05|%ac%ed%00%05|\bh4siaaaaaaaa",
+    r"|\bro0ab|\bkztaau|\bcs7qaf|\baced0005|\\xac\\xed\\x00\\x05|%ac%ed%00%05|\bh4siaaaaaaaa",
 ));
+/// Java class names in a value: gadget-chain material, weaker alone.
+static JAVA_CLASS: Lazy = Lazy::new(
+    r"\b(java\.(io|lang|net|nio|rmi|beans|security|util\.(priorityqueue|hashmap|hashset|comparator))\.[a-z]\w+|org\.apache\.commons|com\.sun\.\w+|javax\.\w+\.\w+)",
+);
 static NODE_PY: Lazy = Lazy::new(concat!(
     r#"\brequire\s*\(\s*['"`](child_process|fs|net|vm)['"`]\s*\)|\bprocess\.(mainmodule|binding|env)\b|\bchild_process\b|\.constructor\s*\(\s*['"`]return\s"#,
     r#"|\b__import__\s*\(\s*['"`]|\bos\.(system|popen|exec\w*)\s*\(|\bsubprocess\.(call|popen|run|check_output)\s*\(|\bexec\s*\(\s*compile\s*\(|\bpickle\.loads\s*\("#,
@@ -68,7 +73,7 @@ pub fn detect(s: &Subject<'_>) -> Option<Hit> {
     // the name itself: Spring4Shell's class.module.classLoader...=
     if s.name.len() > 8 && s.name.contains('.') {
         let name = s.name.to_ascii_lowercase();
-        if let Some(at) = JAVA.find(&name) {
+        if let Some(at) = JAVA.find(&name).or_else(|| JAVA_CLASS.find(&name)) {
             return Some(
                 Hit::new(
                     "code",
@@ -110,6 +115,20 @@ pub fn detect(s: &Subject<'_>) -> Option<Hit> {
                     Severity::Critical,
                     90,
                     "Java code or object injection",
+                )
+                .near(lower, at),
+            );
+        }
+        if JAVA_WORDS.find(lower).is_some()
+            && let Some(at) = JAVA_CLASS.find(lower)
+        {
+            return Some(
+                Hit::new(
+                    "code",
+                    "code.java_class",
+                    Severity::High,
+                    95,
+                    "Java class name in a value",
                 )
                 .near(lower, at),
             );

@@ -8,7 +8,12 @@ use palisade_core::Severity;
 use super::{Hit, Lazy, Subject};
 use crate::extract::Part;
 
-static HEADER_AFTER_BREAK: Lazy = Lazy::new(r"(?i)[\r\n]\s*([a-z][a-z0-9-]{1,40}\s*:|http/\d|<)");
+static HEADER_AFTER_BREAK: Lazy = Lazy::new(
+    r"(?i)[\r\n]\s*([a-z][a-z0-9-]{1,40}\s*:|http/\d|<|(get|post|head|put|delete|options|trace|connect|patch) +\S+)",
+);
+static REQUEST_IN_VALUE: Lazy = Lazy::new(
+    r"(?i)\b(get|post|head|put|delete|options|trace|connect|patch) +(/|https?://)\S* +http/\d",
+);
 
 pub fn detect(s: &Subject<'_>) -> Option<Hit> {
     if s.part.is_body() {
@@ -16,6 +21,21 @@ pub fn detect(s: &Subject<'_>) -> Option<Hit> {
     }
     let d = s.decoded;
     if !d.bytes().any(|b| b == b'\r' || b == b'\n') {
+        // a whole request line inside a value: request splitting / smuggling
+        if s.has("http/")
+            && let Some(m) = REQUEST_IN_VALUE.get().find(d)
+        {
+            return Some(
+                Hit::new(
+                    "crlf",
+                    "crlf.request_in_value",
+                    Severity::Critical,
+                    85,
+                    "an HTTP request line inside a value",
+                )
+                .near(d, m.start()),
+            );
+        }
         return None;
     }
     if let Some(m) = HEADER_AFTER_BREAK.get().find(d) {

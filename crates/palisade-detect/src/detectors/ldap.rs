@@ -14,11 +14,11 @@ static FILTER: Lazy = Lazy::new(concat!(
     r"|\(\s*(objectclass|uid|cn|sn|mail|userpassword|samaccountname|memberof)\s*=\s*\*\s*\)",
 ));
 
+static TRIGGERS: super::Words = super::Words::new(&[")(", ") (", "(|", "(&", "=*", "*)", "( |", "( &"]);
+
 pub fn detect(s: &Subject<'_>) -> Option<Hit> {
     let lower = s.lower;
-    if ![")(", ") (", "(|", "(&", "=*", "*)", "( |", "( &"]
-        .iter()
-        .any(|n| s.has(n))
+    if !TRIGGERS.find(s.lower).is_some()
     {
         return None;
     }

@@ -89,11 +89,23 @@ impl Subject<'_> {
 /// A parameter name that only name-reading detectors care about (operators,
 /// prototype paths, Java class paths): checked even when the value is plain.
 pub fn name_is_suspicious(name: &str) -> bool {
-    name.contains('$')
-        || name.contains("__")
-        || name.contains("onstructor")
-        || name.contains("rototype")
-        || name.to_ascii_lowercase().contains("class")
+    static RISKY: Words = Words::new(&[
+        "$",
+        "__",
+        "constructor",
+        "prototype",
+        "class",
+        "java",
+        "processbuilder",
+        "runtime",
+        "org.apache",
+        "com.sun",
+        "xwork",
+        "ognl",
+        "transformer",
+        "jndi",
+    ]);
+    RISKY.find(name).is_some()
 }
 
 /// What a detector found.
@@ -310,6 +322,7 @@ impl Words {
         if self.0.get().is_none() {
             let ac = aho_corasick::AhoCorasick::builder()
                 .ascii_case_insensitive(true)
+                .kind(Some(aho_corasick::AhoCorasickKind::DFA))
                 .build(self.1)
                 .ok()?;
             let _ = self.0.set(ac);

@@ -57,6 +57,8 @@ fn operator_in(name: &str) -> Option<&'static str> {
     })
 }
 
+static TRIGGERS: super::Words = super::Words::new(&["$", "||", "return", "this.", "db.", "sleep"]);
+
 pub fn detect(s: &Subject<'_>) -> Option<Hit> {
     if matches!(
         s.part,
@@ -88,9 +90,7 @@ pub fn detect(s: &Subject<'_>) -> Option<Hit> {
     }
     let lower = s.lower;
     if !(s.has_any(super::mask(b"$"))
-        || ["||", "return", "this.", "db.", "sleep"]
-            .iter()
-            .any(|n| s.has(n)))
+        || TRIGGERS.find(s.lower).is_some())
     {
         return None;
     }

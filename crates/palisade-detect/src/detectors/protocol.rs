@@ -60,7 +60,7 @@ pub fn detect(req: &RequestPart, head: bool, out: &mut Vec<(String, Hit)>) {
             hit(
                 "protocol.bad_method",
                 Severity::High,
-                90,
+                100,
                 "malformed method",
             )
             .near(m, 0),
@@ -147,7 +147,7 @@ pub fn detect(req: &RequestPart, head: bool, out: &mut Vec<(String, Hit)>) {
                 hit(
                     "protocol.control_chars",
                     Severity::High,
-                    85,
+                    100,
                     "control characters in a header value",
                 ),
             ));
@@ -217,6 +217,27 @@ pub fn detect(req: &RequestPart, head: bool, out: &mut Vec<(String, Hit)>) {
             ),
         ));
     }
+    // a body charset other than UTF-8 / Latin-1 hides payloads from inspection
+    if let Some(ct) = req.content_type()
+        && let Some(cs) = ct.to_ascii_lowercase().split(';').skip(1).find_map(|p| {
+            let (k, v) = p.split_once('=')?;
+            (k.trim() == "charset").then(|| v.trim().trim_matches('"').to_string())
+        })
+        && !matches!(
+            cs.as_str(),
+            "utf-8" | "utf8" | "iso-8859-1" | "latin1" | "us-ascii" | "ascii" | "windows-1252"
+        )
+    {
+        out.push((
+            "header.content-type".into(),
+            hit(
+                "protocol.charset",
+                Severity::High,
+                100,
+                format!("body charset {cs} is not inspected as such"),
+            ),
+        ));
+    }
     // the target
     let t = req.target.as_bytes();
     if t.iter().any(|&b| b < 0x20 || b == 0x7f) {
@@ -225,7 +246,7 @@ pub fn detect(req: &RequestPart, head: bool, out: &mut Vec<(String, Hit)>) {
             hit(
                 "protocol.control_chars",
                 Severity::High,
-                90,
+                100,
                 "control characters in the request target",
             ),
         ));
@@ -236,7 +257,7 @@ pub fn detect(req: &RequestPart, head: bool, out: &mut Vec<(String, Hit)>) {
             hit(
                 "protocol.nul",
                 Severity::High,
-                85,
+                100,
                 "encoded NUL byte in the request target",
             ),
         ));

@@ -20,12 +20,12 @@ static RUNTIME: Lazy = Lazy::new(concat!(
     r"|\$\{\s*(runtime|applicationscope|sessionscope|facescontext|request\.getsession|pagecontext)\b|\bsmarty\.(version|template_object)",
 ));
 
+static TRIGGERS: super::Words = super::Words::new(&["{", "__", "<%", "<#", "#set", "@(", "java.", "?new", "smarty"]);
+
 pub fn detect(s: &Subject<'_>) -> Option<Hit> {
     let lower = s.lower;
     if !(s.has_any(super::mask(b"{"))
-        || ["__", "<%", "<#", "#set", "@(", "java.", "?new", "smarty"]
-            .iter()
-            .any(|n| s.has(n)))
+        || TRIGGERS.find(s.lower).is_some())
     {
         return None;
     }

@@ -85,3 +85,46 @@ fn libinjection_token_vectors() {
         failures.join("\n")
     );
 }
+
+/// libinjection's SQLi decision vectors (test-sqli-*): the same verdict
+/// (injection or not), except the deviations listed with their reason. The
+/// fingerprints differ by design (our folding is our own).
+#[test]
+fn libinjection_sqli_decisions() {
+    let dir = testdata().join("libinjection");
+    let deviations = std::fs::read_to_string(dir.join("DEVIATIONS")).unwrap();
+    let skip: Vec<&str> = deviations
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    let mut entries: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().collect();
+    entries.sort_by_key(|e| e.file_name());
+    let (mut n, mut wrong) = (0, Vec::new());
+    for e in entries {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if !name.starts_with("test-sqli-") || skip.contains(&name.as_str()) {
+            continue;
+        }
+        let (input, expected) = parse_vector(&std::fs::read(e.path()).unwrap());
+        let input = String::from_utf8_lossy(&input).into_owned();
+        n += 1;
+        let got = super::sqli(&input);
+        let expect_sqli = !expected.is_empty();
+        if got.is_some() != expect_sqli {
+            wrong.push(format!(
+                "{name}: {input:?} expected {:?} got {got:?}",
+                expected
+                    .first()
+                    .map(|e| String::from_utf8_lossy(e).into_owned())
+            ));
+        }
+    }
+    assert!(n >= 40, "sqli vectors missing: {n}");
+    assert!(
+        wrong.is_empty(),
+        "{} of {n} wrong:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
+}

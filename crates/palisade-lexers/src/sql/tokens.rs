@@ -98,11 +98,25 @@ pub struct Tokenizer<'a> {
     pos: usize,
     /// Quote the input starts inside of (0 for none).
     quote: u8,
+    mysql_dashes: bool,
 }
 
 impl<'a> Tokenizer<'a> {
     pub fn new(s: &'a [u8], quote: u8) -> Self {
-        Tokenizer { s, pos: 0, quote }
+        Tokenizer {
+            s,
+            pos: 0,
+            quote,
+            mysql_dashes: false,
+        }
+    }
+
+    /// MySQL's reading of `--`: a comment only when a blank (or the end)
+    /// follows; "--1" is two minus signs. libinjection's token vectors use
+    /// the ANSI reading (always a comment), the judge uses this one.
+    pub fn mysql_dashes(mut self) -> Self {
+        self.mysql_dashes = true;
+        self
     }
 
     fn at(&self, i: usize) -> u8 {
@@ -145,6 +159,14 @@ impl<'a> Tokenizer<'a> {
                 }
             }
         }
+    }
+
+    /// MSSQL hides statements with "sp_password" in a `--` comment.
+    fn sp_password_follows(&self, p: usize) -> bool {
+        let line = self.s.get(p..).unwrap_or(&[]);
+        let line = &line[..memchr::memchr(b'\n', line).unwrap_or(line.len())];
+        line.windows(11)
+            .any(|w| w.eq_ignore_ascii_case(b"sp_password"))
     }
 
     fn comment_eol(&mut self, start: usize) -> Token {
@@ -532,7 +554,25 @@ impl Iterator for Tokenizer<'_> {
                     t.str_close = 0;
                     t
                 }
-                b'-' if self.at(p + 1) == b'-' => self.comment_eol(p),
+                b'-' if self.at(p + 1) == b'-'
+                    && (!self.mysql_dashes
+                        || self.sp_password_follows(p)
+                        || matches!(
+                            self.at(p + 2),
+                            0 | b' '
+                                | b'\t'
+                                | b'\n'
+                                | b'\r'
+                                | 0x0b
+                                | 0x0c
+                                | b'-'
+                                | b'+'
+                                | b'#'
+                                | b';'
+                        )) =>
+                {
+                    self.comment_eol(p)
+                }
                 b'#' => self.comment_eol(p),
                 b'/' => self.slash(p),
                 b'0'..=b'9' => self.number(p),
