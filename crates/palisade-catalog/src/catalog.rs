@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 
-use palisade_core::{Exchange, Finding, Phase, Severity, Verdict};
+use palisade_core::{Exchange, Finding, Phase, Severity};
 
 use crate::CatalogError;
 use crate::auth::{self, AuthScheme};
@@ -271,7 +271,7 @@ impl Catalog {
         let method = norm_method(&ex.request.method);
         let path = ex.request.path();
         let status = ex.status();
-        let blocked = ex.enforced && matches!(ex.verdict, Verdict::Block { .. });
+        let blocked = ex.enforced && ex.verdict.is_stop();
         let learnable =
             self.cfg.learn_from_not_found || !(blocked || matches!(status, Some(404 | 405 | 501)));
 

@@ -73,6 +73,7 @@ fn main() {
                         lower: &lower,
                         layers,
                         ascii: palisade_detect::detectors::ascii_mask(&lower),
+                        triggers: palisade_detect::detectors::triggers(&lower),
                     };
                     for (i, det) in VALUE_DETECTORS.iter().enumerate() {
                         if (det.applies)(&s) {

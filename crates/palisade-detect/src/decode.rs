@@ -388,6 +388,12 @@ pub fn normalize(s: &str) -> String {
             i += 1;
             continue;
         }
+        if c < 0x80 {
+            out.push(char::from(c.to_ascii_lowercase()));
+            last_space = false;
+            i += 1;
+            continue;
+        }
         let ch_len = utf8_len(c);
         if let Some(chunk) = s.get(i..i + ch_len) {
             for ch in chunk.chars() {

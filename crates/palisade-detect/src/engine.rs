@@ -309,6 +309,7 @@ impl Engine {
             if !plain {
                 let lower = decode::normalize(&decoded);
                 let ascii = detectors::ascii_mask(&lower);
+                let triggers = detectors::triggers(&lower);
                 let subject = Subject {
                     part: v.part,
                     name: &v.name,
@@ -318,6 +319,7 @@ impl Engine {
                     lower: &lower,
                     layers,
                     ascii,
+                    triggers,
                 };
                 let found = run_value_detectors(&subject, v, out, None);
                 // a value that is base64 of text is inspected as that text too
@@ -332,6 +334,7 @@ impl Engine {
                         lower: &lower2,
                         layers: l2,
                         ascii: detectors::ascii_mask(&lower2),
+                        triggers: detectors::triggers(&lower2),
                         ..subject
                     };
                     run_value_detectors(&s2, v, out, Some("base64"));

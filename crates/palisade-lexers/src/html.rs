@@ -300,6 +300,19 @@ fn scan_data(s: &[u8]) -> Option<XssMatch> {
         }
         if c == b'?' || c == b'!' {
             let d = s.get(p + 2..).unwrap_or(&[]);
+            // <?xml-stylesheet href="data:,*{x:expression(...)}"?>: scripted CSS in a PI.
+            if c == b'?' {
+                let end = memchr::memmem::find(d, b"?>")
+                    .unwrap_or(d.len())
+                    .min(TAG_WINDOW);
+                if scripted_css(d.get(..end).unwrap_or(&[])) {
+                    return Some(XssMatch {
+                        reason: "scripted stylesheet processing instruction".into(),
+                        context: "data",
+                        confidence: 75,
+                    });
+                }
+            }
             const PI: &[&[u8]] = &[b"import", b"xml:namespace", b"attlist"];
             if PI
                 .iter()

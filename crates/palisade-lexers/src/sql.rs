@@ -153,6 +153,11 @@ impl Item {
     }
 }
 
+/// "-", "+", "!", "~" and runs of them ("!!"): prefix operators.
+fn is_unary(t: &[u8]) -> bool {
+    !t.is_empty() && t.iter().all(|c| matches!(c, b'-' | b'+' | b'!' | b'~'))
+}
+
 fn is_word_kind(k: u8) -> bool {
     matches!(
         k,
@@ -198,7 +203,7 @@ fn fold(s: &[u8], quote: u8) -> Vec<Item> {
         // As-is context: leading '(' and unary operators carry nothing.
         if leading {
             let t = it.text(s);
-            if it.kind == b'(' || (it.kind == b'o' && matches!(t, b"-" | b"+" | b"!" | b"~")) {
+            if it.kind == b'(' || (it.kind == b'o' && is_unary(t)) {
                 continue;
             }
             leading = false;
@@ -276,7 +281,7 @@ fn fold(s: &[u8], quote: u8) -> Vec<Item> {
                 last.kind,
                 b'o' | b'&' | b',' | b'(' | b'k' | b'E' | b'U' | b'B'
             ) && it.kind == b'o'
-                && matches!(it.text(s), b"-" | b"+" | b"!" | b"~")
+                && is_unary(it.text(s))
             {
                 continue;
             }
@@ -341,10 +346,13 @@ fn collapse(s: &[u8], out: &mut Vec<Item>, at: usize, end: usize, extra: u16) {
         if saw_select
             && it.kind == b'k'
             && it.text(s).eq_ignore_ascii_case(b"FROM")
-            && inner.get(i + 1).is_some_and(|t| matches!(t.kind, b'n' | b'G' | b'F' | b'f'))
             && inner
-                .get(i + 2)
-                .is_none_or(|t| matches!(t.kind, b'k' | b'B' | b',' | b';' | b'U' | b'&' | b'o') || inner.get(i + 3).is_none())
+                .get(i + 1)
+                .is_some_and(|t| matches!(t.kind, b'n' | b'G' | b'F' | b'f'))
+            && inner.get(i + 2).is_none_or(|t| {
+                matches!(t.kind, b'k' | b'B' | b',' | b';' | b'U' | b'&' | b'o')
+                    || inner.get(i + 3).is_none()
+            })
         {
             select_ok = true;
         }
@@ -392,8 +400,19 @@ fn collapse(s: &[u8], out: &mut Vec<Item>, at: usize, end: usize, extra: u16) {
         }
         // Server information read with no arguments: version(), user().
         const INFO: &[&str] = &[
-            "VERSION", "USER", "CURRENT_USER", "DATABASE", "SCHEMA", "SYSTEM_USER", "SESSION_USER",
-            "DB_NAME", "USER_NAME", "SUSER_SNAME", "CONNECTION_ID", "CURRENT_DATABASE", "HOST_NAME",
+            "VERSION",
+            "USER",
+            "CURRENT_USER",
+            "DATABASE",
+            "SCHEMA",
+            "SYSTEM_USER",
+            "SESSION_USER",
+            "DB_NAME",
+            "USER_NAME",
+            "SUSER_SNAME",
+            "CONNECTION_ID",
+            "CURRENT_DATABASE",
+            "HOST_NAME",
         ];
         if no_args && INFO.iter().any(|w| name.eq_ignore_ascii_case(w.as_bytes())) {
             f |= SYSVAR;
@@ -445,6 +464,8 @@ struct Expr {
     cmp_literal: bool,
     /// A comparison with one literal side (name='x').
     cmp_half: bool,
+    /// The last operator was a word ("DIV", "LIKE"), not a symbol.
+    word_op: bool,
     /// A comparison with a symbol or LIKE (not "is", "not in": prose has those).
     cmp_strict: bool,
     /// A subquery or an attack-only function.
@@ -551,6 +572,7 @@ fn tail(s: &[u8], items: &[Item], mut i: usize, e: &mut Expr, prev: &mut Item) -
         }
         operand_info(e, &rhs, s);
         e.symbolic_cmp = op.has(CMP) && !op.text(s).iter().any(u8::is_ascii_alphabetic);
+        e.word_op = op.text(s).first().is_some_and(u8::is_ascii_alphabetic);
         if op.has(CMP) && (e.symbolic_cmp || words_eq(op.text(s), "LIKE")) {
             e.cmp_strict = true;
         }
@@ -648,13 +670,16 @@ fn statement(s: &[u8], items: &[Item], i: usize, after_breakout: bool) -> Option
             .then_some("exec")
         }
         b'k' if up("LOAD DATA") => (after_breakout || next.is_some()).then_some("load-data"),
-        b'n' | b'k' if up("LOAD")
-            && after_breakout
-            && (text_is(s, next, "XML") || text_is(s, next, "DATA")) =>
+        b'n' | b'k'
+            if up("LOAD")
+                && after_breakout
+                && (text_is(s, next, "XML") || text_is(s, next, "DATA")) =>
         {
             Some("load-data")
         }
-        b'k' if up("DO") && after_breakout && next.is_some_and(|n| n.kind == b'G') => Some("do-expression"),
+        b'k' if up("DO") && after_breakout && next.is_some_and(|n| n.kind == b'G') => {
+            Some("do-expression")
+        }
         b'E' if up("DELETE")
             && items
                 .iter()
@@ -676,7 +701,9 @@ fn statement(s: &[u8], items: &[Item], i: usize, after_breakout: bool) -> Option
             && next.is_some_and(|n| n.kind == b'n')
             && next2.is_some_and(|n| n.kind == b'T'))
         .then_some("use-database"),
-        b'T' if up("SHUTDOWN") => (next.is_none() || it.has(CMT_AFTER)).then_some("shutdown"),
+        b'T' if up("SHUTDOWN") => {
+            (next.is_none_or(|n| n.kind == b';') || it.has(CMT_AFTER)).then_some("shutdown")
+        }
         b'T' if up("BEGIN") => (after_breakout
             && next.is_some_and(|n| {
                 matches!(n.kind, b'F' | b'T' | b'E') || n.text(s).contains(&b'.')
@@ -692,7 +719,10 @@ fn statement(s: &[u8], items: &[Item], i: usize, after_breakout: bool) -> Option
         b'E' if up("CREATE") && text_is(s, next, "OR") && text_is(s, next2, "REPLACE") => {
             Some("create-or-replace")
         }
-        b'f' | b'T' if (up("IF") || up("WHILE")) && after_breakout => {
+        b'f' | b'T' | b'F'
+            if (up("IF") || up("WHILE"))
+                && (after_breakout || it.has(CMP_LIT) || next.is_some_and(|n| n.has(CMP_LIT))) =>
+        {
             // ";if 1=1 drop table users", "; while 1=1 shutdown"
             let end = (i + 12).min(items.len());
             let rest = items.get(i + 1..end).unwrap_or(&[]);
@@ -954,7 +984,9 @@ fn judge_breakout(s: &[u8], items: &[Item], quote: u8) -> Option<(&'static str, 
     }
     // A column name then a subquery: "FOO,(SELECT ...)", "FOO + (SELECT ...)".
     if prefix_bareword && pre.operands > 1 && pre.strong && i > 1 {
-        let tail_ok = items.get(i).is_none_or(|n| matches!(n.kind, b'&' | b')' | b';' | b'U' | b'B' | b'k'))
+        let tail_ok = items
+            .get(i)
+            .is_none_or(|n| matches!(n.kind, b'&' | b')' | b';' | b'U' | b'B' | b'k'))
             || cut_by_comment;
         if tail_ok {
             return Some(("subquery-after-word", 80));
@@ -991,7 +1023,7 @@ fn judge_breakout(s: &[u8], items: &[Item], quote: u8) -> Option<(&'static str, 
             && pre.ends_open_string
             && pre.open_quote == quote
             && !has_space(first.text(s).trim_ascii())
-            && (first.end > first.start || pre.open_len > 0 || !pre.symbolic_cmp)
+            && (first.end > first.start || pre.open_len > 0 || pre.word_op)
         {
             return Some(("tautology-after-breakout", 80));
         }
@@ -1034,6 +1066,32 @@ fn judge_breakout(s: &[u8], items: &[Item], quote: u8) -> Option<(&'static str, 
             }
             if strength > 0 && e.strong {
                 return Some(("subquery-after-logic", 85));
+            }
+            // "' or col ^ '-1", "' or col && '1": the chain ends in a string
+            // the query's own quote closes.
+            if quoted {
+                let mut k = j;
+                let mut last = e;
+                for _ in 0..8 {
+                    if items.get(k).is_none_or(|c| c.kind != b'&') {
+                        break;
+                    }
+                    match expr(s, items, k + 1) {
+                        Some((k2, e2)) => {
+                            k = k2;
+                            last = e2;
+                        }
+                        None => break,
+                    }
+                }
+                let open_end = last.ends_open_string && last.open_quote == quote;
+                if k >= items.len()
+                    && open_end
+                    && (k > j || e.operands >= 2)
+                    && !has_space(first.text(s).trim_ascii())
+                {
+                    return Some(("logic-chain-to-open-string", 75));
+                }
             }
             if !(after.is_none() || sql_after || cut) {
                 return None;
@@ -1144,7 +1202,9 @@ fn judge_breakout(s: &[u8], items: &[Item], quote: u8) -> Option<(&'static str, 
             }
             None
         }
-        b'T' if words_eq(next.text(s), "WAITFOR DELAY") || words_eq(next.text(s), "WAITFOR TIME") => {
+        b'T' if words_eq(next.text(s), "WAITFOR DELAY")
+            || words_eq(next.text(s), "WAITFOR TIME") =>
+        {
             statement(s, items, i, true).map(|r| (r, 85))
         }
         b'T' | b'E' => (strength > 0)

@@ -7,13 +7,12 @@
 //! `RESP(...)` a response header. Unknown fields are ignored. Envoy's text
 //! (non-JSON) default format is not read.
 
-use serde_json::Value;
 
 use palisade_core::{Exchange, RequestPart, ResponsePart, Source, Timings, TlsInfo};
 
 use crate::error::Error;
 use crate::fields;
-use crate::json::{self, Members};
+use crate::json::{self, Members, Value};
 use crate::time;
 
 const FIX_JSON: &str =
@@ -33,8 +32,8 @@ pub(crate) fn parse(record: &str) -> Result<Exchange, Error> {
     let text_of = |v: &Value| json::text(v).map(|t| t.into_owned());
 
     for (k, v) in &members {
-        match k.as_str() {
-            "start_time" | "timestamp" | "@timestamp" => start = Some((k.as_str(), v)),
+        match k.as_ref() {
+            "start_time" | "timestamp" | "@timestamp" => start = Some((k.as_ref(), v)),
             "method" => method = Some(v),
             "path" => path = Some(v),
             "protocol" => protocol = Some(v),
@@ -49,7 +48,9 @@ pub(crate) fn parse(record: &str) -> Result<Exchange, Error> {
             "downstream_direct_remote_address" => direct = Some(v),
             "route_name" => route = text_of(v),
             "requested_server_name" => tls.sni = text_of(v),
-            "downstream_tls_version" | "tls_version" => tls.version = text_of(v),
+            "downstream_tls_version" | "tls_version" => {
+                tls.version = text_of(v).map(|t| fields::normalize_tls_version(&t))
+            }
             "ja4" | "downstream_ja4" | "tls_ja4_fingerprint" => tls.ja4 = text_of(v),
             "request_body" => req_body = Some(v),
             "response_body" => resp_body = Some(v),
@@ -180,7 +181,9 @@ pub(crate) fn parse(record: &str) -> Result<Exchange, Error> {
         request: RequestPart {
             method,
             target,
-            host: authority.and_then(json::text).map(|a| a.into_owned()),
+            host: authority
+                .and_then(json::text)
+                .map(|a| fields::host_without_port(&a)),
             version,
             headers: req_headers,
             body,

@@ -142,6 +142,31 @@ pub(crate) fn normalize_version(v: &str) -> String {
     }
 }
 
+/// `api.example:8443` → `api.example`; `[::1]:443` → `::1` (the exchange's
+/// `request.host` carries no port).
+pub(crate) fn host_without_port(host: &str) -> String {
+    let host = host.trim();
+    if let Some(rest) = host.strip_prefix('[') {
+        return rest.split(']').next().unwrap_or(rest).to_string();
+    }
+    match host.rsplit_once(':') {
+        Some((h, p)) if !h.contains(':') && p.bytes().all(|b| b.is_ascii_digit()) => h.to_string(),
+        _ => host.to_string(),
+    }
+}
+
+/// TLS version names as the gateway writes them (rustls: `TLSv1_3`), so
+/// passive and inline exchanges agree: `TLSv1.3` (nginx, Envoy) → `TLSv1_3`.
+pub(crate) fn normalize_tls_version(v: &str) -> String {
+    match v.trim() {
+        "TLSv1" | "TLSv1.0" => "TLSv1_0".into(),
+        "TLSv1.1" => "TLSv1_1".into(),
+        "TLSv1.2" => "TLSv1_2".into(),
+        "TLSv1.3" => "TLSv1_3".into(),
+        other => other.chars().take(32).collect(),
+    }
+}
+
 /// Seconds (as logged) to microseconds, saturating.
 pub(crate) fn secs_to_us(s: f64) -> u64 {
     (s * 1_000_000.0).round() as u64
@@ -193,5 +218,9 @@ mod tests {
             first_forwarded("unknown, 198.51.100.2, 10.0.0.1"),
             Some("198.51.100.2".parse().unwrap())
         );
+        assert_eq!(host_without_port("api.example:8443"), "api.example");
+        assert_eq!(host_without_port("[2001:db8::1]:443"), "2001:db8::1");
+        assert_eq!(host_without_port("2001:db8::1"), "2001:db8::1");
+        assert_eq!(normalize_tls_version("TLSv1.3"), "TLSv1_3");
     }
 }

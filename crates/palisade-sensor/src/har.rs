@@ -192,7 +192,8 @@ pub(crate) fn parse_entry(raw: &str) -> Result<Exchange, Error> {
     };
     let host = url_host
         .or(authority)
-        .or_else(|| header("host").map(str::to_string));
+        .or_else(|| header("host").map(str::to_string))
+        .map(|h| fields::host_without_port(&h));
     let client_ip = header("x-forwarded-for")
         .and_then(fields::first_forwarded)
         .or_else(|| header("x-real-ip").and_then(fields::first_forwarded))
@@ -268,7 +269,7 @@ pub(crate) fn parse_entry(raw: &str) -> Result<Exchange, Error> {
 
     let version = fields::normalize_version(e.request.http_version.as_deref().unwrap_or(""));
     let tls = https.then(|| TlsInfo {
-        sni: host.as_deref().map(|h| strip_port(h).to_string()),
+        sni: host.clone(),
         alpn: match version.as_str() {
             "HTTP/2" => Some("h2".into()),
             "HTTP/3" => Some("h3".into()),
@@ -332,20 +333,6 @@ fn split_url(url: &str) -> (Option<String>, String, bool) {
     ((!host.is_empty()).then(|| host.to_string()), target, https)
 }
 
-fn strip_port(host: &str) -> &str {
-    if host.starts_with('[') {
-        return host
-            .split(']')
-            .next()
-            .map(|h| h.trim_start_matches('['))
-            .unwrap_or(host);
-    }
-    match host.rsplit_once(':') {
-        Some((h, p)) if p.bytes().all(|b| b.is_ascii_digit()) => h,
-        _ => host,
-    }
-}
-
 const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'-')
     .remove(b'.')
@@ -387,7 +374,5 @@ mod tests {
             (Some("api.example".into()), "/?x".into(), false)
         );
         assert_eq!(split_url("/rel?q"), (None, "/rel?q".into(), false));
-        assert_eq!(strip_port("api.example:8443"), "api.example");
-        assert_eq!(strip_port("[::1]:443"), "::1");
     }
 }

@@ -10,6 +10,26 @@
 //! [`IngestReport`] with its line number and go on with the next: one bad line
 //! never stops an ingest.
 //!
+//! ```
+//! use palisade_sensor::{Format, parse_batch, read_exchanges};
+//!
+//! let log = br#"{"msec":"1795242296.123","remote_addr":"203.0.113.9","request":"GET /v1/balance HTTP/1.1","status":"200","request_time":"0.004"}
+//! this line is not JSON
+//! "#;
+//! let format = Format::detect(log).unwrap_or(Format::NginxJson);
+//! let mut seen = Vec::new();
+//! let report = read_exchanges(&log[..], format, |ex| seen.push(ex)).unwrap();
+//! assert_eq!((report.parsed, report.malformed), (1, 1));
+//! assert_eq!(report.first_errors[0].line, 2);
+//! assert_eq!(seen[0].request.path(), "/v1/balance");
+//! assert_eq!(seen[0].ts_ms, 1_795_242_296_119); // log time minus request_time
+//!
+//! // the HTTP ingest endpoint: one body, NDJSON lines or a JSON array
+//! let (exchanges, report) = parse_batch(br#"[{"ts_ms":1,"client_ip":"192.0.2.1","request":{"method":"GET","target":"/"}}]"#, Format::Ndjson);
+//! assert!(report.is_clean() && exchanges.len() == 1);
+//! println!("{report}"); // "1 parsed, 0 malformed"
+//! ```
+//!
 //! Bounds: a line longer than [`LINE_LIMIT`] is consumed without being
 //! buffered and counted malformed; whole documents (HAR, JSON arrays) above
 //! [`DOCUMENT_LIMIT`] are refused; body samples are capped at

@@ -4,15 +4,17 @@
 //! Fields are matched by nginx variable name (`remote_addr`, `request`,
 //! `status`, ...), with or without a leading `$`; `http_*` become request
 //! headers and `sent_http_*` response headers, in log order. Unknown fields are
-//! ignored. This module does not read nginx's default text log format.
+//! ignored. Lines written with nginx's default escaping (`\x22` for `"`,
+//! `\xC3\xA9` for non-ASCII) are repaired before parsing, so a JSON-shaped
+//! log_format that forgot `escape=json` still reads. This module does not read
+//! nginx's default text (combined) log format.
 
-use serde_json::Value;
 
 use palisade_core::{Exchange, RequestPart, ResponsePart, Source, Timings, TlsInfo};
 
 use crate::error::Error;
 use crate::fields;
-use crate::json::{self, Members};
+use crate::json::{self, Members, Value};
 use crate::time;
 
 const FIX_JSON: &str =
@@ -20,41 +22,53 @@ const FIX_JSON: &str =
 
 #[derive(Default)]
 struct Seen<'a> {
-    msec: Option<&'a Value>,
-    iso: Option<&'a Value>,
-    local: Option<&'a Value>,
-    time_any: Option<(&'a str, &'a Value)>,
-    remote_addr: Option<&'a Value>,
-    remote_port: Option<&'a Value>,
-    request: Option<&'a Value>,
-    method: Option<&'a Value>,
-    request_uri: Option<&'a Value>,
-    uri: Option<&'a Value>,
-    args: Option<&'a Value>,
-    protocol: Option<&'a Value>,
-    status: Option<&'a Value>,
-    body_bytes_sent: Option<&'a Value>,
-    request_time: Option<&'a Value>,
-    upstream_time: Option<&'a Value>,
-    http_host: Option<&'a Value>,
-    host: Option<&'a Value>,
-    request_id: Option<&'a Value>,
-    request_body: Option<&'a Value>,
-    response_body: Option<&'a Value>,
-    content_length: Option<&'a Value>,
-    xff: Option<&'a Value>,
+    msec: Option<&'a Value<'a>>,
+    iso: Option<&'a Value<'a>>,
+    local: Option<&'a Value<'a>>,
+    time_any: Option<(&'a str, &'a Value<'a>)>,
+    remote_addr: Option<&'a Value<'a>>,
+    remote_port: Option<&'a Value<'a>>,
+    request: Option<&'a Value<'a>>,
+    method: Option<&'a Value<'a>>,
+    request_uri: Option<&'a Value<'a>>,
+    uri: Option<&'a Value<'a>>,
+    args: Option<&'a Value<'a>>,
+    protocol: Option<&'a Value<'a>>,
+    status: Option<&'a Value<'a>>,
+    body_bytes_sent: Option<&'a Value<'a>>,
+    request_time: Option<&'a Value<'a>>,
+    upstream_time: Option<&'a Value<'a>>,
+    http_host: Option<&'a Value<'a>>,
+    host: Option<&'a Value<'a>>,
+    request_id: Option<&'a Value<'a>>,
+    request_body: Option<&'a Value<'a>>,
+    response_body: Option<&'a Value<'a>>,
+    content_length: Option<&'a Value<'a>>,
+    xff: Option<&'a Value<'a>>,
     tls: TlsInfo,
     https: bool,
 }
 
 pub(crate) fn parse(record: &str) -> Result<Exchange, Error> {
-    let Members(members) = json::members(record, FIX_JSON)?;
+    let fixed: String;
+    let Members(members) = match json::members(record, FIX_JSON) {
+        Ok(m) => m,
+        // a log_format without `escape=json` writes `\x22` for `"`: repair it
+        Err(e) => match unescape_default(record) {
+            Some(f) => {
+                fixed = f;
+                json::members(&fixed, FIX_JSON).map_err(|_| e)?
+            }
+            None => return Err(e),
+        },
+    };
     let mut s = Seen::default();
     let mut req_headers: Vec<(String, String)> = Vec::new();
     let mut resp_headers: Vec<(String, String)> = Vec::new();
     let text_of = |v: &Value| json::text(v).map(|t| t.into_owned());
     for (k, v) in &members {
-        let key = k.strip_prefix('$').unwrap_or(k);
+        let key: &str = k;
+        let key = key.strip_prefix('$').unwrap_or(key);
         match key {
             "msec" => s.msec = Some(v),
             "time_iso8601" => s.iso = Some(v),
@@ -76,7 +90,7 @@ pub(crate) fn parse(record: &str) -> Result<Exchange, Error> {
             "request_id" => s.request_id = Some(v),
             "request_body" => s.request_body = Some(v),
             "response_body" | "resp_body" => s.response_body = Some(v),
-            "ssl_protocol" => s.tls.version = text_of(v),
+            "ssl_protocol" => s.tls.version = text_of(v).map(|t| fields::normalize_tls_version(&t)),
             "ssl_server_name" => s.tls.sni = text_of(v),
             "ssl_alpn_protocol" => s.tls.alpn = text_of(v),
             "ja4" | "ssl_ja4" => s.tls.ja4 = text_of(v),
@@ -198,7 +212,7 @@ pub(crate) fn parse(record: &str) -> Result<Exchange, Error> {
         .http_host
         .and_then(json::text)
         .or_else(|| s.host.and_then(json::text))
-        .map(|h| h.into_owned());
+        .map(|h| fields::host_without_port(&h));
 
     Ok(Exchange {
         id,
@@ -339,4 +353,71 @@ fn request_line(s: &Seen<'_>) -> Result<(String, String, String), Error> {
         target,
         protocol.unwrap_or_else(|| "HTTP/1.1".into()),
     ))
+}
+
+/// Rewrites nginx's default `\xHH` escapes as JSON: runs of escaped bytes
+/// are decoded (UTF-8 where valid, U+FFFD where not) and re-escaped for JSON.
+/// `None` when the line has no such escape.
+fn unescape_default(line: &str) -> Option<String> {
+    if !line.contains("\\x") {
+        return None;
+    }
+    let b = line.as_bytes();
+    let hex = |i: usize| -> Option<u8> {
+        let h = b.get(i..i + 2)?;
+        u8::from_str_radix(std::str::from_utf8(h).ok()?, 16).ok()
+    };
+    let mut out = String::with_capacity(line.len());
+    let mut run: Vec<u8> = Vec::new();
+    let mut i = 0;
+    let mut plain_from = 0;
+    while i < b.len() {
+        if b[i] == b'\\'
+            && b.get(i + 1) == Some(&b'x')
+            && let Some(byte) = hex(i + 2)
+        {
+            if run.is_empty() {
+                out.push_str(&line[plain_from..i]);
+            }
+            run.push(byte);
+            i += 4;
+            plain_from = i;
+            continue;
+        }
+        if !run.is_empty() {
+            push_json_escaped(&mut out, &String::from_utf8_lossy(&run));
+            run.clear();
+        }
+        // keep other escapes (`\\`, `\"`) whole
+        i += if b[i] == b'\\' { 2 } else { 1 };
+    }
+    if !run.is_empty() {
+        push_json_escaped(&mut out, &String::from_utf8_lossy(&run));
+    }
+    out.push_str(line.get(plain_from..).unwrap_or(""));
+    Some(out)
+}
+
+fn push_json_escaped(out: &mut String, s: &str) {
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_escaping_is_repaired() {
+        let line = r#"{"msec":"1.5","remote_addr":"192.0.2.1","request":"GET /?q=\x22caf\xC3\xA9\x22\x5C\x01\xFF HTTP/1.1","status":"200"}"#;
+        let ex = parse(line).unwrap();
+        assert_eq!(ex.request.target, "/?q=\"café\"\\\u{1}\u{FFFD}");
+        assert!(unescape_default("{}").is_none());
+    }
 }

@@ -5,6 +5,7 @@
 //! adds the demo payments API and the traffic simulator in front of it, and
 //! the other commands are tools over the same pieces.
 
+mod catalog_cmd;
 mod config;
 mod demo;
 mod engine;
@@ -95,11 +96,36 @@ enum Command {
         #[arg(long)]
         max_requests: Option<u64>,
     },
+    /// The learned API catalog (endpoints, data, auth, shadow / zombie / unused).
+    Catalog {
+        #[command(subcommand)]
+        action: CatalogAction,
+        #[arg(long, default_value = "./palisade-data", global = true)]
+        data_dir: PathBuf,
+    },
     /// Serve the demo payments API alone (an upstream for trials and benchmarks).
     DemoApi {
         #[arg(long, default_value = "127.0.0.1:9000")]
         listen: String,
     },
+}
+
+#[derive(Subcommand)]
+enum CatalogAction {
+    /// List endpoints.
+    List,
+    /// Show one endpoint (by id or template).
+    Show { endpoint: String },
+    /// Export the learned catalog.
+    Export {
+        /// openapi or json.
+        #[arg(long, default_value = "openapi")]
+        format: String,
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Import the team's OpenAPI 3 spec (JSON or YAML) to compare traffic with.
+    ImportSpec { file: PathBuf },
 }
 
 fn main() -> ExitCode {
@@ -250,6 +276,17 @@ async fn dispatch(cmd: Command) -> anyhow::Result<ExitCode> {
             }
             let report = palisade_sim::traffic::run(scenario, &opts).await;
             println!("{report}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Catalog { action, data_dir } => {
+            match action {
+                CatalogAction::List => catalog_cmd::list(&data_dir)?,
+                CatalogAction::Show { endpoint } => catalog_cmd::show(&data_dir, &endpoint)?,
+                CatalogAction::Export { format, out } => {
+                    catalog_cmd::export(&data_dir, &format, out.as_deref())?
+                }
+                CatalogAction::ImportSpec { file } => catalog_cmd::import_spec(&data_dir, &file)?,
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::DemoApi { listen } => {

@@ -4,10 +4,10 @@
 //! class-loader paths, serialized objects), Node.js (`child_process`,
 //! `process.mainModule`) and Python (`__import__`, `os.system`).
 
-use super::{Hit, Lazy, Subject, Words, mask};
+use super::{Hit, Lazy, Subject, mask};
 use palisade_core::Severity;
 
-static JAVA_WORDS: Words = Words::new(&[
+pub(crate) const JAVA_WORDS: &[&str] = &[
     "java",
     "processbuilder",
     "runtime",
@@ -26,8 +26,8 @@ static JAVA_WORDS: Words = Words::new(&[
     "templatesimpl",
     "#context",
     "(#",
-]);
-static SCRIPT_WORDS: Words = Words::new(&[
+];
+pub(crate) const SCRIPT_WORDS: &[&str] = &[
     "require",
     "process",
     "constructor",
@@ -41,7 +41,7 @@ static SCRIPT_WORDS: Words = Words::new(&[
     "getruntime",
     "_$$nd_func",
     "@{",
-]);
+];
 
 static PHP_STRONG: Lazy = Lazy::new(concat!(
     r"<\?(php\b|=)|\$_(get|post|request|cookie|server|files|env|session)\b\s*\[|\bphp://(input|filter|fd)",
@@ -105,7 +105,7 @@ pub fn detect(s: &Subject<'_>) -> Option<Hit> {
         );
     }
     {
-        if JAVA_WORDS.find(lower).is_some()
+        if s.triggered(super::T_JAVA)
             && let Some(at) = JAVA.find(lower)
         {
             return Some(
@@ -119,7 +119,7 @@ pub fn detect(s: &Subject<'_>) -> Option<Hit> {
                 .near(lower, at),
             );
         }
-        if JAVA_WORDS.find(lower).is_some()
+        if s.triggered(super::T_JAVA)
             && let Some(at) = JAVA_CLASS.find(lower)
         {
             return Some(
@@ -133,7 +133,7 @@ pub fn detect(s: &Subject<'_>) -> Option<Hit> {
                 .near(lower, at),
             );
         }
-        if SCRIPT_WORDS.find(lower).is_some()
+        if s.triggered(super::T_SCRIPT)
             && let Some(at) = NODE_PY.find(lower)
         {
             return Some(

@@ -14,12 +14,11 @@ static FILTER: Lazy = Lazy::new(concat!(
     r"|\(\s*(objectclass|uid|cn|sn|mail|userpassword|samaccountname|memberof)\s*=\s*\*\s*\)",
 ));
 
-static TRIGGERS: super::Words = super::Words::new(&[")(", ") (", "(|", "(&", "=*", "*)", "( |", "( &"]);
+pub(crate) const TRIGGERS: &[&str] = &[")(", ") (", "(|", "(&", "=*", "*)", "( |", "( &"];
 
 pub fn detect(s: &Subject<'_>) -> Option<Hit> {
     let lower = s.lower;
-    if !TRIGGERS.find(s.lower).is_some()
-    {
+    if !s.triggered(super::T_LDAP) {
         return None;
     }
     let at = FILTER.find(lower)?;

@@ -49,6 +49,61 @@ pub struct Subject<'s> {
     /// Which ASCII bytes `lower` holds (bit `b` for byte `b`): detectors test
     /// their trigger characters here before running a regex.
     pub ascii: u128,
+    /// Which trigger-word families `lower` contains (`T_SQL`, `T_XSS`, ...),
+    /// found in one pass for all detectors.
+    pub triggers: u32,
+}
+
+pub const T_SQL: u32 = 1;
+pub const T_XSS: u32 = 2;
+pub const T_JAVA: u32 = 4;
+pub const T_SCRIPT: u32 = 8;
+pub const T_SSTI: u32 = 16;
+pub const T_NOSQL: u32 = 32;
+pub const T_LDAP: u32 = 64;
+
+struct TriggerSet {
+    ac: aho_corasick::AhoCorasick,
+    family: Vec<u32>,
+}
+
+fn trigger_set() -> Option<&'static TriggerSet> {
+    static SET: OnceLock<Option<TriggerSet>> = OnceLock::new();
+    SET.get_or_init(|| {
+        let lists: [(&[&str], u32); 7] = [
+            (sqli::KEYWORDS, T_SQL),
+            (xss::WORDS, T_XSS),
+            (code::JAVA_WORDS, T_JAVA),
+            (code::SCRIPT_WORDS, T_SCRIPT),
+            (ssti::TRIGGERS, T_SSTI),
+            (nosql::TRIGGERS, T_NOSQL),
+            (ldap::TRIGGERS, T_LDAP),
+        ];
+        let mut words: Vec<&str> = Vec::new();
+        let mut family = Vec::new();
+        for (list, f) in lists {
+            for w in list {
+                words.push(w);
+                family.push(f);
+            }
+        }
+        let ac = aho_corasick::AhoCorasick::builder()
+            .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+            .build(&words)
+            .ok()?;
+        Some(TriggerSet { ac, family })
+    })
+    .as_ref()
+}
+
+/// The trigger families present in a normalized (lower-case) value.
+pub fn triggers(lower: &str) -> u32 {
+    let Some(set) = trigger_set() else {
+        return u32::MAX;
+    };
+    set.ac.find_overlapping_iter(lower).fold(0, |m, x| {
+        m | set.family.get(x.pattern().as_usize()).copied().unwrap_or(0)
+    })
 }
 
 /// The set of ASCII bytes in `s`, as a bit mask.
@@ -76,6 +131,10 @@ pub const fn mask(chars: &[u8]) -> u128 {
 }
 
 impl Subject<'_> {
+    /// Whether `lower` contains a word of the trigger family `f`.
+    pub fn triggered(&self, f: u32) -> bool {
+        self.triggers & f != 0
+    }
     /// Whether `lower` holds any of the bytes in `m`.
     pub fn has_any(&self, m: u128) -> bool {
         self.ascii & m != 0
@@ -105,7 +164,7 @@ pub fn name_is_suspicious(name: &str) -> bool {
         "transformer",
         "jndi",
     ]);
-    RISKY.find(name).is_some()
+    !name.is_empty() && RISKY.find(name).is_some()
 }
 
 /// What a detector found.
@@ -364,6 +423,7 @@ pub(crate) mod test_util {
             lower: &lower,
             layers,
             ascii: ascii_mask(&lower),
+            triggers: triggers(&lower),
         })
     }
 }

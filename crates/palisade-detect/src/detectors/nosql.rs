@@ -57,7 +57,7 @@ fn operator_in(name: &str) -> Option<&'static str> {
     })
 }
 
-static TRIGGERS: super::Words = super::Words::new(&["$", "||", "return", "this.", "db.", "sleep"]);
+pub(crate) const TRIGGERS: &[&str] = &["$", "||", "return", "this.", "db.", "sleep"];
 
 pub fn detect(s: &Subject<'_>) -> Option<Hit> {
     if matches!(
@@ -89,9 +89,7 @@ pub fn detect(s: &Subject<'_>) -> Option<Hit> {
         return None;
     }
     let lower = s.lower;
-    if !(s.has_any(super::mask(b"$"))
-        || TRIGGERS.find(s.lower).is_some())
-    {
+    if !(s.has_any(super::mask(b"$")) || s.triggered(super::T_NOSQL)) {
         return None;
     }
     if let Some(at) = IN_VALUE.find(lower) {

@@ -3,7 +3,7 @@
 //! functions, stacked queries, quote-closing tautologies), read on the
 //! normalized value and on its comment-squeezed form (`un/**/ion`).
 
-use super::{Hit, Lazy, Subject, Words, mask};
+use super::{Hit, Lazy, Subject, mask};
 use palisade_core::Severity;
 
 static SHAPES: Lazy = Lazy::new(concat!(
@@ -25,7 +25,7 @@ static SHAPES: Lazy = Lazy::new(concat!(
     r"|\bselect (count|concat|char|group_concat|version|user|database|@@)\b ?\(",
     r"|\bcase when\b.{0,80}\bthen\b.{0,80}\b(sleep|benchmark|1/0)\b",
 ));
-static KEYWORDS: Words = Words::new(&[
+pub(crate) const KEYWORDS: &[&str] = &[
     "select",
     "union",
     "sleep",
@@ -54,12 +54,12 @@ static KEYWORDS: Words = Words::new(&[
     " xor ",
     "like",
     "null",
-]);
+];
 const QUOTES: u128 = mask(b"'\"`;=<>#)");
 const LEXER_TRIGGERS: u128 = mask(b"'\"`;()#=<>|&*/-");
 
 pub fn detect(s: &Subject<'_>) -> Option<Hit> {
-    let keyword = KEYWORDS.find(s.lower).is_some();
+    let keyword = s.triggered(super::T_SQL);
     if !keyword && !s.has_any(LEXER_TRIGGERS) {
         return None;
     }

@@ -20,13 +20,13 @@ static RUNTIME: Lazy = Lazy::new(concat!(
     r"|\$\{\s*(runtime|applicationscope|sessionscope|facescontext|request\.getsession|pagecontext)\b|\bsmarty\.(version|template_object)",
 ));
 
-static TRIGGERS: super::Words = super::Words::new(&["{", "__", "<%", "<#", "#set", "@(", "java.", "?new", "smarty"]);
+pub(crate) const TRIGGERS: &[&str] = &[
+    "{", "__", "<%", "<#", "#set", "@(", "java.", "?new", "smarty",
+];
 
 pub fn detect(s: &Subject<'_>) -> Option<Hit> {
     let lower = s.lower;
-    if !(s.has_any(super::mask(b"{"))
-        || TRIGGERS.find(s.lower).is_some())
-    {
+    if !(s.has_any(super::mask(b"{")) || s.triggered(super::T_SSTI)) {
         return None;
     }
     if let Some(at) = RUNTIME.find(lower) {

@@ -2,10 +2,10 @@
 //! first, then tags and attributes that run script, script URLs and DOM
 //! sinks, read on the normalized value. Plain markup (`<b>`) is not XSS.
 
-use super::{Hit, Lazy, Subject, Words, mask};
+use super::{Hit, Lazy, Subject, mask};
 use palisade_core::Severity;
 
-static WORDS: Words = Words::new(&[
+pub(crate) const WORDS: &[&str] = &[
     "javascript",
     "vbscript",
     "livescript",
@@ -26,7 +26,7 @@ static WORDS: Words = Words::new(&[
     "top[",
     "self[",
     "[]",
-]);
+];
 const LEXER_TRIGGERS: u128 = mask(b"<>\"'`:&");
 
 static SCRIPT: Lazy = Lazy::new(concat!(
@@ -41,7 +41,7 @@ static SCRIPT: Lazy = Lazy::new(concat!(
     r"|\b(alert|prompt|confirm|eval|settimeout|setinterval)\s*(\(|`)[^)]{0,60}[)`]",
 ));
 pub fn detect(s: &Subject<'_>) -> Option<Hit> {
-    let word = WORDS.find(s.lower).is_some();
+    let word = s.triggered(super::T_XSS);
     if !word && !s.has_any(LEXER_TRIGGERS | mask(b"=")) {
         return None;
     }
