@@ -167,6 +167,7 @@ fn handler_value(s: &[u8]) -> Option<String> {
         }
     }
     // "javascript:alert(1)" anywhere in the value.
+    memchr::memchr(b':', s)?;
     let lower = s.to_ascii_lowercase();
     for scheme in [&b"javascript:"[..], b"vbscript:"] {
         let mut from = 0;
@@ -553,37 +554,47 @@ fn js_ish(v: &[u8]) -> bool {
 }
 
 fn check_attribute(name: &[u8], value: &[u8], has_value: bool, markup: bool) -> Option<String> {
-    let lname = String::from_utf8_lossy(name).to_ascii_lowercase();
+    // Allocation only on a hit: this runs for every word of prose in the
+    // attribute contexts.
+    let lname = || String::from_utf8_lossy(name).to_ascii_lowercase();
     if is_event_handler(name) && has_value && (markup || js_ish(value)) && !value.is_empty() {
-        return Some(format!("event handler {lname}="));
+        return Some(format!("event handler {}=", lname()));
     }
-    if has_value {
-        if let Some(scheme) = script_scheme(value) {
-            return Some(format!("{scheme} URL in {lname}="));
-        }
-        let lv = String::from_utf8_lossy(value).to_ascii_lowercase();
-        if lname == "style" && scripted_css(value) {
-            return Some("scripted style=".into());
-        }
-        if value.windows(2).any(|w| w == b"&{") {
-            return Some("javascript entity &{...}".into());
-        }
-        if lname == "attributename"
-            && (is_event_handler(value) || lv == "innerhtml" || lv.ends_with("href"))
-        {
-            return Some("SVG/SMIL attributeName".into());
-        }
-        if lname == "srcdoc" && lv.contains('<') {
-            return Some("srcdoc= markup".into());
-        }
-        if lname == "dataformatas" && lv.trim() == "html" {
-            return Some("dataformatas=html".into());
-        }
-        if (lname == "http-equiv" && lv.contains("refresh"))
-            || (lname == "content" && lv.contains("url=javascript"))
-        {
-            return Some("meta refresh".into());
-        }
+    if !has_value || value.is_empty() {
+        return None;
+    }
+    if let Some(scheme) = script_scheme(value) {
+        return Some(format!("{scheme} URL in {}=", lname()));
+    }
+    let is = |w: &str| name.eq_ignore_ascii_case(w.as_bytes());
+    let contains = |needle: &[u8]| {
+        value.len() >= needle.len()
+            && value
+                .windows(needle.len())
+                .any(|w| w.eq_ignore_ascii_case(needle))
+    };
+    if is("style") && scripted_css(value) {
+        return Some("scripted style=".into());
+    }
+    if value.windows(2).any(|w| w == b"&{") {
+        return Some("javascript entity &{...}".into());
+    }
+    if is("attributename")
+        && (is_event_handler(value)
+            || value.eq_ignore_ascii_case(b"innerhtml")
+            || value.len() >= 4 && value[value.len() - 4..].eq_ignore_ascii_case(b"href"))
+    {
+        return Some("SVG/SMIL attributeName".into());
+    }
+    if is("srcdoc") && value.contains(&b'<') {
+        return Some("srcdoc= markup".into());
+    }
+    if is("dataformatas") && value.trim_ascii().eq_ignore_ascii_case(b"html") {
+        return Some("dataformatas=html".into());
+    }
+    if (is("http-equiv") && contains(b"refresh")) || (is("content") && contains(b"url=javascript"))
+    {
+        return Some("meta refresh".into());
     }
     None
 }

@@ -142,6 +142,8 @@ struct Item {
     str_open: u8,
     str_close: u8,
     flags: u16,
+    /// Phrase bits of a word (`keywords::FIRST` / `SECOND`).
+    pbits: u8,
 }
 
 impl Item {
@@ -199,6 +201,7 @@ fn fold(s: &[u8], quote: u8) -> Vec<Item> {
             str_open: tok.str_open,
             str_close: tok.str_close,
             flags: 0,
+            pbits: tok.pbits,
         };
         // As-is context: leading '(' and unary operators carry nothing.
         if leading {
@@ -258,12 +261,15 @@ fn fold(s: &[u8], quote: u8) -> Vec<Item> {
         }
         if let Some(last) = out.last_mut() {
             // Two-word keywords.
-            if is_word_kind(last.kind)
+            if last.pbits & keywords::FIRST != 0
+                && it.pbits & keywords::SECOND != 0
+                && is_word_kind(last.kind)
                 && is_word_kind(it.kind)
                 && let Some(k) = phrase(last.text(s), it.text(s))
             {
                 last.kind = k;
                 last.end = it.end;
+                last.pbits = 0;
                 if k == b'o' && is_comparison(last.text(s)) {
                     last.flags |= CMP;
                 }
@@ -377,6 +383,7 @@ fn collapse(s: &[u8], out: &mut Vec<Item>, at: usize, end: usize, extra: u16) {
         str_open: 0,
         str_close: 0,
         flags,
+        pbits: 0,
     };
     let before = out
         .len()

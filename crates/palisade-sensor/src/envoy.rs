@@ -7,7 +7,6 @@
 //! `RESP(...)` a response header. Unknown fields are ignored. Envoy's text
 //! (non-JSON) default format is not read.
 
-
 use palisade_core::{Exchange, RequestPart, ResponsePart, Source, Timings, TlsInfo};
 
 use crate::error::Error;

@@ -66,10 +66,12 @@ pub(crate) fn cap(body: Body) -> Body {
 /// gets the same id, so re-ingesting a file does not invent new requests.
 pub(crate) fn generated_id(record: &[u8]) -> String {
     let h = blake3::hash(record);
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(18);
     s.push_str("s-");
     for b in &h.as_bytes()[..8] {
-        s.push_str(&format!("{b:02x}"));
+        s.push(HEX[usize::from(b >> 4)] as char);
+        s.push(HEX[usize::from(b & 15)] as char);
     }
     s
 }
@@ -142,17 +144,19 @@ pub(crate) fn normalize_version(v: &str) -> String {
     }
 }
 
-/// `api.example:8443` → `api.example`; `[::1]:443` → `::1` (the exchange's
-/// `request.host` carries no port).
+/// `API.example:8443` → `api.example`; `[::1]:443` → `::1`: the exchange's
+/// `request.host` carries no port and is lower case, as the gateway writes it.
 pub(crate) fn host_without_port(host: &str) -> String {
     let host = host.trim();
-    if let Some(rest) = host.strip_prefix('[') {
-        return rest.split(']').next().unwrap_or(rest).to_string();
-    }
-    match host.rsplit_once(':') {
-        Some((h, p)) if !h.contains(':') && p.bytes().all(|b| b.is_ascii_digit()) => h.to_string(),
-        _ => host.to_string(),
-    }
+    let bare = if let Some(rest) = host.strip_prefix('[') {
+        rest.split(']').next().unwrap_or(rest)
+    } else {
+        match host.rsplit_once(':') {
+            Some((h, p)) if !h.contains(':') && p.bytes().all(|b| b.is_ascii_digit()) => h,
+            _ => host,
+        }
+    };
+    bare.to_ascii_lowercase()
 }
 
 /// TLS version names as the gateway writes them (rustls: `TLSv1_3`), so

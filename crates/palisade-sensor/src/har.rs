@@ -181,7 +181,8 @@ pub(crate) fn parse_entry(raw: &str) -> Result<Exchange, Error> {
         if h.name.eq_ignore_ascii_case(":authority") {
             authority = Some(value);
         } else if !h.name.starts_with(':') {
-            headers.push((h.name, value));
+            // lower case, as the gateway (hyper) records names
+            headers.push((h.name.to_ascii_lowercase(), value));
         }
     }
     let header = |name: &str| {
@@ -232,7 +233,7 @@ pub(crate) fn parse_entry(raw: &str) -> Result<Exchange, Error> {
                 .headers
                 .into_iter()
                 .filter(|h| !h.name.starts_with(':'))
-                .map(|h| (h.name, h.value.unwrap_or_default()))
+                .map(|h| (h.name.to_ascii_lowercase(), h.value.unwrap_or_default()))
                 .collect();
             if let Some((_, v)) = headers
                 .iter()

@@ -291,7 +291,10 @@ mod tests {
         assert!((d - 0.005).abs() < 1e-9);
         assert_eq!(duration(&v(r#""-""#)), Ok(None));
         assert_eq!(duration(&v(r#""-1""#)), Err(()));
-        assert_eq!(text(&v("1795242296.123")).as_deref(), Some("1795242296.123"));
+        assert_eq!(
+            text(&v("1795242296.123")).as_deref(),
+            Some("1795242296.123")
+        );
         assert_eq!(text(&v(r#"{"a":[1]}"#)), None);
         // escaped strings are owned, plain ones borrowed
         assert!(matches!(v(r#""a\"b""#), Value::Str(Cow::Owned(_))));

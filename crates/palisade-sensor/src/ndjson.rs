@@ -7,6 +7,7 @@
 //! does not validate semantics (a status of 999 passes).
 
 use palisade_core::{Exchange, Source};
+use serde::Deserialize;
 
 use crate::error::Error;
 use crate::fields;
@@ -14,7 +15,19 @@ use crate::json;
 
 pub(crate) fn parse(record: &str) -> Result<Exchange, Error> {
     let mut de = serde_json::Deserializer::from_str(record);
-    let mut ex: Exchange = serde_path_to_error::deserialize(&mut de).map_err(|e| explain(&e))?;
+    // the fast path: path tracking only when there is an error to explain
+    let mut ex = match Exchange::deserialize(&mut de) {
+        Ok(ex) => ex,
+        Err(_) => {
+            let mut de = serde_json::Deserializer::from_str(record);
+            let err = match serde_path_to_error::deserialize::<_, Exchange>(&mut de) {
+                Err(e) => explain(&e),
+                // cannot happen (same input, same type); say so rather than panic
+                Ok(_) => Error::field("(record)", "did not parse", "see docs/exchange-format.md"),
+            };
+            return Err(err);
+        }
+    };
     de.end().map_err(|e| Error::Json {
         detail: json::json_detail(&e),
         fix: "put exactly one exchange object per line".into(),

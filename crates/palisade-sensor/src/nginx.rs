@@ -9,7 +9,6 @@
 //! log_format that forgot `escape=json` still reads. This module does not read
 //! nginx's default text (combined) log format.
 
-
 use palisade_core::{Exchange, RequestPart, ResponsePart, Source, Timings, TlsInfo};
 
 use crate::error::Error;
@@ -134,7 +133,7 @@ pub(crate) fn parse(record: &str) -> Result<Exchange, Error> {
     let total = dur_secs(s.request_time, "request_time")?;
     let upstream = dur_secs(s.upstream_time, "upstream_response_time")?;
     let end_ms = log_time(&s)?;
-    let ts_ms = end_ms - total.map_or(0, |us| (us / 1000) as i64);
+    let ts_ms = end_ms.saturating_sub(total.map_or(0, |us| (us / 1000) as i64));
 
     let (method, target, version) = request_line(&s)?;
 

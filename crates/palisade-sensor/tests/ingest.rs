@@ -253,3 +253,29 @@ fn har_that_is_not_json_is_reported_once() {
         "{report}"
     );
 }
+
+#[test]
+fn one_request_reads_the_same_from_every_source() {
+    let read = |file: &str, format: Format| {
+        let input = std::fs::read(testdata(file)).unwrap();
+        let (ex, report) = parse_batch(&input, format);
+        assert!(report.is_clean(), "{file}: {report}");
+        assert_eq!(ex.len(), 1, "{file}");
+        let e = &ex[0];
+        let header = |n: &str| e.request.header(n).map(str::to_string);
+        serde_json::json!({
+            "id": e.id, "ts_ms": e.ts_ms, "client_ip": e.client_ip, "method": e.request.method,
+            "target": e.request.target, "host": e.request.host, "version": e.request.version,
+            "content_type": header("content-type"), "user_agent": header("user-agent"),
+            "status": e.status(), "response_type": e.response.as_ref().and_then(|r| r.header("content-type")),
+            "response_size": e.response.as_ref().map(|r| r.body.size),
+            "total_us": e.timings.total_us, "upstream_us": e.timings.upstream_us,
+            "tls_sni": e.tls.as_ref().and_then(|t| t.sni.clone()),
+        })
+    };
+    let nginx = read("same_request.nginx.log", Format::NginxJson);
+    let envoy = read("same_request.envoy.log", Format::Envoy);
+    let har = read("same_request.har", Format::Har);
+    assert_eq!(nginx, envoy);
+    assert_eq!(nginx, har);
+}

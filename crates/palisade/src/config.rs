@@ -28,6 +28,9 @@ pub struct Config {
     pub pipeline: PipelineSection,
     #[serde(default)]
     pub log: LogConfig,
+    /// Attack detection: sensitivity, limits, exclusions, user rules.
+    #[serde(default)]
+    pub detect: palisade_detect::DetectConfig,
     /// Actor tracking, risk, responses, allowlist and abuse detectors.
     #[serde(default)]
     pub actors: palisade_actors::ActorsConfig,

@@ -18,7 +18,8 @@ use palisade_core::{
 pub struct NodeEngine {
     pub hasher: KeyedHasher,
     pub decisions: Arc<ArcSwap<DecisionSnapshot>>,
-    /// The detection engine, swapped on reload (`None` until rules exist).
+    /// The detection engine (`None` runs actor decisions only). The whole
+    /// `NodeEngine` is rebuilt and swapped when rules are reloaded.
     pub detect: Option<Arc<dyn Inspector>>,
 }
 

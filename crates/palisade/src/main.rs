@@ -96,6 +96,23 @@ enum Command {
         #[arg(long)]
         max_requests: Option<u64>,
     },
+    /// Custom rules: validate them, or see what fires on recorded traffic.
+    Rules {
+        #[command(subcommand)]
+        action: RulesAction,
+    },
+    /// Detection quality: replay labelled corpora (JSONL) through the engine
+    /// in process and print true / false positive rates per category.
+    Quality {
+        /// Corpus files (the format of shared/data/README.md).
+        files: Vec<PathBuf>,
+        /// low, balanced, high or paranoid.
+        #[arg(long, default_value = "balanced")]
+        sensitivity: String,
+        /// Print every false positive and missed attack.
+        #[arg(long)]
+        details: bool,
+    },
     /// The learned API catalog (endpoints, data, auth, shadow / zombie / unused).
     Catalog {
         #[command(subcommand)]
@@ -108,6 +125,15 @@ enum Command {
         #[arg(long, default_value = "127.0.0.1:9000")]
         listen: String,
     },
+}
+
+#[derive(Subcommand)]
+enum RulesAction {
+    /// Check rule files; every problem with file, line and hint.
+    Check { files: Vec<PathBuf> },
+    /// Run the engine with these rules over recorded requests (exchange NDJSON
+    /// or corpus JSONL) and show what fires on each.
+    Test { rules: PathBuf, requests: PathBuf },
 }
 
 #[derive(Subcommand)]
@@ -276,6 +302,73 @@ async fn dispatch(cmd: Command) -> anyhow::Result<ExitCode> {
             }
             let report = palisade_sim::traffic::run(scenario, &opts).await;
             println!("{report}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Rules { action } => match action {
+            RulesAction::Check { files } => {
+                let cfg = palisade_detect::DetectConfig {
+                    rules: files.clone(),
+                    ..Default::default()
+                };
+                match cfg.build() {
+                    Ok(e) => {
+                        println!(
+                            "ok: {} rule(s) loaded ({} file(s) plus the built-in rules)",
+                            e.rules().len(),
+                            files.len()
+                        );
+                        Ok(ExitCode::SUCCESS)
+                    }
+                    Err(d) => {
+                        eprint!("{d}");
+                        Ok(ExitCode::from(2))
+                    }
+                }
+            }
+            RulesAction::Test { rules, requests } => {
+                let cfg = palisade_detect::DetectConfig {
+                    rules: vec![rules],
+                    ..Default::default()
+                };
+                let engine = match cfg.build() {
+                    Ok(e) => e,
+                    Err(d) => {
+                        eprint!("{d}");
+                        return Ok(ExitCode::from(2));
+                    }
+                };
+                let report = palisade_detect::harness::rules_test(&engine, &requests)
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", requests.display()))?;
+                println!("{report}");
+                Ok(ExitCode::SUCCESS)
+            }
+        },
+        Command::Quality {
+            files,
+            sensitivity,
+            details,
+        } => {
+            let s: palisade_detect::Sensitivity = serde_json::from_value(
+                serde_json::Value::String(sensitivity.clone()),
+            )
+            .map_err(|_| {
+                anyhow::anyhow!(
+                    "unknown sensitivity `{sensitivity}` (fix: low, balanced, high or paranoid)"
+                )
+            })?;
+            let cfg = palisade_detect::DetectConfig {
+                sensitivity: s,
+                ..Default::default()
+            };
+            let engine = cfg.build().map_err(|d| anyhow::anyhow!("{d}"))?;
+            for f in files {
+                let report = palisade_detect::harness::run_corpus(&engine, &f)
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?;
+                println!("== {}\n{report}", f.display());
+                if details {
+                    println!("{}", report.details());
+                }
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Catalog { action, data_dir } => {

@@ -165,10 +165,20 @@ pub async fn start(
         store,
         analyzers,
     ));
+    let detect = v
+        .config
+        .detect
+        .build()
+        .map_err(|d| anyhow::anyhow!("[detect]:\n{d}"))?;
     let engine = NodeEngine {
+        hasher: hasher.clone(),
+        decisions: decisions.clone(),
+        detect: Some(Arc::new(detect)),
+    };
+    let reloader = Reloader {
         hasher,
         decisions,
-        detect: None,
+        rule_files: v.config.detect.rules.clone(),
     };
     let metrics = metrics_handle();
     let gateway = Gateway::new(
@@ -220,12 +230,26 @@ pub async fn start(
         }));
     }
 
-    // SIGHUP: reload routes from the file.
+    // SIGHUP reloads the file; rule files are also watched for changes.
+    let reloader = Arc::new(reloader);
     #[cfg(unix)]
-    if let Some(path) = config_path {
+    {
         let gw = gateway.clone();
         let stop = stop.clone();
-        tasks.push(tokio::spawn(reload_on_hup(path, gw, stop)));
+        let r = reloader.clone();
+        let path = config_path.clone();
+        tasks.push(tokio::spawn(async move {
+            reload_on_hup(path, gw, r, stop).await
+        }));
+    }
+    {
+        let gw = gateway.clone();
+        let stop = stop.clone();
+        let r = reloader.clone();
+        let cfg = v.config.detect.clone();
+        tasks.push(tokio::spawn(
+            async move { watch_rules(cfg, gw, r, stop).await },
+        ));
     }
 
     let gw = gateway.clone();
@@ -241,8 +265,41 @@ pub async fn start(
     })
 }
 
+/// What a reload needs to rebuild the inline engine.
+struct Reloader {
+    hasher: palisade_core::KeyedHasher,
+    decisions: Arc<ArcSwap<DecisionSnapshot>>,
+    rule_files: Vec<PathBuf>,
+}
+
+impl Reloader {
+    /// Builds a new engine from a detect config and swaps it in; requests in
+    /// flight finish with the old one. An invalid config is refused whole.
+    fn apply_detect(&self, cfg: &palisade_detect::DetectConfig, gw: &Gateway) -> bool {
+        match cfg.build() {
+            Ok(detect) => {
+                gw.set_inspector(Box::new(NodeEngine {
+                    hasher: self.hasher.clone(),
+                    decisions: self.decisions.clone(),
+                    detect: Some(Arc::new(detect)),
+                }));
+                true
+            }
+            Err(d) => {
+                tracing::error!("rules not reloaded, keeping the running ones:\n{d}");
+                false
+            }
+        }
+    }
+}
+
 #[cfg(unix)]
-async fn reload_on_hup(path: PathBuf, gw: Gateway, stop: watch::Receiver<bool>) {
+async fn reload_on_hup(
+    path: Option<PathBuf>,
+    gw: Gateway,
+    r: Arc<Reloader>,
+    stop: watch::Receiver<bool>,
+) {
     use tokio::signal::unix::{SignalKind, signal};
     let Ok(mut hup) = signal(SignalKind::hangup()) else {
         return;
@@ -251,23 +308,71 @@ async fn reload_on_hup(path: PathBuf, gw: Gateway, stop: watch::Receiver<bool>) 
     tokio::pin!(stopping);
     loop {
         tokio::select! {
-            _ = hup.recv() => reload(&path, &gw),
+            _ = hup.recv() => reload(path.as_deref(), &gw, &r),
             _ = &mut stopping => return,
         }
     }
 }
 
-/// Re-reads the file; applies it only when it is valid whole.
-fn reload(path: &Path, gw: &Gateway) {
+/// Re-reads the file; applies it only when it is valid whole. Without a file
+/// (flags only), re-reads the rule files.
+fn reload(path: Option<&Path>, gw: &Gateway, r: &Reloader) {
+    let Some(path) = path else {
+        let cfg = palisade_detect::DetectConfig {
+            rules: r.rule_files.clone(),
+            ..Default::default()
+        };
+        if r.apply_detect(&cfg, gw) {
+            tracing::info!("rules reloaded");
+        }
+        return;
+    };
     match config::Config::load(path)
         .and_then(|(c, src)| c.validate(Some(&src), &path.display().to_string()))
     {
         Ok(v) => {
-            gw.set_routes(v.routes);
-            tracing::info!(file = %path.display(), "configuration reloaded");
+            if r.apply_detect(&v.config.detect, gw) {
+                gw.set_routes(v.routes);
+                tracing::info!(file = %path.display(), "configuration reloaded");
+            }
         }
         Err(d) => {
             tracing::error!(file = %path.display(), "reload refused, keeping the running configuration:\n{d}")
+        }
+    }
+}
+
+/// Polls the rule files' modification times every two seconds and reloads
+/// the engine when one changes.
+async fn watch_rules(
+    cfg: palisade_detect::DetectConfig,
+    gw: Gateway,
+    r: Arc<Reloader>,
+    stop: watch::Receiver<bool>,
+) {
+    if cfg.rules.is_empty() {
+        return;
+    }
+    let mtimes = |files: &[PathBuf]| -> Vec<Option<std::time::SystemTime>> {
+        files
+            .iter()
+            .map(|f| std::fs::metadata(f).and_then(|m| m.modified()).ok())
+            .collect()
+    };
+    let mut last = mtimes(&cfg.rules);
+    let stopping = stopped(stop);
+    tokio::pin!(stopping);
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+            _ = &mut stopping => return,
+        }
+        let now = mtimes(&cfg.rules);
+        if now != last {
+            last = now;
+            if r.apply_detect(&cfg, &gw) {
+                tracing::info!("rule files changed; rules reloaded");
+            }
         }
     }
 }

@@ -221,12 +221,13 @@ pub fn detect(req: &RequestPart, head: bool, out: &mut Vec<(String, Hit)>) {
     if let Some(ct) = req.content_type()
         && let Some(cs) = ct.to_ascii_lowercase().split(';').skip(1).find_map(|p| {
             let (k, v) = p.split_once('=')?;
-            (k.trim() == "charset").then(|| v.trim().trim_matches('"').to_string())
+            (k.trim() == "charset").then(|| v.trim().trim_matches(['"', '\'']).to_string())
         })
-        && !matches!(
+        && !(matches!(
             cs.as_str(),
-            "utf-8" | "utf8" | "iso-8859-1" | "latin1" | "us-ascii" | "ascii" | "windows-1252"
-        )
+            "utf-8" | "utf8" | "us-ascii" | "ascii" | "latin1"
+        ) || cs.starts_with("iso-8859-")
+            || cs.starts_with("windows-125"))
     {
         out.push((
             "header.content-type".into(),
@@ -375,6 +376,9 @@ mod tests {
         assert!(rules("TRACE", "/", &[]).contains(&"protocol.risky_method"));
         assert!(rules("GET", "/%c0%ae%c0%ae/", &[]).contains(&"protocol.overlong_utf8"));
         assert!(rules("GET", "/a%zz", &[]).contains(&"protocol.bad_encoding"));
+        assert!(rules("POST", "/", &[("Content-Type", "application/x-www-form-urlencoded; charset=ibm037")]).contains(&"protocol.charset"));
+        assert!(rules("POST", "/", &[("Content-Type", "application/json; charset='utf-8'")]).is_empty());
+        assert!(rules("POST", "/", &[("Content-Type", "text/plain;charset=ISO-8859-15")]).is_empty());
         assert!(
             rules(
                 "POST",

@@ -52,12 +52,14 @@ pub fn detect(s: &Subject<'_>) -> Option<Hit> {
     };
     let scheme_start = lower[..at]
         .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '+' || c == '.' || c == '-'))
-        .map_or(0, |p| p + 1);
-    let scheme = &lower[scheme_start..at];
+        .map_or(0, |p| {
+            p + lower[p..].chars().next().map_or(1, char::len_utf8)
+        });
+    let scheme = lower.get(scheme_start..at).unwrap_or("");
     if scheme.is_empty() {
         return None;
     }
-    let rest = &lower[at + sep_len..];
+    let rest = lower.get(at + sep_len..).unwrap_or("");
     let authority_end = rest.find(['/', '?', '#', ' ', '\\']).unwrap_or(rest.len());
     let authority = &rest[..authority_end];
     let hostport = authority.rsplit('@').next().unwrap_or(authority);

@@ -30,7 +30,7 @@ pub(crate) const WORDS: &[&str] = &[
 const LEXER_TRIGGERS: u128 = mask(b"<>\"'`:&");
 
 static SCRIPT: Lazy = Lazy::new(concat!(
-    r"<\s*/?\s*(script|iframe|frame|frameset|object|embed|applet|svg|math|base|meta|link|style|form|isindex|template|xss|marquee|animate|set|handler|listener)\b",
+    r"<\s*/?\s*(script|iframe|frame|frameset|object|embed|applet|base|meta|isindex|xss|handler|listener)\b",
     r"|<[a-z][\w:-]*[\s/+][^>]*\bon[a-z]{3,}\s*=",
     r#"|<[a-z][\w:-]*[^>]*\b(src|href|action|formaction|data|xlink:href|background|dynsrc|lowsrc)\s*=\s*['"`]?\s*(javascript|vbscript|livescript|data\s*:\s*text/html)"#,
     r#"|(^|[\s'"`/;])on(error|load|click|dblclick|mouse\w+|focus\w*|blur|change|submit|key\w+|input|toggle|begin|end|animation\w+|transition\w+|pointer\w+|drag\w*|drop|wheel|scroll|select|copy|paste|cut|touch\w+|message|hashchange|pageshow|popstate|resize|unload|beforeunload|show|error)\s*=\s*['"`]?[\w$.]*\s*[\(`=]"#,

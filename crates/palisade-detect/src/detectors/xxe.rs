@@ -77,8 +77,11 @@ pub fn detect_body(req: &RequestPart, head: bool, out: &mut Vec<(String, Hit)>) 
     if !t.starts_with('<') {
         return;
     }
-    let window = &text[..text.len().min(64 * 1024)];
-    let window = window.get(..).unwrap_or("");
+    let mut cut = text.len().min(64 * 1024);
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let window = text.get(..cut).unwrap_or("");
     if !window.contains("<!") && !window.contains("include") && !window.contains("INCLUDE") {
         return;
     }

@@ -560,8 +560,9 @@ impl Hasher for Fnv {
 
 type Table = HashMap<&'static str, (u8, u8), BuildHasherDefault<Fnv>>;
 
-const FIRST: u8 = 1;
-const SECOND: u8 = 2;
+/// Phrase bits: the word starts / ends a two-word phrase.
+pub const FIRST: u8 = 1;
+pub const SECOND: u8 = 2;
 
 /// word -> (kind or 0, phrase bits).
 fn table() -> &'static Table {
@@ -576,7 +577,8 @@ fn table() -> &'static Table {
     })
 }
 
-fn entry(word: &[u8]) -> Option<(u8, u8)> {
+/// (kind or 0, phrase bits) of a word.
+pub fn entry(word: &[u8]) -> Option<(u8, u8)> {
     if word.is_empty() || word.len() > 32 {
         return None;
     }

@@ -9,7 +9,7 @@
 //! `t` SQL type, `(` `)` `{` `}` `,` `.` `;` `:`, `\` backslash, `X` evil
 //! (MySQL `/*!` or nested comment), `?` unknown.
 
-use super::keywords::lookup;
+use super::keywords::{entry, lookup};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Token {
@@ -23,6 +23,8 @@ pub struct Token {
     pub str_close: u8,
     /// For comments: the first byte of the comment introducer.
     pub comment: u8,
+    /// For words: whether they start/end a two-word phrase (`keywords::FIRST`).
+    pub pbits: u8,
 }
 
 impl Token {
@@ -34,6 +36,7 @@ impl Token {
             str_open: 0,
             str_close: 0,
             comment: 0,
+            pbits: 0,
         }
     }
     pub fn text<'a>(&self, s: &'a [u8]) -> &'a [u8] {
@@ -289,7 +292,9 @@ impl<'a> Tokenizer<'a> {
             }
         }
         self.pos = i;
-        let mut kind = lookup(w).unwrap_or(b'n');
+        let e = entry(w);
+        let mut kind = e.map(|e| e.0).filter(|&k| k != 0).unwrap_or(b'n');
+        let pbits = e.map_or(0, |e| e.1);
         // MySQL charset introducers: _latin1'..', _utf8mb4 '..'.
         const CHARSETS: &[&[u8]] = &[
             b"_latin",
@@ -322,7 +327,9 @@ impl<'a> Tokenizer<'a> {
                 kind = b't';
             }
         }
-        Token::new(kind, p, i)
+        let mut t = Token::new(kind, p, i);
+        t.pbits = pbits;
+        t
     }
 
     fn operator(&mut self, p: usize) -> Token {
