@@ -86,9 +86,12 @@ fn main() {
             }
         }
     }
-    let engine = palisade_detect::DetectConfig::default()
-        .build()
-        .expect("default config builds");
+    let engine = palisade_detect::DetectConfig {
+        builtin_rules: !std::env::args().any(|a| a == "--no-rules"),
+        ..Default::default()
+    }
+    .build()
+    .expect("default config builds");
     let cases: Vec<_> = lines
         .iter()
         .filter_map(|l| harness::corpus_exchange(l).ok())

@@ -462,7 +462,8 @@ pub fn shell_injection(input: &str) -> Option<ShellMatch> {
         }
     }
     // cmd.exe loops: "for /f %i in (...) do cmd".
-    if let Some(p) = find_ci(s, b"for ")
+    if memchr::memchr(b'%', s).is_some()
+        && let Some(p) = find_ci(s, b"for ")
         && (p == 0 || !s[p - 1].is_ascii_alphanumeric())
     {
         let rest = s.get(p..(p + 120).min(s.len())).unwrap_or(&[]);
@@ -617,9 +618,21 @@ fn m(reason: &str, command: Option<String>, confidence: u8) -> ShellMatch {
     }
 }
 
+/// Case-insensitive search; `pat` must be lowercase ASCII.
 fn find_ci(s: &[u8], pat: &[u8]) -> Option<usize> {
-    s.windows(pat.len())
-        .position(|w| w.eq_ignore_ascii_case(pat))
+    let first = *pat.first()?;
+    let upper = first.to_ascii_uppercase();
+    let mut from = 0;
+    while let Some(o) = memchr::memchr2(first, upper, s.get(from..)?) {
+        let p = from + o;
+        if s.get(p..p + pat.len())
+            .is_some_and(|w| w.eq_ignore_ascii_case(pat))
+        {
+            return Some(p);
+        }
+        from = p + 1;
+    }
+    None
 }
 
 fn starts_in_bin_dir(p: &[u8]) -> bool {

@@ -210,7 +210,11 @@ fn strip_bom(b: &[u8]) -> &[u8] {
 }
 
 fn utf8(b: &[u8]) -> Cow<'_, str> {
-    String::from_utf8_lossy(b)
+    // `from_utf8` is much faster than `from_utf8_lossy` on valid input
+    match std::str::from_utf8(b) {
+        Ok(s) => Cow::Borrowed(s),
+        Err(_) => String::from_utf8_lossy(b),
+    }
 }
 
 /// A whole document: a HAR (entries) or a JSON array of line-format records.

@@ -54,6 +54,9 @@ fn json_line(keys: &'static [&'static str]) -> impl Strategy<Value = String> {
         any::<u32>().prop_map(|n| n.to_string()),
         "[ -~]{0,24}".prop_map(|s| serde_json::to_string(&s).unwrap()),
         Just("\"-\"".to_string()),
+        // raw, unescaped text: invalid JSON and nginx's default `\x22` escapes
+        "[ -~]{0,24}".prop_map(|s| format!("\"{s}\"")),
+        Just(r#""GET /?q=\x22a\xC3\xA9\x5C HTTP/1.1""#.to_string()),
         Just("null".to_string()),
         Just("\"GET /a?b=1 HTTP/1.1\"".to_string()),
         Just("\"2026-11-21T06:24:56Z\"".to_string()),

@@ -376,9 +376,33 @@ mod tests {
         assert!(rules("TRACE", "/", &[]).contains(&"protocol.risky_method"));
         assert!(rules("GET", "/%c0%ae%c0%ae/", &[]).contains(&"protocol.overlong_utf8"));
         assert!(rules("GET", "/a%zz", &[]).contains(&"protocol.bad_encoding"));
-        assert!(rules("POST", "/", &[("Content-Type", "application/x-www-form-urlencoded; charset=ibm037")]).contains(&"protocol.charset"));
-        assert!(rules("POST", "/", &[("Content-Type", "application/json; charset='utf-8'")]).is_empty());
-        assert!(rules("POST", "/", &[("Content-Type", "text/plain;charset=ISO-8859-15")]).is_empty());
+        assert!(
+            rules(
+                "POST",
+                "/",
+                &[(
+                    "Content-Type",
+                    "application/x-www-form-urlencoded; charset=ibm037"
+                )]
+            )
+            .contains(&"protocol.charset")
+        );
+        assert!(
+            rules(
+                "POST",
+                "/",
+                &[("Content-Type", "application/json; charset='utf-8'")]
+            )
+            .is_empty()
+        );
+        assert!(
+            rules(
+                "POST",
+                "/",
+                &[("Content-Type", "text/plain;charset=ISO-8859-15")]
+            )
+            .is_empty()
+        );
         assert!(
             rules(
                 "POST",

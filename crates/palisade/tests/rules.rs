@@ -1,0 +1,193 @@
+//! `palisade rules check|test`, and rules hot reload in a running gateway.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::process::Command;
+
+const BIN: &str = env!("CARGO_BIN_EXE_palisade");
+
+const PATCH: &str = r#"
+[[rule]]
+id = "vp.export-format"
+description = "Virtual patch: /v1/export passes `format` to a shell"
+action = "block"
+tags = ["virtual-patch"]
+
+[[rule.when]]
+field = "path"
+op = "prefix"
+value = "/v1/export"
+
+[[rule.when]]
+field = "query.format"
+op = "regex"
+value = "[^a-z0-9]"
+"#;
+
+#[test]
+fn check_reports_every_problem_with_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[[rule]]\nid = \"a\"\naction = \"explode\"\n\n[[rule]]\nid = \"b\"\naction = \"block\"\n[[rule.when]]\nfield = \"nowhere.at.all\"\nop = \"regex\"\nvalue = \"(\"\n").unwrap();
+    let out = std::process::Command::new(BIN)
+        .args(["rules", "check", bad.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let f = bad.display().to_string();
+    assert!(
+        err.contains(&format!("{f}:3")),
+        "the bad action's line: {err}"
+    );
+    assert!(
+        err.matches(&f).count() >= 2,
+        "every problem, not the first: {err}"
+    );
+
+    let good = dir.path().join("good.toml");
+    std::fs::write(&good, PATCH).unwrap();
+    let out = std::process::Command::new(BIN)
+        .args(["rules", "check", good.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn test_shows_what_fires_on_recorded_traffic() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("patch.toml");
+    std::fs::write(&rules, PATCH).unwrap();
+    let reqs = dir.path().join("recorded.ndjson");
+    std::fs::write(&reqs, concat!(
+        r#"{"id":"ok-1","ts_ms":1,"client_ip":"198.51.100.1","request":{"method":"GET","target":"/v1/export?format=csv"}}"#, "\n",
+        r#"{"id":"bad-1","ts_ms":2,"client_ip":"198.51.100.2","request":{"method":"GET","target":"/v1/export?format=CSV"}}"#, "\n",
+        r#"{"id":"sqli-1","ts_ms":3,"client_ip":"198.51.100.3","request":{"method":"GET","target":"/v1/items?q=1%27%20OR%20%271%27%3D%271"}}"#, "\n",
+    )).unwrap();
+    let out = std::process::Command::new(BIN)
+        .args([
+            "rules",
+            "test",
+            rules.to_str().unwrap(),
+            reqs.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let line_of = |id: &str| {
+        text.lines()
+            .filter(|l| l.contains(id))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert!(
+        line_of("bad-1").contains("vp.export-format")
+            || text.split("bad-1").nth(1).is_some_and(|r| r
+                .split("sqli-1")
+                .next()
+                .unwrap_or("")
+                .contains("vp.export-format")),
+        "{text}"
+    );
+    assert!(!line_of("ok-1").contains("vp.export-format"), "{text}");
+    assert!(text.contains("sqli"), "{text}");
+}
+
+#[tokio::test]
+async fn rules_reload_when_the_file_changes_without_dropping_connections() {
+    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let api = l.local_addr().unwrap();
+    let (stop_api, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(palisade_sim::upstream::serve(l, async move {
+        let _ = rx.await;
+    }));
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("patch.toml");
+    std::fs::write(&rules, "rule = []\n").unwrap();
+    let cfg = dir.path().join("palisade.toml");
+    std::fs::write(&cfg, format!(
+        "[gateway]\nlisten = \"127.0.0.1:0\"\n[[route]]\nupstream = \"http://{api}\"\n[console]\nlisten = \"\"\n[store]\ndata_dir = \"{}\"\n[detect]\nrules = [\"{}\"]\n",
+        dir.path().join("data").display(), rules.display())).unwrap();
+    let mut child = Command::new(BIN)
+        .args(["run", "--config", cfg.to_str().unwrap()])
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let gw = tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            let l = lines.next_line().await.unwrap().expect("exited");
+            if let Some(r) = l.strip_prefix("palisade gateway on http://") {
+                return r.split([',', ' ']).next().unwrap().to_string();
+            }
+        }
+    })
+    .await
+    .unwrap();
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+
+    // One keep-alive connection held open across the reload.
+    let mut conn = TcpStream::connect(&gw).await.unwrap();
+    async fn get(conn: &mut TcpStream, path: &str) -> String {
+        conn.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes())
+            .await
+            .unwrap();
+        let mut buf = vec![0u8; 16384];
+        let n = tokio::time::timeout(Duration::from_secs(5), conn.read(&mut buf))
+            .await
+            .unwrap()
+            .unwrap();
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    }
+    let before = get(&mut conn, "/v1/export?format=CSV").await;
+    assert!(
+        before.starts_with("HTTP/1.1 404"),
+        "no patch yet, the API answers: {before}"
+    );
+    std::fs::write(&rules, PATCH).unwrap();
+    let mut after = String::new();
+    for _ in 0..40 {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        let mut c = TcpStream::connect(&gw).await.unwrap();
+        after = get(&mut c, "/v1/export?format=CSV").await;
+        if after.starts_with("HTTP/1.1 403") {
+            break;
+        }
+    }
+    assert!(
+        after.starts_with("HTTP/1.1 403"),
+        "patch not applied: {after}"
+    );
+    // The old connection still works, and a broken file keeps the running rules.
+    let again = get(&mut conn, "/api/v1/products").await;
+    assert!(again.starts_with("HTTP/1.1 200"), "{again}");
+    std::fs::write(&rules, "[[rule]]\nid = \"broken\"\naction = \"nope\"\n").unwrap();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let mut c = TcpStream::connect(&gw).await.unwrap();
+    let still = get(&mut c, "/v1/export?format=CSV").await;
+    assert!(
+        still.starts_with("HTTP/1.1 403"),
+        "a broken file must not unload the patch: {still}"
+    );
+
+    std::process::Command::new("kill")
+        .args(["-TERM", &child.id().unwrap().to_string()])
+        .status()
+        .unwrap();
+    let _ = tokio::time::timeout(Duration::from_secs(20), child.wait()).await;
+    let _ = stop_api.send(());
+}
