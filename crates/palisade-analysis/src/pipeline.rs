@@ -104,6 +104,16 @@ impl ExchangeSink for PipelineSink {
     }
 }
 
+impl PipelineSink {
+    /// Hands over one exchange, waiting for room: for batch sources (a file
+    /// being ingested) that must not lose anything. Never call it from the
+    /// request path. Returns `false` when the pipeline has stopped.
+    pub fn send_blocking(&self, ex: Exchange) -> bool {
+        self.stats.offered.fetch_add(1, Ordering::Relaxed);
+        self.tx.send(Msg::Exchange(Box::new(ex))).is_ok()
+    }
+}
+
 /// A running pipeline: the queue and its worker thread.
 pub struct Pipeline {
     sink: PipelineSink,

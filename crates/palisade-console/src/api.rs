@@ -12,6 +12,11 @@ pub fn router() -> Router<ConsoleState> {
     Router::new()
         .route("/exchanges", get(list_exchanges))
         .route("/exchanges/{id}", get(get_exchange))
+        .route(
+            "/ingest",
+            axum::routing::post(ingest)
+                .layer(axum::extract::DefaultBodyLimit::max(64 * 1024 * 1024)),
+        )
 }
 
 /// Query parameters of `GET /api/v1/exchanges`.
@@ -63,4 +68,73 @@ async fn get_exchange(
         .await?
         .map(Json)
         .ok_or_else(|| ApiError::not_found(format!("no exchange with id `{id}`")))
+}
+
+/// Query parameters of `POST /api/v1/ingest`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IngestParams {
+    /// `ndjson` (default), `nginx-json`, `envoy` or `har`.
+    pub format: Option<String>,
+}
+
+/// Answer of `POST /api/v1/ingest`.
+#[derive(Debug, serde::Serialize)]
+pub struct IngestAnswer {
+    pub parsed: u64,
+    pub accepted: u64,
+    /// Shed because analysis is behind (retry later).
+    pub shed: u64,
+    pub malformed: u64,
+    /// The first problems, with line numbers.
+    pub errors: Vec<String>,
+}
+
+async fn ingest(
+    State(s): State<ConsoleState>,
+    q: Result<Query<IngestParams>, axum::extract::rejection::QueryRejection>,
+    body: axum::body::Bytes,
+) -> Result<Json<IngestAnswer>, ApiError> {
+    let Query(p) = q.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let format: palisade_sensor::Format = p
+        .format
+        .as_deref()
+        .unwrap_or("ndjson")
+        .parse()
+        .map_err(|e: palisade_sensor::Error| ApiError::bad_request(e.to_string()))?;
+    let Some(sink) = s.ingest.clone() else {
+        return Err(ApiError {
+            status: axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            code: "analysis_unavailable",
+            message: "this process does not run analysis".into(),
+        });
+    };
+    let answer = tokio::task::spawn_blocking(move || {
+        let (exchanges, report) = palisade_sensor::parse_batch(&body, format);
+        let mut accepted = 0;
+        let mut shed = 0;
+        for ex in exchanges {
+            if sink.offer(ex) {
+                accepted += 1;
+            } else {
+                shed += 1;
+            }
+        }
+        IngestAnswer {
+            parsed: report.parsed,
+            accepted,
+            shed,
+            malformed: report.malformed,
+            errors: report.first_errors.iter().map(|m| m.to_string()).collect(),
+        }
+    })
+    .await
+    .map_err(|_| ApiError::internal("ingest task failed"))?;
+    if answer.parsed == 0 && answer.malformed > 0 {
+        return Err(ApiError::bad_request(format!(
+            "nothing could be parsed: {}",
+            answer.errors.first().cloned().unwrap_or_default()
+        )));
+    }
+    Ok(Json(answer))
 }

@@ -36,6 +36,8 @@ pub struct ConsoleState {
     pub metrics: Option<PrometheusHandle>,
     pub ready: Arc<AtomicBool>,
     pub pipeline: Option<Arc<PipelineStats>>,
+    /// Where `POST /api/v1/ingest` hands exchanges (detection, then analysis).
+    pub ingest: Option<Arc<dyn palisade_core::ExchangeSink>>,
     /// Live views published by analysis (actors, catalog).
     pub live: Option<Arc<palisade_analysis::LiveViews>>,
     reader: Arc<std::sync::Mutex<Option<Store>>>,
@@ -57,6 +59,7 @@ impl ConsoleState {
             ready: Arc::new(AtomicBool::new(true)),
             pipeline: None,
             live: None,
+            ingest: None,
             reader: Arc::new(std::sync::Mutex::new(None)),
         }
     }

@@ -1072,7 +1072,7 @@ fn judge_breakout(s: &[u8], items: &[Item], quote: u8) -> Option<(&'static str, 
                 return Some(("function-comparison-after-logic", 85));
             }
             if strength > 0 && e.strong {
-                return Some(("subquery-after-logic", 85));
+                return Some(("subquery-or-attack-function-after-logic", 85));
             }
             // "' or col ^ '-1", "' or col && '1": the chain ends in a string
             // the query's own quote closes.

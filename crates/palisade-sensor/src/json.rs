@@ -161,13 +161,16 @@ pub(crate) fn redact(msg: &str) -> String {
                 let inner = &rest[..end];
                 let names_field =
                     out.ends_with("field ") || out.ends_with("one of ") || out.ends_with(", ");
-                if names_field
+                // JSON syntax tokens (`expected `,` or `}``) carry no value
+                let punctuation =
+                    inner.len() == 1 && inner.bytes().all(|b| b.is_ascii_punctuation());
+                let field_name = names_field
                     && inner.len() <= 64
                     && inner
                         .bytes()
                         .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-                    && !inner.bytes().all(|b| b.is_ascii_digit())
-                {
+                    && !inner.bytes().all(|b| b.is_ascii_digit());
+                if punctuation || field_name {
                     out.push('`');
                     out.push_str(inner);
                     out.push('`');
@@ -273,6 +276,7 @@ mod tests {
             "invalid type: integer `…`, expected a string"
         );
         assert_eq!(redact("missing field `ts_ms`"), "missing field `ts_ms`");
+        assert_eq!(redact("expected `,` or `}`"), "expected `,` or `}`");
         assert_eq!(
             redact("unknown variant `sk_live_x`, expected `gateway` or `sensor`"),
             "unknown variant `…`, expected `…` or `…`"

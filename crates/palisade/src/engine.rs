@@ -119,3 +119,25 @@ pub fn load_or_create_key(data_dir: &std::path::Path) -> anyhow::Result<KeyedHas
     std::fs::rename(&tmp, &path).with_context(|| format!("writing {}", path.display()))?;
     Ok(KeyedHasher::new(key))
 }
+
+/// The sink for passive sources: runs the detection engine on each exchange
+/// (recording, never enforcing), then offers it to analysis.
+pub struct InspectingSink<S> {
+    pub engine: Arc<palisade_detect::Engine>,
+    pub sink: S,
+}
+
+impl<S: palisade_core::ExchangeSink> palisade_core::ExchangeSink for InspectingSink<S> {
+    fn offer(&self, mut ex: Exchange) -> bool {
+        passive_inspect(&self.engine, &mut ex);
+        self.sink.offer(ex)
+    }
+}
+
+/// Detection on an exchange that was observed, not intercepted.
+pub fn passive_inspect(engine: &palisade_detect::Engine, ex: &mut Exchange) {
+    if ex.findings.is_empty() {
+        ex.verdict = engine.inspect(ex);
+    }
+    ex.enforced = false;
+}

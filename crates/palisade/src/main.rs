@@ -9,6 +9,7 @@ mod catalog_cmd;
 mod config;
 mod demo;
 mod engine;
+mod ingest;
 mod node;
 
 use std::path::PathBuf;
@@ -95,6 +96,19 @@ enum Command {
         /// Stop after this many requests.
         #[arg(long)]
         max_requests: Option<u64>,
+    },
+    /// Passive sensor: analyse recorded traffic (NDJSON exchanges, nginx or
+    /// Envoy JSON access logs, HAR) into the store, as the gateway would.
+    Ingest {
+        /// A file, or - for standard input.
+        input: PathBuf,
+        /// ndjson, nginx-json, envoy or har (guessed from the content when absent).
+        #[arg(long)]
+        format: Option<String>,
+        #[arg(long)]
+        config: Option<PathBuf>,
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
     },
     /// Custom rules: validate them, or see what fires on recorded traffic.
     Rules {
@@ -302,6 +316,36 @@ async fn dispatch(cmd: Command) -> anyhow::Result<ExitCode> {
             }
             let report = palisade_sim::traffic::run(scenario, &opts).await;
             println!("{report}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Ingest {
+            input,
+            format,
+            config,
+            data_dir,
+        } => {
+            let format = match format {
+                Some(f) => Some(
+                    f.parse::<palisade_sensor::Format>()
+                        .map_err(|e| anyhow::anyhow!("{e}"))?,
+                ),
+                None => None,
+            };
+            let mut cfg = match &config {
+                Some(p) => match config::Config::load(p) {
+                    Ok((c, _)) => c,
+                    Err(d) => return Ok(report(&d)),
+                },
+                None => config::Config::default(),
+            };
+            if let Some(d) = data_dir {
+                cfg.store.data_dir = d;
+            }
+            node::init_logging(&config::LogConfig {
+                level: "warn".into(),
+                format: "text".into(),
+            });
+            ingest::run(&input, format, cfg).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Rules { action } => match action {

@@ -122,26 +122,30 @@ async fn stopped(mut rx: watch::Receiver<bool>) {
     }
 }
 
-/// Starts the servers of a node; they stop when `stop` turns true.
-pub async fn start(
-    v: Validated,
-    config_path: Option<PathBuf>,
-    stop: watch::Receiver<bool>,
-) -> anyhow::Result<Node> {
-    let data_dir = v.config.store.data_dir.clone();
-    let store = Store::open(&data_dir)
+/// The analysis side of a node: pipeline (with its analysers and the store)
+/// and the handles the inline path and the console read.
+pub struct Analysis {
+    pub pipeline: Pipeline,
+    pub live: Arc<LiveViews>,
+    pub decisions: Arc<ArcSwap<DecisionSnapshot>>,
+    pub hasher: palisade_core::KeyedHasher,
+}
+
+/// Opens the store and starts the analysis pipeline a configuration asks for.
+pub fn start_analysis(config: &config::Config) -> anyhow::Result<Analysis> {
+    let data_dir = &config.store.data_dir;
+    let store = Store::open(data_dir)
         .with_context(|| format!("opening the store in {}", data_dir.display()))?;
-    let hasher = crate::engine::load_or_create_key(&data_dir)?;
+    let hasher = crate::engine::load_or_create_key(data_dir)?;
     let live = LiveViews::new();
     let decisions = Arc::new(ArcSwap::from_pointee(DecisionSnapshot::empty()));
-    let tracker = v
-        .config
+    let tracker = config
         .actors
         .build(hasher.clone())
         .map_err(|e| anyhow::anyhow!("[actors]: {e}"))?;
-    let mut catalog = CatalogAnalyzer::load(&v.config.catalog, &store, live.clone())
+    let mut catalog = CatalogAnalyzer::load(&config.catalog, &store, live.clone())
         .map_err(|e| anyhow::anyhow!("[catalog]: {e}"))?;
-    for f in &v.config.spec.files {
+    for f in &config.spec.files {
         let spec = palisade_catalog::Spec::from_file(f).map_err(|e| anyhow::anyhow!("{e}"))?;
         catalog.catalog_mut().import_spec(spec);
     }
@@ -153,27 +157,51 @@ pub async fn start(
         )),
         Box::new(catalog),
     ];
-    let pipeline = Arc::new(Pipeline::start(
+    let pipeline = Pipeline::start(
         PipelineConfig {
-            capacity: v.config.pipeline.capacity,
+            capacity: config.pipeline.capacity,
             retention: Retention {
-                max_age: v.config.store.retention,
-                max_bytes: v.config.store.max_size_mib * 1024 * 1024,
+                max_age: config.store.retention,
+                max_bytes: config.store.max_size_mib * 1024 * 1024,
             },
             ..Default::default()
         },
         store,
         analyzers,
-    ));
+    );
+    Ok(Analysis {
+        pipeline,
+        live,
+        decisions,
+        hasher,
+    })
+}
+
+/// Starts the servers of a node; they stop when `stop` turns true.
+pub async fn start(
+    v: Validated,
+    config_path: Option<PathBuf>,
+    stop: watch::Receiver<bool>,
+) -> anyhow::Result<Node> {
+    let data_dir = v.config.store.data_dir.clone();
+    let Analysis {
+        pipeline,
+        live,
+        decisions,
+        hasher,
+    } = start_analysis(&v.config)?;
+    let pipeline = Arc::new(pipeline);
     let detect = v
         .config
         .detect
         .build()
         .map_err(|d| anyhow::anyhow!("[detect]:\n{d}"))?;
+    let detect = Arc::new(detect);
+    let detect_for_ingest = detect.clone();
     let engine = NodeEngine {
         hasher: hasher.clone(),
         decisions: decisions.clone(),
-        detect: Some(Arc::new(detect)),
+        detect: Some(detect),
     };
     let reloader = Reloader {
         hasher,
@@ -222,6 +250,10 @@ pub async fn start(
         state.metrics = metrics;
         state.pipeline = Some(pipeline.stats());
         state.live = Some(live.clone());
+        state.ingest = Some(Arc::new(crate::engine::InspectingSink {
+            engine: detect_for_ingest.clone(),
+            sink: pipeline.sink(),
+        }));
         let stop = stop.clone();
         tasks.push(tokio::spawn(async move {
             if let Err(e) = palisade_console::serve(l, state, stopped(stop)).await {

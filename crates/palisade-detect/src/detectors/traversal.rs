@@ -60,10 +60,14 @@ static FILES: Words = Words::new(&[
 ]);
 
 static WRAPPERS: Lazy = Lazy::new(
-    r"^\s*(php|phar|zip|zlib|compress\.zlib|compress\.bzip2|expect|glob|data|file|jar|netdoc|ogg|rar|ssh2\.\w+)://|^\s*php://|\bphp://(filter|input|fd|memory|temp|stdin)",
+    r"^\s*(php|phar|zip|zlib|compress\.zlib|compress\.bzip2|expect|glob|data|file|jar|netdoc|ogg|rar|ssh2\.\w+|local_file)://|^\s*php://|\bphp://(filter|input|fd|memory|temp|stdin)|^\s*(jar|url):\s*(file|https?|ftp):",
 );
 static RFI: Lazy = Lazy::new(
-    r"^\s*(https?|ftps?)://[^?#\s]*\.(php|txt|jsp|asp|aspx|pl|py|sh|cgi|inc)\?*\s*$|^\s*(https?|ftps?)://[^\s]+\?+\s*$|^\s*(https?|ftps?)://\d{1,3}(\.\d{1,3}){3}[/:]",
+    r"^\s*(https?|ftps?)://[^?#\s]*\.(php|txt|jsp|asp|aspx|pl|py|sh|cgi|inc)\?*\s*$|^\s*(https?|ftps?)://[^\s]+\?+\s*$|^\s*(https?|ftps?)://(\d{1,3}(\.\d{1,3}){3}|\[[0-9a-f:.]+\])[/:]",
+);
+/// A script fetched from a bare address: the shape of an inclusion payload.
+static RFI_SCRIPT_AT_IP: Lazy = Lazy::new(
+    r"^\s*(https?|ftps?)://(\d{1,3}(\.\d{1,3}){3}|\[[0-9a-f:.]+\])(:\d+)?/[^?#\s]*\.(php|txt|jsp|asp|aspx|pl|py|sh|cgi|inc)\b",
 );
 
 pub fn detect(s: &Subject<'_>) -> Option<Hit> {
@@ -151,12 +155,17 @@ pub fn detect(s: &Subject<'_>) -> Option<Hit> {
             );
         }
         if let Some(at) = RFI.find(lower) {
+            let conf = if RFI_SCRIPT_AT_IP.find(lower).is_some() {
+                100
+            } else {
+                80
+            };
             return Some(
                 Hit::new(
                     "traversal",
                     "traversal.rfi",
                     Severity::High,
-                    80,
+                    conf,
                     "remote file inclusion",
                 )
                 .near(lower, at),

@@ -194,8 +194,16 @@ impl<'a> Tokenizer<'a> {
         self.pos = end;
         // MySQL executable comments and nested comments are evil: only
         // someone hiding SQL from a filter writes them.
-        let evil =
-            self.at(p + 2) == b'!' || (closed && memchr::memmem::find(inner, b"/*").is_some());
+        // A path glob "src/*/lib" opens no comment.
+        let nested = inner.windows(2).enumerate().any(|(k, w)| {
+            let glob = k > 0
+                && inner
+                    .get(k - 1)
+                    .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_')
+                && self.s.get(p + 2 + k + 2) == Some(&b'/');
+            w == b"/*" && !glob
+        });
+        let evil = self.at(p + 2) == b'!' || (closed && nested);
         let mut t = Token::new(if evil { b'X' } else { b'c' }, p, end);
         t.comment = b'/';
         t

@@ -1,0 +1,217 @@
+//! The passive sensor end to end: `palisade ingest` over an nginx JSON log
+//! (with malformed lines), the catalog it learns, and `POST /api/v1/ingest`.
+
+use std::fmt::Write as _;
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+use tokio::process::Command;
+
+const BIN: &str = env!("CARGO_BIN_EXE_palisade");
+
+fn nginx_log() -> String {
+    let mut log = String::new();
+    for i in 0..300u32 {
+        let (method, uri, status, body) = match i % 4 {
+            0 => (
+                "GET",
+                format!("/api/v1/accounts/{}", 10_000 + i),
+                200,
+                String::new(),
+            ),
+            1 => (
+                "GET",
+                format!("/api/v1/customers/cus_{:08x}/orders", i * 7919),
+                200,
+                String::new(),
+            ),
+            2 => (
+                "POST",
+                "/api/v1/charges".to_string(),
+                402,
+                r#"{\"amount\":1999,\"card\":{\"number\":\"4242424242424242\",\"cvc\":\"123\"}}"#
+                    .to_string(),
+            ),
+            _ => (
+                "GET",
+                format!("/api/v1/search?q=plan{}", i),
+                200,
+                String::new(),
+            ),
+        };
+        let _ = writeln!(
+            log,
+            r#"{{"time_iso8601":"2026-11-20T10:{:02}:{:02}+00:00","remote_addr":"203.0.113.{}","request_method":"{method}","request_uri":"{uri}","server_protocol":"HTTP/1.1","status":"{status}","body_bytes_sent":"120","request_time":"0.004","http_host":"api.example.com","http_user_agent":"PayApp/4.2","request_body":"{body}"}}"#,
+            (i / 60) % 60,
+            i % 60,
+            i % 250 + 1
+        );
+        if i == 41 || i == 200 {
+            log.push_str("{\"this is\": not json\n");
+        }
+    }
+    log
+}
+
+#[test]
+fn ingest_counts_malformed_lines_and_learns_the_catalog() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("access.log");
+    std::fs::write(&log, nginx_log()).unwrap();
+    let data = dir.path().join("data");
+    let out = std::process::Command::new(BIN)
+        .args([
+            "ingest",
+            log.to_str().unwrap(),
+            "--format",
+            "nginx-json",
+            "--data-dir",
+            data.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("300 parsed, 2 malformed"), "{text}");
+    assert!(
+        text.contains("line 43") && text.contains("line 203"),
+        "line numbers of the bad lines: {text}"
+    );
+    let s = palisade_store::Store::open_read_only(&data).unwrap();
+    assert_eq!(s.counts(0).unwrap().exchanges, 300);
+
+    let out = std::process::Command::new(BIN)
+        .args(["catalog", "list", "--data-dir", data.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let list = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{list}");
+    for t in [
+        "/api/v1/accounts/{account}",
+        "/api/v1/customers/{customer}/orders",
+        "/api/v1/charges",
+        "/api/v1/search",
+    ] {
+        assert!(list.contains(t), "{t} missing from:\n{list}");
+    }
+    assert!(
+        list.contains("card_number"),
+        "card data on /charges: {list}"
+    );
+    assert!(list.contains("4 endpoint(s)"), "{list}");
+
+    let out = std::process::Command::new(BIN)
+        .args([
+            "catalog",
+            "export",
+            "--format",
+            "openapi",
+            "--data-dir",
+            data.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    assert!(
+        doc["paths"]["/api/v1/accounts/{account}"]["get"].is_object(),
+        "{doc}"
+    );
+    // Nothing secret in the store.
+    let raw = std::fs::read(data.join("palisade.db")).unwrap();
+    assert!(!String::from_utf8_lossy(&raw).contains("4242424242424242"));
+}
+
+#[tokio::test]
+async fn the_console_accepts_batches() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(BIN)
+        .args([
+            "gateway",
+            "--listen",
+            "127.0.0.1:0",
+            "--upstream",
+            "http://127.0.0.1:9",
+            "--console",
+            "127.0.0.1:0",
+            "--data-dir",
+            dir.path().to_str().unwrap(),
+        ])
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let console = tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            let l = lines.next_line().await.unwrap().expect("exited");
+            if let Some((_, c)) = l.split_once("console on http://") {
+                return c.trim().to_string();
+            }
+        }
+    })
+    .await
+    .unwrap();
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    let body = concat!(
+        r#"{"ts_ms":1795000000000,"client_ip":"198.51.100.4","request":{"method":"GET","target":"/api/v2/items/1?q=1%27%20OR%201%3D1--"}}"#,
+        "\n",
+        "not json at all\n",
+        r#"{"ts_ms":1795000000001,"client_ip":"198.51.100.5","request":{"method":"GET","target":"/api/v2/items/2"}}"#,
+        "\n",
+    );
+    let post = |body: String, q: &str| {
+        let console = console.clone();
+        let q = q.to_string();
+        async move {
+            let mut s = TcpStream::connect(&console).await.unwrap();
+            s.write_all(format!("POST /api/v1/ingest{q} HTTP/1.1\r\nHost: c\r\nContent-Type: application/x-ndjson\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()).as_bytes()).await.unwrap();
+            let mut out = String::new();
+            tokio::time::timeout(Duration::from_secs(10), s.read_to_string(&mut out))
+                .await
+                .unwrap()
+                .unwrap();
+            out
+        }
+    };
+    let out = post(body.to_string(), "?format=ndjson").await;
+    assert!(out.starts_with("HTTP/1.1 200"), "{out}");
+    assert!(
+        out.contains("\"parsed\":2") && out.contains("\"malformed\":1") && out.contains("line 2"),
+        "{out}"
+    );
+    let out = post(body.to_string(), "?format=carrier-pigeon").await;
+    assert!(out.starts_with("HTTP/1.1 400"), "{out}");
+    // The passive exchanges were inspected: the injection is a finding, not enforced.
+    let mut flagged = String::new();
+    for _ in 0..40 {
+        let mut s = TcpStream::connect(&console).await.unwrap();
+        s.write_all(
+            b"GET /api/v1/exchanges?flagged=true HTTP/1.1\r\nHost: c\r\nConnection: close\r\n\r\n",
+        )
+        .await
+        .unwrap();
+        flagged.clear();
+        s.read_to_string(&mut flagged).await.unwrap();
+        if flagged.contains("/api/v2/items/1") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        flagged.contains("/api/v2/items/1") && flagged.contains("sqli"),
+        "{flagged}"
+    );
+    assert!(flagged.contains("\"enforced\":false"), "{flagged}");
+    std::process::Command::new("kill")
+        .args(["-TERM", &child.id().unwrap().to_string()])
+        .status()
+        .unwrap();
+    let _ = tokio::time::timeout(Duration::from_secs(20), child.wait()).await;
+}
