@@ -123,6 +123,89 @@ fn ingest_counts_malformed_lines_and_learns_the_catalog() {
         doc["paths"]["/api/v1/accounts/{account}"]["get"].is_object(),
         "{doc}"
     );
+    // Import the team's spec: /search is undeclared (shadow), the accounts
+    // read is deprecated (zombie), /refunds is declared but never called (unused).
+    let spec = dir.path().join("openapi.yaml");
+    std::fs::write(
+        &spec,
+        r##"
+openapi: 3.0.3
+info: {title: Payments, version: "1"}
+paths:
+  /api/v1/accounts/{id}:
+    get:
+      deprecated: true
+      parameters: [{name: id, in: path, required: true, schema: {type: integer}}]
+      responses: {"200": {description: ok}}
+  /api/v1/customers/{customer}/orders:
+    get:
+      parameters: [{name: customer, in: path, required: true, schema: {type: string}}]
+      responses: {"200": {description: ok}}
+  /api/v1/charges:
+    post:
+      requestBody: {content: {application/json: {schema: {$ref: "#/components/schemas/Charge"}}}}
+      responses: {"200": {description: ok}}
+  /api/v1/refunds:
+    post:
+      responses: {"200": {description: ok}}
+components:
+  schemas:
+    Charge: {type: object, properties: {amount: {type: integer}, card: {type: object}}}
+"##,
+    )
+    .unwrap();
+    let out = std::process::Command::new(BIN)
+        .args([
+            "catalog",
+            "import-spec",
+            spec.to_str().unwrap(),
+            "--data-dir",
+            data.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("shadow 1, zombie 1, unused 1"), "{text}");
+    let out = std::process::Command::new(BIN)
+        .args(["catalog", "list", "--data-dir", data.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let list = String::from_utf8_lossy(&out.stdout);
+    let row = |t: &str| {
+        list.lines()
+            .find(|l| l.contains(t))
+            .unwrap_or("")
+            .to_string()
+    };
+    assert!(row("/api/v1/search").contains(" S "), "{list}");
+    assert!(row("/api/v1/accounts/").contains('Z'), "{list}");
+    let bad = dir.path().join("bad.yaml");
+    for doc in [
+        "swagger: \"2.0\"\npaths: {}\n",
+        "{{{ not yaml",
+        "openapi: 3.0.3\npaths:\n  /x:\n    get:\n      requestBody: {$ref: \"#/nowhere\"}\n",
+    ] {
+        std::fs::write(&bad, doc).unwrap();
+        let out = std::process::Command::new(BIN)
+            .args([
+                "catalog",
+                "import-spec",
+                bad.to_str().unwrap(),
+                "--data-dir",
+                data.to_str().unwrap(),
+            ])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "accepted: {doc}");
+        assert!(err.contains("bad.yaml"), "the error names the file: {err}");
+    }
+
     // Nothing secret in the store.
     let raw = std::fs::read(data.join("palisade.db")).unwrap();
     assert!(!String::from_utf8_lossy(&raw).contains("4242424242424242"));
