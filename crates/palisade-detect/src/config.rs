@@ -17,9 +17,9 @@ use serde::{Deserialize, Serialize};
 )]
 #[serde(rename_all = "snake_case")]
 pub enum Sensitivity {
-    /// Blocks only near-certain attacks (score ≥ 10).
+    /// Blocks only near-certain attacks (score ≥ 9).
     Low,
-    /// The default for APIs (score ≥ 8): one confident high-severity finding.
+    /// The default for APIs (score ≥ 7): one confident high-severity finding.
     #[default]
     Balanced,
     /// Score ≥ 5: one medium finding blocks.
@@ -32,8 +32,8 @@ impl Sensitivity {
     /// The score at or above which a request is blocked.
     pub fn threshold(self) -> u32 {
         match self {
-            Sensitivity::Low => 10,
-            Sensitivity::Balanced => 8,
+            Sensitivity::Low => 9,
+            Sensitivity::Balanced => 7,
             Sensitivity::High => 5,
             Sensitivity::Paranoid => 3,
         }

@@ -12,6 +12,11 @@
 //! than damaged.
 
 mod migrations;
+mod security;
+pub use security::{
+    AUDIT_GENESIS, AuditBreak, AuditEntry, AuditPage, AuditRecord, AuditReport, NewToken,
+    SessionRecord, TokenRecord, UserRecord, audit_hash,
+};
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -33,6 +33,14 @@ pub struct CredentialStuffingConfig {
     /// Failures on one account from at least two actors before a success on it
     /// counts as a takeover.
     pub ato_min_failures: u32,
+    /// Login surge: within `surge_window_secs`, at least `surge_min_failures`
+    /// failed logins from at least `surge_min_actors` actors that never logged
+    /// in successfully. While it lasts, each such failure is a finding, so a
+    /// stuffer rotating addresses and user agents is stopped after two or
+    /// three tries per address.
+    pub surge_window_secs: u64,
+    pub surge_min_failures: u32,
+    pub surge_min_actors: u32,
 }
 
 impl Default for CredentialStuffingConfig {
@@ -47,6 +55,9 @@ impl Default for CredentialStuffingConfig {
             campaign_min_actors: 3,
             campaign_min_failure_ratio: 0.7,
             ato_min_failures: 5,
+            surge_window_secs: 60,
+            surge_min_failures: 20,
+            surge_min_actors: 8,
         }
     }
 }
@@ -70,6 +81,21 @@ impl CredentialStuffingConfig {
             &format!("{p}.campaign_min_actors"),
             self.campaign_min_actors.into(),
         );
+        check_pos(
+            errs,
+            &format!("{p}.surge_window_secs"),
+            self.surge_window_secs,
+        );
+        check_pos(
+            errs,
+            &format!("{p}.surge_min_failures"),
+            self.surge_min_failures.into(),
+        );
+        check_pos(
+            errs,
+            &format!("{p}.surge_min_actors"),
+            self.surge_min_actors.into(),
+        );
         check_ratio(
             errs,
             &format!("{p}.min_failure_ratio"),
@@ -89,6 +115,17 @@ pub(crate) struct ActorState {
     attempts: u16,
     failures: u16,
     users: Distinct128,
+    /// Successful logins ever (kept across windows): an actor with none is
+    /// "fresh" for the surge view.
+    successes: u16,
+}
+
+/// Failed logins by fresh actors in a short window, across all actors.
+#[derive(Debug, Default)]
+pub(crate) struct Surge {
+    win: Window,
+    fresh_failures: u32,
+    fresh_actors: Distinct128,
 }
 
 #[derive(Debug, Default)]
@@ -112,6 +149,7 @@ pub(crate) struct FpState {
 pub(crate) struct Global {
     accounts: BoundedMap<AccountState>,
     fps: BoundedMap<FpState>,
+    surge: Surge,
 }
 
 impl Global {
@@ -119,6 +157,7 @@ impl Global {
         Self {
             accounts: BoundedMap::new(cap),
             fps: BoundedMap::new(cap),
+            surge: Surge::default(),
         }
     }
 }
@@ -141,8 +180,40 @@ pub(crate) fn observe(
     if st.win.roll(now, win) {
         *st = ActorState {
             win: st.win,
+            successes: st.successes,
             ..Default::default()
         };
+    }
+    let fresh = st.successes == 0;
+    if ok {
+        st.successes = st.successes.saturating_add(1);
+    }
+    // login surge, across all actors
+    let sw = (cfg.surge_window_secs as i64).saturating_mul(1000);
+    if g.surge.win.roll(now, sw) {
+        g.surge = Surge {
+            win: g.surge.win,
+            ..Default::default()
+        };
+    }
+    if failed && fresh {
+        g.surge.fresh_failures = g.surge.fresh_failures.saturating_add(1);
+        g.surge.fresh_actors.insert(ctx.actor.0);
+        let (sf, sa) = (g.surge.fresh_failures, g.surge.fresh_actors.estimate());
+        if sf >= cfg.surge_min_failures && sa >= cfg.surge_min_actors {
+            out.findings.push(finding(
+                "credential_stuffing",
+                "credential_stuffing.surge",
+                Phase::Abuse,
+                Severity::High,
+                40,
+                75,
+                format!(
+                    "failed login from a client that never logged in, during a surge: {sf} such failures from {sa} clients in {}s",
+                    cfg.surge_window_secs
+                ),
+            ));
+        }
     }
     st.attempts = st.attempts.saturating_add(1);
     if failed {
