@@ -623,9 +623,7 @@ async fn login(
     };
     let password = body.password;
     let role: Option<Role> = tokio::task::spawn_blocking(move || match creds {
-        Some((u, phc)) => {
-            (verify_password(&password, &phc) && !u.disabled).then_some(u.role)
-        }
+        Some((u, phc)) => (verify_password(&password, &phc) && !u.disabled).then_some(u.role),
         None => {
             let _ = verify_password(&password, dummy_hash());
             None
@@ -655,8 +653,14 @@ async fn login(
     let created = s
         .with_security_store(move |st| {
             st.delete_expired_sessions(now).map_err(ApiError::store)?;
-            st.create_session(&id_hash, &name, &csrf_hash, now, now + ttl.as_millis() as i64)
-                .map_err(ApiError::store)
+            st.create_session(
+                &id_hash,
+                &name,
+                &csrf_hash,
+                now,
+                now + ttl.as_millis() as i64,
+            )
+            .map_err(ApiError::store)
         })
         .await;
     if let Err(e) = created {
@@ -764,10 +768,7 @@ mod tests {
         );
         assert_eq!(required_role(&Method::GET, "/users"), Some(Role::Admin));
         assert_eq!(required_role(&Method::GET, "/audit"), Some(Role::Analyst));
-        assert_eq!(
-            required_role(&Method::POST, "/ingest"),
-            Some(Role::Analyst)
-        );
+        assert_eq!(required_role(&Method::POST, "/ingest"), Some(Role::Analyst));
         assert_eq!(
             required_role(&Method::PATCH, "/incidents/{id}"),
             Some(Role::Analyst)

@@ -7,12 +7,19 @@
 //! writer) on the blocking pool, so a slow query never stalls the runtime, and
 //! it reads live analysis state through the handles it is given.
 //!
-//! Not yet here: authentication and roles (issue 7). Until then the console
-//! listens on loopback by default; do not expose it.
+//! Everything under `/api/v1` needs authentication (an API token or a
+//! session cookie) and a role, checked by one middleware ([`auth`]); only
+//! `POST /api/v1/auth/login`, `/healthz`, `/readyz` and (unless
+//! [`SecuritySettings::metrics_public`] is off) `/metrics` answer anyone.
+//! Every configuration and admin change is appended to the hash-chained
+//! audit log ([`ConsoleState::audit`]). See docs/security.md.
 
 mod api;
+mod audit;
+pub mod auth;
 mod error;
 mod live_api;
+pub mod users;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -27,7 +34,38 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use palisade_analysis::PipelineStats;
 use palisade_store::Store;
 
+pub use auth::{Principal, Role};
 pub use error::ApiError;
+
+/// Milliseconds since the Unix epoch, by the system clock.
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// How the console protects itself.
+#[derive(Debug, Clone)]
+pub struct SecuritySettings {
+    /// Mark the session cookie `Secure` (set it when the console is served
+    /// over TLS, directly or behind a terminating proxy).
+    pub secure_cookies: bool,
+    /// `/metrics` answers without authentication (default true).
+    pub metrics_public: bool,
+    /// How long a session lasts after login.
+    pub session_ttl: std::time::Duration,
+}
+
+impl Default for SecuritySettings {
+    fn default() -> Self {
+        Self {
+            secure_cookies: false,
+            metrics_public: true,
+            session_ttl: std::time::Duration::from_secs(12 * 3600),
+        }
+    }
+}
 
 /// What the console needs from the running process.
 #[derive(Clone)]
@@ -40,7 +78,11 @@ pub struct ConsoleState {
     pub ingest: Option<Arc<dyn palisade_core::ExchangeSink>>,
     /// Live views published by analysis (actors, catalog).
     pub live: Option<Arc<palisade_analysis::LiveViews>>,
+    pub security: SecuritySettings,
     reader: Arc<std::sync::Mutex<Option<Store>>>,
+    /// The writing connection for users, tokens, sessions and the audit log.
+    writer: Arc<std::sync::Mutex<Option<Store>>>,
+    limiter: Arc<auth::LoginLimiter>,
 }
 
 impl std::fmt::Debug for ConsoleState {
@@ -60,8 +102,33 @@ impl ConsoleState {
             pipeline: None,
             live: None,
             ingest: None,
+            security: SecuritySettings::default(),
             reader: Arc::new(std::sync::Mutex::new(None)),
+            writer: Arc::new(std::sync::Mutex::new(None)),
+            limiter: Arc::new(auth::LoginLimiter::default()),
         }
+    }
+
+    /// Runs `f` with the console's writing connection to the store (users,
+    /// tokens, sessions, audit log), on the blocking pool.
+    pub async fn with_security_store<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Store) -> Result<T, ApiError> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let writer = self.writer.clone();
+        let dir = self.data_dir.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut guard = writer.lock().unwrap_or_else(|p| p.into_inner());
+            if guard.is_none() {
+                *guard = Some(Store::open(&dir).map_err(ApiError::store)?);
+            }
+            match guard.as_mut() {
+                Some(s) => f(s),
+                None => Err(ApiError::internal("store unavailable")),
+            }
+        })
+        .await
+        .map_err(|_| ApiError::internal("store task failed"))?
     }
 
     /// Runs `f` with a read connection to the store, on the blocking pool.
@@ -88,11 +155,22 @@ impl ConsoleState {
 
 /// The console's router.
 pub fn router(state: ConsoleState) -> Router {
+    let guard = axum::middleware::from_fn_with_state(state.clone(), auth::authorize);
+    let api = api::router()
+        .merge(live_api::router())
+        .merge(auth::router())
+        .merge(users::router())
+        .merge(audit::router())
+        .route_layer(guard.clone());
+    let mut metrics_route = Router::new().route("/metrics", get(metrics));
+    if !state.security.metrics_public {
+        metrics_route = metrics_route.route_layer(guard);
+    }
     Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
-        .nest("/api/v1", api::router().merge(live_api::router()))
+        .merge(metrics_route)
+        .nest("/api/v1", api)
         .fallback(|| async { ApiError::not_found("no such route") })
         .with_state(state)
 }
@@ -129,10 +207,16 @@ pub async fn serve(
     state: ConsoleState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    // Connect info: the login rate limit counts failures per client address.
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }
 
+#[cfg(test)]
+mod security_tests;
 #[cfg(test)]
 mod tests;

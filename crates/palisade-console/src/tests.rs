@@ -5,10 +5,21 @@ use http_body_util::BodyExt;
 use palisade_core::{Exchange, RequestPart};
 use tower::ServiceExt;
 
-async fn get(app: &Router, uri: &str) -> (StatusCode, String) {
+/// A viewer's API token for `dir`, created as `palisade token create` does.
+fn viewer_token(dir: &std::path::Path) -> String {
+    users::cli_create_token(dir, Role::Viewer, "tests")
+        .unwrap()
+        .token
+}
+
+async fn get_as(app: &Router, uri: &str, token: Option<&str>) -> (StatusCode, String) {
+    let mut req = Request::builder().uri(uri);
+    if let Some(t) = token {
+        req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
+    }
     let resp = app
         .clone()
-        .oneshot(Request::builder().uri(uri).body(Body::empty()).unwrap())
+        .oneshot(req.body(Body::empty()).unwrap())
         .await
         .unwrap();
     let status = resp.status();
@@ -33,7 +44,12 @@ async fn health_exchanges_and_errors() {
         })
         .collect();
     store.insert_exchanges(&batch).unwrap();
+    let token = viewer_token(dir.path());
     let app = router(ConsoleState::new(dir.path().to_path_buf()));
+    let get = |app: &Router, uri: &str| {
+        let (app, uri, token) = (app.clone(), uri.to_string(), token.clone());
+        async move { get_as(&app, &uri, Some(&token)).await }
+    };
 
     assert_eq!(get(&app, "/healthz").await.0, StatusCode::OK);
     assert_eq!(get(&app, "/readyz").await.0, StatusCode::OK);

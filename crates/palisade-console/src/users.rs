@@ -377,11 +377,7 @@ pub fn cli_add_user(
 }
 
 /// `palisade token create`: a new token, to print once.
-pub fn cli_create_token(
-    data_dir: &Path,
-    role: Role,
-    name: &str,
-) -> Result<CreatedToken, ApiError> {
+pub fn cli_create_token(data_dir: &Path, role: Role, name: &str) -> Result<CreatedToken, ApiError> {
     check_name(name)?;
     let mut st = open(data_dir)?;
     issue_token(&mut st, role, name, "cli")
@@ -389,6 +385,12 @@ pub fn cli_create_token(
 
 /// `palisade audit verify`.
 pub fn cli_verify_audit(data_dir: &Path) -> Result<AuditReport, ApiError> {
+    if !Store::db_path(data_dir).exists() {
+        return Err(ApiError::not_found(format!(
+            "no store in {} (fix: pass --data-dir with the node's data directory)",
+            data_dir.display()
+        )));
+    }
     open(data_dir)?
         .verify_audit()
         .map_err(|e| ApiError::internal(e.to_string()))
@@ -427,4 +429,31 @@ fn write_private(path: &Path, content: &str) -> std::io::Result<()> {
     let mut f = o.open(path)?;
     f.write_all(content.as_bytes())?;
     f.sync_all()
+}
+
+/// The environment variable `palisade user add` reads a password from.
+pub const PASSWORD_ENV: &str = "PALISADE_PASSWORD";
+
+/// Reads a new password for `palisade user add`: from [`PASSWORD_ENV`], else
+/// from the terminal without echo (asked twice), else the first line of
+/// standard input. Never printed.
+pub fn read_new_password(user: &str) -> Result<String, ApiError> {
+    use std::io::{BufRead, IsTerminal};
+    if let Ok(p) = std::env::var(PASSWORD_ENV)
+        && !p.is_empty()
+    {
+        return Ok(p);
+    }
+    let io = |e: std::io::Error| ApiError::bad_request(format!("cannot read the password: {e}"));
+    if std::io::stdin().is_terminal() {
+        let p = rpassword::prompt_password(format!("password for {user}: ")).map_err(io)?;
+        let again = rpassword::prompt_password("again: ").map_err(io)?;
+        if p != again {
+            return Err(ApiError::bad_request("the two passwords differ"));
+        }
+        return Ok(p);
+    }
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line).map_err(io)?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_string())
 }

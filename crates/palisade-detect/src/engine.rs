@@ -321,7 +321,13 @@ impl Engine {
                     ascii,
                     triggers,
                 };
-                let found = run_value_detectors(&subject, v, out, None);
+                // a user agent in the plain RFC 9110 product/comment grammar
+                // carries no payload any value detector looks for
+                let clean_ua = v.part == Part::Header
+                    && triggers == 0
+                    && v.name.eq_ignore_ascii_case("user-agent")
+                    && detectors::is_clean_user_agent(&decoded);
+                let found = !clean_ua && run_value_detectors(&subject, v, out, None);
                 // a value that is base64 of text is inspected as that text too
                 if !found
                     && !v.part.is_header()

@@ -279,3 +279,16 @@ fn benign_payments_corpus_passes() {
         report.details()
     );
 }
+
+#[test]
+fn engine_is_shareable_and_logs_below_the_threshold() {
+    fn shareable<T: Send + Sync + 'static>() {}
+    shareable::<palisade_detect::Engine>();
+    let engine = std::sync::Arc::new(common::engine());
+    // a GET with a body is a low finding: logged, not blocked
+    let mut ex = common::exchange("query", "hello");
+    ex.request.body = palisade_core::Body::new("x");
+    let v = engine.inspect(&mut ex);
+    assert_eq!(v.action(), Action::Log, "{:?}", ex.findings);
+    assert!(v.reason().unwrap().contains("protocol.body_on_get"));
+}

@@ -11,9 +11,7 @@ pub enum IncidentError {
     #[error("no incident `{0}` (hint: list incidents to see the ids kept)")]
     NotFound(String),
     /// The status workflow does not allow this change.
-    #[error(
-        "incident `{id}` cannot go from {from} to {to} (hint: allowed from {from}: {allowed})"
-    )]
+    #[error("incident `{id}` cannot go from {from} to {to} (hint: allowed from {from}: {allowed})")]
     Transition {
         id: String,
         from: Status,
@@ -24,6 +22,8 @@ pub enum IncidentError {
     #[error("a status change or note needs `who` (hint: the user name or token name)")]
     MissingWho,
     /// A snapshot that does not parse.
-    #[error("incident snapshot: {0} (hint: it was written by an incompatible version; start empty)")]
+    #[error(
+        "incident snapshot: {0} (hint: it was written by an incompatible version; start empty)"
+    )]
     Snapshot(String),
 }

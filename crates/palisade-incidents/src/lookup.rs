@@ -100,7 +100,11 @@ fn looks_like_id(seg: &str) -> bool {
         return true;
     }
     // `acct_8f3k2`, `ch_1Nq...`: an id with a prefix and digits in it
-    digits >= 2 && seg.len() >= 6 && seg.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    digits >= 2
+        && seg.len() >= 6
+        && seg
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 #[cfg(test)]
@@ -114,7 +118,10 @@ mod tests {
             fallback_template("/v1/cards/3f2a9c1e-0000-4000-8000-1234567890ab/freeze"),
             "/v1/cards/{id}/freeze"
         );
-        assert_eq!(fallback_template("/v1/charges/ch_1Nq42x"), "/v1/charges/{id}");
+        assert_eq!(
+            fallback_template("/v1/charges/ch_1Nq42x"),
+            "/v1/charges/{id}"
+        );
         assert_eq!(fallback_template("/v1/login"), "/v1/login");
         assert_eq!(fallback_template("/"), "/");
         assert_eq!(fallback_template(""), "/");

@@ -65,7 +65,11 @@ impl Status {
     /// incidents can only be reopened.
     pub fn allowed_next(self) -> &'static [Status] {
         match self {
-            Status::Open => &[Status::Acknowledged, Status::Resolved, Status::FalsePositive],
+            Status::Open => &[
+                Status::Acknowledged,
+                Status::Resolved,
+                Status::FalsePositive,
+            ],
             Status::Acknowledged => &[Status::Open, Status::Resolved, Status::FalsePositive],
             Status::Resolved | Status::FalsePositive => &[Status::Open],
         }

@@ -504,9 +504,8 @@ impl Store {
             .map_err(|s| self.err(s))?;
         let rows = stmt.query_map([], audit_raw).map_err(|s| self.err(s))?;
         let mut prev = AUDIT_GENESIS.to_string();
-        let mut expected_seq = 1i64;
         let mut entries = 0u64;
-        for row in rows {
+        for (expected_seq, row) in (1i64..).zip(rows) {
             let (seq, ts_ms, actor, action, target, detail, prev_hash, hash) =
                 row.map_err(|s| self.err(s))?;
             let broken = |reason: String| AuditReport {
@@ -538,7 +537,6 @@ impl Store {
                 ));
             }
             prev = hash;
-            expected_seq += 1;
             entries += 1;
         }
         Ok(AuditReport {

@@ -5,6 +5,7 @@
 //! adds the demo payments API and the traffic simulator in front of it, and
 //! the other commands are tools over the same pieces.
 
+mod admin_cmd;
 mod catalog_cmd;
 mod config;
 mod demo;
@@ -139,6 +140,58 @@ enum Command {
         #[arg(long, default_value = "127.0.0.1:9000")]
         listen: String,
     },
+    /// Console users.
+    User {
+        #[command(subcommand)]
+        action: UserAction,
+        #[arg(long, default_value = "./palisade-data", global = true)]
+        data_dir: PathBuf,
+    },
+    /// API tokens for automation (sent as `Authorization: Bearer`).
+    Token {
+        #[command(subcommand)]
+        action: TokenAction,
+        #[arg(long, default_value = "./palisade-data", global = true)]
+        data_dir: PathBuf,
+    },
+    /// The tamper-evident audit log.
+    Audit {
+        #[command(subcommand)]
+        action: AuditAction,
+        #[arg(long, default_value = "./palisade-data", global = true)]
+        data_dir: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserAction {
+    /// Add a user; the password is read from PALISADE_PASSWORD, the terminal
+    /// (not echoed) or standard input.
+    Add {
+        name: String,
+        /// viewer, analyst or admin.
+        #[arg(long)]
+        role: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenAction {
+    /// Create a token and print it once.
+    Create {
+        /// viewer, analyst or admin.
+        #[arg(long)]
+        role: String,
+        #[arg(long, default_value = "cli")]
+        name: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditAction {
+    /// Recompute the hash chain: exit 0 with the count, or 1 naming the
+    /// first broken entry.
+    Verify,
 }
 
 #[derive(Subcommand)]
@@ -434,6 +487,18 @@ async fn dispatch(cmd: Command) -> anyhow::Result<ExitCode> {
             palisade_sim::upstream::serve(l, node::shutdown_signal()).await?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::User {
+            action: UserAction::Add { name, role },
+            data_dir,
+        } => admin_cmd::user_add(&data_dir, &name, &role),
+        Command::Token {
+            action: TokenAction::Create { role, name },
+            data_dir,
+        } => admin_cmd::token_create(&data_dir, &role, &name),
+        Command::Audit {
+            action: AuditAction::Verify,
+            data_dir,
+        } => admin_cmd::audit_verify(&data_dir),
     }
 }
 

@@ -246,6 +246,20 @@ pub async fn start(
             .await
             .with_context(|| format!("cannot listen on {addr} (console.listen)"))?;
         bound.console = Some(l.local_addr()?);
+        // First start without users: an admin with a password shown once.
+        let dir = data_dir.clone();
+        let first =
+            tokio::task::spawn_blocking(move || palisade_console::users::ensure_first_admin(&dir))
+                .await?
+                .map_err(|e| anyhow::anyhow!("creating the first admin: {}", e.message))?;
+        if let Some(pw) = first {
+            eprintln!(
+                "first start: console user `admin` created with password {pw}\n(also in {}; it is deleted when the password is changed)",
+                data_dir
+                    .join(palisade_console::users::INITIAL_PASSWORD_FILE)
+                    .display()
+            );
+        }
         let mut state = ConsoleState::new(data_dir.clone());
         state.metrics = metrics;
         state.pipeline = Some(pipeline.stats());

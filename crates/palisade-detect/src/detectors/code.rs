@@ -44,7 +44,7 @@ pub(crate) const SCRIPT_WORDS: &[&str] = &[
 ];
 
 static PHP_STRONG: Lazy = Lazy::new(concat!(
-    r"<\?(php\b|=)|\$_(get|post|request|cookie|server|files|env|session)\b\s*\[|\bphp://(input|filter|fd)",
+    r"<\?(php\b|=|\s*(echo|print|system|eval|include|require|passthru|exec)\b|\s*\$\w)|\$_(get|post|request|cookie|server|files|env|session)\b\s*\[|\bphp://(input|filter|fd)",
     r#"|\b(shell_exec|passthru|proc_open|popen|pcntl_exec|assert|create_function|call_user_func(_array)?|base64_decode|gzinflate|str_rot13|file_put_contents|fsockopen|move_uploaded_file|phpinfo|preg_replace|array_map|unserialize|highlight_file|show_source|system|exec|eval)\s*\(\s*['"`$\w]"#,
     r#"|\b[oc]:\d+:\s*"\w[\w\\]*"\s*:\s*\d+\s*:\s*\{|\ba:\d+:\s*\{\s*[is]:\d"#,
     r"|\$\{\s*@?\s*(system|eval|exec)|\$\w+\s*\(\s*\$_",

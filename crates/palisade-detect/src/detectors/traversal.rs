@@ -205,7 +205,8 @@ pub fn traversals(lower: &str) -> usize {
             j += 1;
         }
         let after = b.get(j).copied();
-        let sep_after = matches!(after, Some(b'/' | b'\\' | b';') | None);
+        let sep_after =
+            matches!(after, Some(b'/' | b'\\' | b';')) || (after.is_none() && j == at + 2);
         if sep_before && sep_after && !(before.is_none() && after.is_none()) {
             n += 1;
         }

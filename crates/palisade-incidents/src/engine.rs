@@ -1,0 +1,1554 @@
+//! [`IncidentEngine`]: groups flagged exchanges into incidents.
+//!
+//! Grouping, in order of precedence:
+//!
+//! 1. the actor's **campaign**, when the actors analyser linked it into one
+//!    (an actor incident opened before the link is merged into it);
+//! 2. a **target** incident, when at least `target_min_actors` distinct
+//!    actors (or addresses) without a campaign sent flagged requests to one
+//!    endpoint within `target_window_ms` (their single-endpoint incidents are
+//!    merged into it; actors that also attack elsewhere keep their own);
+//! 3. the **actor**;
+//! 4. the **client address**, for findings with no actor attributed.
+//!
+//! Only exchanges with findings (other than tags and info-level notes) or
+//! that were stopped inline count. An incident stops grouping ("quiet") after
+//! `quiet_after_ms` without activity, or when it is resolved or marked false
+//! positive; later activity of the same group opens a new incident.
+//!
+//! Everything is bounded: open incidents (the least recently active is
+//! quietened), kept inactive incidents (the oldest is dropped), and inside an
+//! incident the actors, addresses, endpoints, kinds, timeline and evidence.
+//! This module holds no clock and does no IO.
+
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::net::IpAddr;
+
+use palisade_core::{Exchange, Finding, Phase, Severity, Verdict};
+use serde::{Deserialize, Serialize};
+
+use crate::error::IncidentError;
+use crate::lookup::{Lookup, fallback_template};
+use crate::model::*;
+use crate::narrative;
+use crate::timefmt;
+
+/// Engine settings. Zero values are raised to 1 when the engine is built.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EngineConfig {
+    /// An incident without activity for this long stops grouping.
+    pub quiet_after_ms: i64,
+    /// Most incidents grouping at once; beyond, the least recently active
+    /// is quietened.
+    pub max_open: usize,
+    /// Most inactive incidents kept (quiet, resolved, false positive); the
+    /// oldest is dropped. Persist them elsewhere for longer history.
+    pub max_closed: usize,
+    /// Evidence kept per incident: the first request and the most severe.
+    pub max_evidence: usize,
+    /// Timeline entries per incident; status changes are always kept.
+    pub max_timeline: usize,
+    /// Distinct actors on one endpoint that make a target incident.
+    pub target_min_actors: usize,
+    /// The window in which they are counted.
+    pub target_window_ms: i64,
+    /// Endpoints whose actors are counted at once.
+    pub max_targets: usize,
+    /// Finding kinds that never make or feed an incident.
+    pub ignore_kinds: Vec<String>,
+    /// Findings below this severity are ignored.
+    pub min_severity: Severity,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            quiet_after_ms: 30 * 60_000,
+            max_open: 1000,
+            max_closed: 2000,
+            max_evidence: 6,
+            max_timeline: 64,
+            target_min_actors: 8,
+            target_window_ms: 10 * 60_000,
+            max_targets: 512,
+            ignore_kinds: vec!["tag".into()],
+            min_severity: Severity::Low,
+        }
+    }
+}
+
+const MAX_ACTORS: usize = 32;
+const MAX_IPS: usize = 64;
+const MAX_SET: usize = 4096;
+const MAX_FPS: usize = 16;
+const MAX_UAS: usize = 8;
+const MAX_ENDPOINTS: usize = 64;
+const MAX_KINDS: usize = 32;
+const MAX_CAMPAIGNS: usize = 16;
+const MAX_NOTES: usize = 200;
+const MAX_TARGET_KEYS: usize = 256;
+
+/// Per-incident state that is not shown: distinct sets for counting.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct Internals {
+    ips: HashSet<IpAddr>,
+    actors: HashSet<String>,
+}
+
+/// Distinct groups that hit one endpoint recently.
+#[derive(Debug, Default)]
+struct TargetWindow {
+    keys: HashMap<GroupKey, i64>,
+    last_ms: i64,
+}
+
+/// See the module documentation.
+#[derive(Debug)]
+pub struct IncidentEngine {
+    cfg: EngineConfig,
+    next_seq: u64,
+    incidents: BTreeMap<u64, Incident>,
+    internals: HashMap<u64, Internals>,
+    /// Active incidents by group.
+    open: HashMap<GroupKey, u64>,
+    /// Inactive incidents, oldest first (may hold stale entries).
+    inactive: VecDeque<u64>,
+    targets: HashMap<String, TargetWindow>,
+    /// Incidents whose summary and next steps are out of date.
+    dirty: HashSet<u64>,
+    /// Exchanges ignored because nothing in them counts.
+    ignored: u64,
+}
+
+/// What the engine holds, for the console and metrics.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct EngineStats {
+    pub open: usize,
+    pub kept: usize,
+    pub ignored: u64,
+    pub next_seq: u64,
+}
+
+#[derive(Serialize, Deserialize)]
+struct SnapshotRepr {
+    version: u32,
+    next_seq: u64,
+    incidents: Vec<Incident>,
+    #[serde(default)]
+    internals: Vec<(String, Internals)>,
+}
+
+impl Default for IncidentEngine {
+    fn default() -> Self {
+        Self::new(EngineConfig::default())
+    }
+}
+
+/// Facts about one exchange, computed once.
+struct Seen<'a> {
+    ex: &'a Exchange,
+    findings: Vec<&'a Finding>,
+    stopped: bool,
+    success: bool,
+    method: String,
+    endpoint: String,
+    ep_key: String,
+    template_known: bool,
+}
+
+impl Seen<'_> {
+    fn top(&self) -> Option<&Finding> {
+        self.findings
+            .iter()
+            .copied()
+            .max_by_key(|f| (f.severity, f.phase, f.score))
+    }
+}
+
+impl IncidentEngine {
+    pub fn new(mut cfg: EngineConfig) -> Self {
+        cfg.max_open = cfg.max_open.max(1);
+        cfg.max_closed = cfg.max_closed.max(1);
+        cfg.max_evidence = cfg.max_evidence.max(1);
+        cfg.max_timeline = cfg.max_timeline.max(4);
+        cfg.target_min_actors = cfg.target_min_actors.max(2);
+        cfg.max_targets = cfg.max_targets.max(1);
+        cfg.quiet_after_ms = cfg.quiet_after_ms.max(1);
+        Self {
+            cfg,
+            next_seq: 1,
+            incidents: BTreeMap::new(),
+            internals: HashMap::new(),
+            open: HashMap::new(),
+            inactive: VecDeque::new(),
+            targets: HashMap::new(),
+            dirty: HashSet::new(),
+            ignored: 0,
+        }
+    }
+
+    pub fn config(&self) -> &EngineConfig {
+        &self.cfg
+    }
+
+    /// Groups one analysed exchange. Returns what changed (opened,
+    /// escalated, first success, merged), in order.
+    pub fn observe(
+        &mut self,
+        ex: &Exchange,
+        lookup: &dyn Lookup,
+        now_ms: i64,
+    ) -> Vec<IncidentEvent> {
+        let mut events = Vec::new();
+        let findings: Vec<&Finding> = ex
+            .findings
+            .iter()
+            .filter(|f| {
+                f.severity >= self.cfg.min_severity && !self.cfg.ignore_kinds.contains(&f.kind)
+            })
+            .collect();
+        let stopped = ex.enforced && ex.verdict.is_stop();
+        if findings.is_empty() && !stopped {
+            self.ignored += 1;
+            return events;
+        }
+        let path = ex.request.path();
+        let method: String = ex.request.method.chars().take(16).collect();
+        let host = ex.request.host.as_deref();
+        let (endpoint, template_known) = match lookup.template(host, &method, path) {
+            Some(t) => (t, true),
+            None => (fallback_template(path), false),
+        };
+        let ep_key = format!("{method} {endpoint}");
+        let success = !stopped && ex.status().is_some_and(|s| (200..300).contains(&s));
+        let seen = Seen {
+            ex,
+            findings,
+            stopped,
+            success,
+            method,
+            endpoint,
+            ep_key,
+            template_known,
+        };
+
+        self.expire_quiet(now_ms, &mut events);
+
+        let base = base_key(ex);
+        // merges wait until the exchange is absorbed, so that a new
+        // incident's `Opened` event comes first and carries its request
+        let mut to_merge: Vec<u64> = Vec::new();
+        let seq = match &base {
+            GroupKey::Campaign(_) => {
+                let seq = self.get_or_open(&base, &seen, now_ms, &mut events);
+                if let Some(a) = &ex.actor
+                    && let Some(&from) = self.open.get(&GroupKey::Actor(a.id.clone()))
+                {
+                    to_merge.push(from);
+                }
+                seq
+            }
+            _ => {
+                self.count_target(&seen.ep_key, &base, now_ms);
+                let tk = GroupKey::Target(seen.ep_key.clone());
+                if !self.open.contains_key(&tk) && self.target_ready(&seen.ep_key) {
+                    to_merge = self.open_target(&seen, now_ms, &mut events);
+                }
+                match self.open.get(&tk).copied() {
+                    Some(t) => match self.open.get(&base).copied() {
+                        Some(own) if !self.only_on(own, &seen.ep_key) => own,
+                        Some(own) => {
+                            if !to_merge.contains(&own) {
+                                to_merge.push(own);
+                            }
+                            t
+                        }
+                        None => t,
+                    },
+                    None => self.get_or_open(&base, &seen, now_ms, &mut events),
+                }
+            }
+        };
+        self.absorb(seq, &seen, lookup, now_ms, &mut events);
+        for from in to_merge {
+            self.merge(from, seq, now_ms, &mut events);
+        }
+        events
+    }
+
+    /// Periodic work: quietens incidents without recent activity and
+    /// refreshes summaries. Returns the quiet events.
+    pub fn tick(&mut self, now_ms: i64) -> Vec<IncidentEvent> {
+        let mut events = Vec::new();
+        self.expire_quiet(now_ms, &mut events);
+        let cutoff = now_ms - self.cfg.target_window_ms;
+        self.targets.retain(|_, w| w.last_ms >= cutoff);
+        self.refresh_dirty();
+        events
+    }
+
+    /// Merges the open incidents of these actors (campaign members linked
+    /// after their first findings) into the campaign's incident, when it is
+    /// open. Returns the merge events.
+    pub fn link_campaign(
+        &mut self,
+        campaign_id: &str,
+        actor_ids: &[String],
+        now_ms: i64,
+    ) -> Vec<IncidentEvent> {
+        let mut events = Vec::new();
+        let Some(&into) = self.open.get(&GroupKey::Campaign(campaign_id.to_string())) else {
+            return events;
+        };
+        for a in actor_ids {
+            if let Some(&from) = self.open.get(&GroupKey::Actor(a.clone())) {
+                self.merge(from, into, now_ms, &mut events);
+            }
+        }
+        events
+    }
+
+    /// One incident, with its summary and next steps up to date.
+    pub fn get(&self, id: &str) -> Option<Incident> {
+        let seq = seq_of(id)?;
+        let inc = self.incidents.get(&seq)?;
+        let mut inc = inc.clone();
+        if self.dirty.contains(&seq) {
+            narrative::refresh(&mut inc);
+        }
+        Some(inc)
+    }
+
+    /// Every incident kept, most recently active first.
+    pub fn incidents(&self) -> Vec<Incident> {
+        let mut all: Vec<Incident> = self
+            .incidents
+            .iter()
+            .map(|(seq, inc)| {
+                let mut inc = inc.clone();
+                if self.dirty.contains(seq) {
+                    narrative::refresh(&mut inc);
+                }
+                inc
+            })
+            .collect();
+        all.sort_by(|a, b| b.last_seen_ms.cmp(&a.last_seen_ms).then(b.id.cmp(&a.id)));
+        all
+    }
+
+    /// The ids of the incidents currently grouping activity.
+    pub fn open_ids(&self) -> Vec<String> {
+        let mut v: Vec<u64> = self.open.values().copied().collect();
+        v.sort_unstable();
+        v.into_iter().map(id_of).collect()
+    }
+
+    pub fn stats(&self) -> EngineStats {
+        EngineStats {
+            open: self.open.len(),
+            kept: self.incidents.len(),
+            ignored: self.ignored,
+            next_seq: self.next_seq,
+        }
+    }
+
+    /// Changes an incident's status, with a note and who did it. Marking a
+    /// false positive computes exclusion proposals
+    /// ([`Incident::exclusion_proposals`]). Resolved and false-positive
+    /// incidents stop grouping; reopening one makes it group again when no
+    /// other incident has taken its group meanwhile.
+    pub fn set_status(
+        &mut self,
+        id: &str,
+        status: Status,
+        who: &str,
+        note: &str,
+        now_ms: i64,
+    ) -> Result<IncidentEvent, IncidentError> {
+        let who = who.trim();
+        if who.is_empty() {
+            return Err(IncidentError::MissingWho);
+        }
+        let seq = seq_of(id)
+            .filter(|s| self.incidents.contains_key(s))
+            .ok_or_else(|| IncidentError::NotFound(id.to_string()))?;
+        let inc = self.incidents.get_mut(&seq).expect("checked above");
+        let from = inc.status;
+        if !from.allowed_next().contains(&status) {
+            return Err(IncidentError::Transition {
+                id: id.to_string(),
+                from,
+                to: status,
+                allowed: from
+                    .allowed_next()
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            });
+        }
+        inc.status = status;
+        let who_s = clip(who, 64);
+        let note_s = clip(note.trim(), 2000);
+        if inc.notes.len() >= MAX_NOTES {
+            inc.notes.remove(0);
+        }
+        inc.notes.push(Note {
+            ts_ms: now_ms,
+            who: who_s.clone(),
+            text: note_s.clone(),
+            status: Some(status),
+        });
+        let text = if note_s.is_empty() {
+            format!("Status {from} → {status} by {who_s}")
+        } else {
+            format!(
+                "Status {from} → {status} by {who_s}: {}",
+                clip(&note_s, 200)
+            )
+        };
+        push_timeline(
+            inc,
+            self.cfg.max_timeline,
+            TimelineEntry {
+                ts_ms: now_ms,
+                kind: TimelineKind::StatusChanged,
+                text,
+                request_id: None,
+                who: Some(who_s),
+            },
+        );
+        if status == Status::FalsePositive {
+            inc.exclusion_proposals = narrative::exclusion_proposals(inc);
+        }
+        let key = inc.key.clone();
+        if status.is_closed() {
+            if self.open.get(&key) == Some(&seq) {
+                self.open.remove(&key);
+                self.deactivate(seq);
+            }
+        } else if !inc.active && !self.open.contains_key(&key) && status == Status::Open {
+            inc.active = true;
+            self.open.insert(key, seq);
+        }
+        let inc = self.incidents.get_mut(&seq).expect("checked above");
+        narrative::refresh(inc);
+        self.dirty.remove(&seq);
+        let inc = &self.incidents[&seq];
+        let ev = event(
+            EventKind::StatusChanged,
+            inc,
+            None,
+            format!("status {from} → {status}"),
+            now_ms,
+        );
+        self.evict_inactive();
+        Ok(ev)
+    }
+
+    /// Adds a note without changing the status.
+    pub fn add_note(
+        &mut self,
+        id: &str,
+        who: &str,
+        text: &str,
+        now_ms: i64,
+    ) -> Result<(), IncidentError> {
+        let who = who.trim();
+        if who.is_empty() {
+            return Err(IncidentError::MissingWho);
+        }
+        let inc = seq_of(id)
+            .and_then(|s| self.incidents.get_mut(&s))
+            .ok_or_else(|| IncidentError::NotFound(id.to_string()))?;
+        if inc.notes.len() >= MAX_NOTES {
+            inc.notes.remove(0);
+        }
+        inc.notes.push(Note {
+            ts_ms: now_ms,
+            who: clip(who, 64),
+            text: clip(text.trim(), 2000),
+            status: None,
+        });
+        Ok(())
+    }
+
+    /// The engine's state as JSON, for persistence.
+    pub fn to_snapshot(&self) -> serde_json::Value {
+        let repr = SnapshotRepr {
+            version: 1,
+            next_seq: self.next_seq,
+            incidents: self.incidents(),
+            internals: self
+                .internals
+                .iter()
+                .map(|(s, i)| (id_of(*s), i.clone()))
+                .collect(),
+        };
+        serde_json::to_value(&repr).unwrap_or(serde_json::Value::Null)
+    }
+
+    /// Restores an engine from [`IncidentEngine::to_snapshot`]. Incidents
+    /// that were grouping keep grouping; target windows start empty.
+    pub fn from_snapshot(
+        cfg: EngineConfig,
+        snapshot: &serde_json::Value,
+    ) -> Result<Self, IncidentError> {
+        let repr: SnapshotRepr = serde_json::from_value(snapshot.clone())
+            .map_err(|e| IncidentError::Snapshot(e.to_string()))?;
+        if repr.version != 1 {
+            return Err(IncidentError::Snapshot(format!(
+                "version {} is not 1",
+                repr.version
+            )));
+        }
+        let mut eng = Self::new(cfg);
+        eng.next_seq = repr.next_seq.max(1);
+        let mut incs = repr.incidents;
+        incs.sort_by_key(|i| i.last_seen_ms);
+        for inc in incs {
+            let Some(seq) = seq_of(&inc.id) else {
+                continue;
+            };
+            eng.next_seq = eng.next_seq.max(seq + 1);
+            if inc.active && !inc.status.is_closed() && !eng.open.contains_key(&inc.key) {
+                eng.open.insert(inc.key.clone(), seq);
+            } else {
+                eng.inactive.push_back(seq);
+            }
+            let mut inc = inc;
+            inc.active = eng.open.get(&inc.key) == Some(&seq);
+            eng.incidents.insert(seq, inc);
+        }
+        for (id, i) in repr.internals {
+            if let Some(seq) = seq_of(&id).filter(|s| eng.incidents.contains_key(s)) {
+                eng.internals.insert(seq, i);
+            }
+        }
+        while eng.open.len() > eng.cfg.max_open {
+            if !eng.quiet_oldest(0, &mut Vec::new()) {
+                break;
+            }
+        }
+        eng.evict_inactive();
+        Ok(eng)
+    }
+
+    // ---- internals ----
+
+    fn get_or_open(
+        &mut self,
+        key: &GroupKey,
+        seen: &Seen<'_>,
+        now_ms: i64,
+        events: &mut Vec<IncidentEvent>,
+    ) -> u64 {
+        if let Some(&seq) = self.open.get(key) {
+            return seq;
+        }
+        self.open_new(key.clone(), seen, now_ms, events)
+    }
+
+    fn open_new(
+        &mut self,
+        key: GroupKey,
+        seen: &Seen<'_>,
+        now_ms: i64,
+        events: &mut Vec<IncidentEvent>,
+    ) -> u64 {
+        while self.open.len() >= self.cfg.max_open {
+            if !self.quiet_oldest(now_ms, events) {
+                break;
+            }
+        }
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        let ex = seen.ex;
+        let first_phase = seen
+            .findings
+            .iter()
+            .map(|f| f.phase)
+            .min()
+            .unwrap_or(Phase::Abuse);
+        let mut inc = Incident {
+            id: id_of(seq),
+            key: key.clone(),
+            title: String::new(),
+            severity: Severity::Info,
+            status: Status::Open,
+            phase: first_phase,
+            phases: Vec::new(),
+            opened_ms: ex.ts_ms,
+            last_seen_ms: ex.ts_ms,
+            active: true,
+            timeline: Vec::new(),
+            timeline_dropped: 0,
+            actors: Vec::new(),
+            campaigns: Vec::new(),
+            ips: Vec::new(),
+            fingerprints: Vec::new(),
+            user_agents: Vec::new(),
+            endpoints: Vec::new(),
+            kinds: Vec::new(),
+            counts: Counts::default(),
+            blast_radius: BlastRadius::default(),
+            evidence: Vec::new(),
+            notes: Vec::new(),
+            exclusion_proposals: Vec::new(),
+            merged_from: Vec::new(),
+            summary: String::new(),
+            next_steps: Vec::new(),
+        };
+        let kinds: Vec<&str> = dedup(seen.findings.iter().map(|f| f.kind.as_str()));
+        let who = match (&key, &ex.actor) {
+            (GroupKey::Target(t), _) => format!("many actors against {t}"),
+            (_, Some(a)) => format!("{} from {}", a.name, ex.client_ip),
+            _ => ex.client_ip.to_string(),
+        };
+        let what = if kinds.is_empty() {
+            "a request stopped inline".to_string()
+        } else {
+            kinds.join(", ")
+        };
+        push_timeline(
+            &mut inc,
+            self.cfg.max_timeline,
+            TimelineEntry {
+                ts_ms: ex.ts_ms,
+                kind: TimelineKind::FirstSeen,
+                text: format!("First seen: {what} by {who} on {}", seen.ep_key),
+                request_id: Some(clip(&ex.id, 64)),
+                who: None,
+            },
+        );
+        let _ = now_ms;
+        self.incidents.insert(seq, inc);
+        self.internals.insert(seq, Internals::default());
+        self.open.insert(key, seq);
+        // `Opened` is emitted after the first exchange is absorbed, so it
+        // carries the right severity and title: see `absorb`.
+        seq
+    }
+
+    fn absorb(
+        &mut self,
+        seq: u64,
+        seen: &Seen<'_>,
+        lookup: &dyn Lookup,
+        now_ms: i64,
+        events: &mut Vec<IncidentEvent>,
+    ) {
+        let max_tl = self.cfg.max_timeline;
+        let max_ev = self.cfg.max_evidence;
+        let Some(inc) = self.incidents.get_mut(&seq) else {
+            return;
+        };
+        let internals = self.internals.entry(seq).or_default();
+        let ex = seen.ex;
+        let is_new = inc.counts.exchanges == 0;
+        let before_phase = inc.phase;
+        let before_sev = inc.severity;
+        let req_id = Some(clip(&ex.id, 64));
+
+        inc.last_seen_ms = inc.last_seen_ms.max(ex.ts_ms);
+        inc.opened_ms = inc.opened_ms.min(ex.ts_ms);
+        inc.counts.exchanges += 1;
+        inc.counts.findings += seen.findings.len() as u64;
+
+        // who
+        if let Some(a) = &ex.actor {
+            if internals.actors.len() < MAX_SET {
+                internals.actors.insert(a.id.clone());
+            }
+            inc.counts.actors = inc.counts.actors.max(internals.actors.len() as u64);
+            match inc.actors.iter().position(|s| s.id == a.id) {
+                Some(i) => {
+                    let s = &mut inc.actors[i];
+                    s.risk = s.risk.max(a.risk);
+                    s.requests += 1;
+                }
+                None if inc.actors.len() < MAX_ACTORS => inc.actors.push(ActorSeen {
+                    id: clip(&a.id, 64),
+                    name: clip(&a.name, 64),
+                    risk: a.risk,
+                    requests: 1,
+                }),
+                None => {}
+            }
+            if let Some(c) = &a.campaign
+                && !inc.campaigns.contains(c)
+                && inc.campaigns.len() < MAX_CAMPAIGNS
+            {
+                inc.campaigns.push(clip(c, 64));
+            }
+        }
+        if internals.ips.len() < MAX_SET {
+            internals.ips.insert(ex.client_ip);
+        }
+        inc.counts.ips = inc.counts.ips.max(internals.ips.len() as u64);
+        if !inc.ips.contains(&ex.client_ip) && inc.ips.len() < MAX_IPS {
+            inc.ips.push(ex.client_ip);
+        }
+        if let Some(ja4) = ex.tls.as_ref().and_then(|t| t.ja4.as_deref())
+            && !inc.fingerprints.iter().any(|f| f == ja4)
+            && inc.fingerprints.len() < MAX_FPS
+        {
+            inc.fingerprints.push(clip(ja4, 64));
+        }
+        if let Some(ua) = ex.request.header("user-agent") {
+            let ua = clip(
+                &palisade_core::sensitive::mask_header("user-agent", ua),
+                160,
+            );
+            if !inc.user_agents.contains(&ua) && inc.user_agents.len() < MAX_UAS {
+                inc.user_agents.push(ua);
+            }
+        }
+
+        // where
+        let ep_idx = match inc
+            .endpoints
+            .iter()
+            .position(|e| e.method == seen.method && e.endpoint == seen.endpoint)
+        {
+            Some(i) => Some(i),
+            None if inc.endpoints.len() < MAX_ENDPOINTS => {
+                let host = ex.request.host.as_deref();
+                let (data_classes, services) = if seen.template_known {
+                    (
+                        bounded(lookup.data_classes(host, &seen.method, &seen.endpoint), 16),
+                        bounded(lookup.services(host, &seen.method, &seen.endpoint), 16),
+                    )
+                } else {
+                    (Vec::new(), Vec::new())
+                };
+                inc.endpoints.push(EndpointHit {
+                    method: seen.method.clone(),
+                    endpoint: seen.endpoint.clone(),
+                    requests: 0,
+                    findings: 0,
+                    stopped: 0,
+                    success_2xx: 0,
+                    first_2xx_ms: None,
+                    data_classes,
+                    services,
+                });
+                Some(inc.endpoints.len() - 1)
+            }
+            None => None,
+        };
+        if let Some(i) = ep_idx {
+            let e = &mut inc.endpoints[i];
+            e.requests += 1;
+            e.findings += seen.findings.len() as u64;
+            if seen.stopped {
+                e.stopped += 1;
+            }
+            if seen.success {
+                e.success_2xx += 1;
+                e.first_2xx_ms.get_or_insert(ex.ts_ms);
+            }
+        }
+
+        // what
+        for f in &seen.findings {
+            match inc.kinds.iter().position(|k| k.kind == f.kind) {
+                Some(i) => {
+                    let k = &mut inc.kinds[i];
+                    k.count += 1;
+                    k.max_severity = k.max_severity.max(f.severity);
+                    k.phase = k.phase.max(f.phase);
+                    k.first_ms = k.first_ms.min(ex.ts_ms);
+                    k.last_ms = k.last_ms.max(ex.ts_ms);
+                    push_bounded(&mut k.rules, &f.rule_id, 8);
+                    push_bounded(&mut k.locations, &f.location, 8);
+                }
+                None if inc.kinds.len() < MAX_KINDS => {
+                    inc.kinds.push(KindStat {
+                        kind: clip(&f.kind, 64),
+                        rules: vec![clip(&f.rule_id, 96)],
+                        locations: vec![clip(&f.location, 96)],
+                        count: 1,
+                        max_severity: f.severity,
+                        phase: f.phase,
+                        first_ms: ex.ts_ms,
+                        last_ms: ex.ts_ms,
+                    });
+                    if !is_new {
+                        let text = format!(
+                            "New finding kind: {} ({}) at {} on {}",
+                            narrative::kind_label(&f.kind),
+                            f.rule_id,
+                            f.location,
+                            seen.ep_key
+                        );
+                        push_timeline(
+                            inc,
+                            max_tl,
+                            TimelineEntry {
+                                ts_ms: ex.ts_ms,
+                                kind: TimelineKind::NewFindingKind,
+                                text: clip(&text, 300),
+                                request_id: req_id.clone(),
+                                who: None,
+                            },
+                        );
+                    }
+                }
+                None => {}
+            }
+            match inc.phases.iter_mut().find(|p| p.phase == f.phase) {
+                Some(p) => {
+                    p.findings += 1;
+                    p.first_ms = p.first_ms.min(ex.ts_ms);
+                }
+                None => {
+                    inc.phases.push(PhaseSeen {
+                        phase: f.phase,
+                        first_ms: ex.ts_ms,
+                        findings: 1,
+                    });
+                    inc.phases.sort_by_key(|p| p.phase);
+                }
+            }
+        }
+        let max_phase = inc.phases.iter().map(|p| p.phase).max();
+        if let Some(p) = max_phase {
+            inc.phase = inc.phase.max(p);
+        }
+        if inc.phase > before_phase && !is_new {
+            push_timeline(
+                inc,
+                max_tl,
+                TimelineEntry {
+                    ts_ms: ex.ts_ms,
+                    kind: TimelineKind::PhaseEscalation,
+                    text: format!(
+                        "Phase escalated: {} → {}",
+                        before_phase.as_str(),
+                        inc.phase.as_str()
+                    ),
+                    request_id: req_id.clone(),
+                    who: None,
+                },
+            );
+        }
+
+        // outcome
+        if seen.stopped {
+            let first = inc.counts.blocked + inc.counts.rate_limited == 0;
+            match ex.verdict {
+                Verdict::RateLimit { .. } => inc.counts.rate_limited += 1,
+                _ => inc.counts.blocked += 1,
+            }
+            if first {
+                push_timeline(
+                    inc,
+                    max_tl,
+                    TimelineEntry {
+                        ts_ms: ex.ts_ms,
+                        kind: TimelineKind::FirstBlock,
+                        text: format!(
+                            "First {} on {}: {}",
+                            if matches!(ex.verdict, Verdict::RateLimit { .. }) {
+                                "rate limit"
+                            } else {
+                                "block"
+                            },
+                            seen.ep_key,
+                            clip(ex.verdict.reason().unwrap_or(""), 160)
+                        ),
+                        request_id: req_id.clone(),
+                        who: None,
+                    },
+                );
+            }
+        }
+        let mut first_success = false;
+        if seen.success {
+            first_success = inc.counts.success_2xx == 0;
+            inc.counts.success_2xx += 1;
+            inc.blast_radius.attack_succeeded = true;
+            if ep_idx.is_some() {
+                push_bounded(&mut inc.blast_radius.endpoints_reached, &seen.ep_key, 64);
+            }
+            if let Some(i) = ep_idx {
+                let (dc, sv) = (
+                    inc.endpoints[i].data_classes.clone(),
+                    inc.endpoints[i].services.clone(),
+                );
+                for d in dc {
+                    push_bounded(&mut inc.blast_radius.data_classes, &d, 32);
+                }
+                for s in sv {
+                    push_bounded(&mut inc.blast_radius.services, &s, 32);
+                }
+            }
+            if first_success {
+                push_timeline(
+                    inc,
+                    max_tl,
+                    TimelineEntry {
+                        ts_ms: ex.ts_ms,
+                        kind: TimelineKind::AttackSucceeded,
+                        text: format!(
+                            "First flagged request answered {} on {}",
+                            ex.status().unwrap_or(200),
+                            seen.ep_key
+                        ),
+                        request_id: req_id.clone(),
+                        who: None,
+                    },
+                );
+            }
+        }
+
+        // severity and evidence
+        inc.severity = narrative::severity(inc);
+        if inc.severity > before_sev && !is_new {
+            push_timeline(
+                inc,
+                max_tl,
+                TimelineEntry {
+                    ts_ms: ex.ts_ms,
+                    kind: TimelineKind::SeverityRaised,
+                    text: format!(
+                        "Severity raised: {} → {}",
+                        before_sev.as_str(),
+                        inc.severity.as_str()
+                    ),
+                    request_id: req_id.clone(),
+                    who: None,
+                },
+            );
+        }
+        consider_evidence(inc, seen, is_new, max_ev);
+
+        // events
+        let changed =
+            is_new || inc.phase > before_phase || inc.severity > before_sev || first_success;
+        if changed {
+            inc.title = narrative::title(inc);
+            narrative::refresh(inc);
+            self.dirty.remove(&seq);
+        } else {
+            self.dirty.insert(seq);
+        }
+        if is_new {
+            events.push(event(
+                EventKind::Opened,
+                inc,
+                Some(seen),
+                format!("opened in phase {}", inc.phase.as_str()),
+                now_ms,
+            ));
+        } else if inc.phase > before_phase || inc.severity > before_sev {
+            let mut parts = Vec::new();
+            if inc.phase > before_phase {
+                parts.push(format!(
+                    "phase {} → {}",
+                    before_phase.as_str(),
+                    inc.phase.as_str()
+                ));
+            }
+            if inc.severity > before_sev {
+                parts.push(format!(
+                    "severity {} → {}",
+                    before_sev.as_str(),
+                    inc.severity.as_str()
+                ));
+            }
+            events.push(event(
+                EventKind::Escalated,
+                inc,
+                Some(seen),
+                parts.join(", "),
+                now_ms,
+            ));
+        }
+        if first_success {
+            events.push(event(
+                EventKind::AttackSucceeded,
+                inc,
+                Some(seen),
+                format!(
+                    "flagged request answered {} on {}",
+                    ex.status().unwrap_or(200),
+                    seen.ep_key
+                ),
+                now_ms,
+            ));
+        }
+    }
+
+    fn count_target(&mut self, ep_key: &str, key: &GroupKey, now_ms: i64) {
+        let window = self.cfg.target_window_ms;
+        if !self.targets.contains_key(ep_key) && self.targets.len() >= self.cfg.max_targets {
+            // forget the endpoint seen least recently
+            if let Some(old) = self
+                .targets
+                .iter()
+                .min_by(|a, b| a.1.last_ms.cmp(&b.1.last_ms).then(a.0.cmp(b.0)))
+                .map(|(k, _)| k.clone())
+            {
+                self.targets.remove(&old);
+            }
+        }
+        let w = self.targets.entry(ep_key.to_string()).or_default();
+        w.last_ms = w.last_ms.max(now_ms);
+        let cutoff = now_ms - window;
+        w.keys.retain(|_, ts| *ts >= cutoff);
+        if !w.keys.contains_key(key)
+            && w.keys.len() >= MAX_TARGET_KEYS
+            && let Some(old) = w
+                .keys
+                .iter()
+                .min_by(|a, b| a.1.cmp(b.1).then(a.0.cmp(b.0)))
+                .map(|(k, _)| k.clone())
+        {
+            w.keys.remove(&old);
+        }
+        w.keys.insert(key.clone(), now_ms);
+    }
+
+    fn target_ready(&self, ep_key: &str) -> bool {
+        self.targets
+            .get(ep_key)
+            .is_some_and(|w| w.keys.len() >= self.cfg.target_min_actors)
+    }
+
+    /// Opens a target incident; returns the open incidents of the
+    /// contributors that touched only this endpoint, to fold into it.
+    fn open_target(
+        &mut self,
+        seen: &Seen<'_>,
+        now_ms: i64,
+        events: &mut Vec<IncidentEvent>,
+    ) -> Vec<u64> {
+        let tk = GroupKey::Target(seen.ep_key.clone());
+        let contributors: Vec<GroupKey> = self
+            .targets
+            .get(&seen.ep_key)
+            .map(|w| {
+                let mut v: Vec<GroupKey> = w.keys.keys().cloned().collect();
+                v.sort();
+                v
+            })
+            .unwrap_or_default();
+        let t = self.open_new(tk, seen, now_ms, events);
+        contributors
+            .iter()
+            .filter_map(|k| self.open.get(k).copied())
+            .filter(|&own| own != t && self.only_on(own, &seen.ep_key))
+            .collect()
+    }
+
+    fn only_on(&self, seq: u64, ep_key: &str) -> bool {
+        self.incidents.get(&seq).is_some_and(|i| {
+            i.endpoints
+                .iter()
+                .all(|e| format!("{} {}", e.method, e.endpoint) == ep_key)
+        })
+    }
+
+    /// Folds incident `from` into `into`; `from` disappears.
+    fn merge(&mut self, from: u64, into: u64, now_ms: i64, events: &mut Vec<IncidentEvent>) {
+        if from == into {
+            return;
+        }
+        let Some(src) = self.incidents.remove(&from) else {
+            return;
+        };
+        let src_int = self.internals.remove(&from).unwrap_or_default();
+        if self.open.get(&src.key) == Some(&from) {
+            self.open.remove(&src.key);
+        }
+        self.dirty.remove(&from);
+        let max_tl = self.cfg.max_timeline;
+        let max_ev = self.cfg.max_evidence;
+        let Some(dst) = self.incidents.get_mut(&into) else {
+            return;
+        };
+        let dint = self.internals.entry(into).or_default();
+        let before_phase = dst.phase;
+        let before_sev = dst.severity;
+        for ip in src_int.ips {
+            if dint.ips.len() < MAX_SET {
+                dint.ips.insert(ip);
+            }
+        }
+        for a in src_int.actors {
+            if dint.actors.len() < MAX_SET {
+                dint.actors.insert(a);
+            }
+        }
+        dst.opened_ms = dst.opened_ms.min(src.opened_ms);
+        dst.last_seen_ms = dst.last_seen_ms.max(src.last_seen_ms);
+        let c = &mut dst.counts;
+        c.exchanges += src.counts.exchanges;
+        c.findings += src.counts.findings;
+        c.blocked += src.counts.blocked;
+        c.rate_limited += src.counts.rate_limited;
+        c.success_2xx += src.counts.success_2xx;
+        c.ips = c.ips.max(dint.ips.len() as u64);
+        c.actors = c.actors.max(dint.actors.len() as u64);
+        for a in src.actors {
+            match dst.actors.iter().position(|s| s.id == a.id) {
+                Some(i) => {
+                    let s = &mut dst.actors[i];
+                    s.risk = s.risk.max(a.risk);
+                    s.requests += a.requests;
+                }
+                None if dst.actors.len() < MAX_ACTORS => dst.actors.push(a),
+                None => {}
+            }
+        }
+        for c in src.campaigns {
+            push_bounded(&mut dst.campaigns, &c, MAX_CAMPAIGNS);
+        }
+        for ip in src.ips {
+            if !dst.ips.contains(&ip) && dst.ips.len() < MAX_IPS {
+                dst.ips.push(ip);
+            }
+        }
+        for f in src.fingerprints {
+            push_bounded(&mut dst.fingerprints, &f, MAX_FPS);
+        }
+        for u in src.user_agents {
+            push_bounded(&mut dst.user_agents, &u, MAX_UAS);
+        }
+        for e in src.endpoints {
+            match dst
+                .endpoints
+                .iter()
+                .position(|d| d.method == e.method && d.endpoint == e.endpoint)
+            {
+                Some(i) => {
+                    let d = &mut dst.endpoints[i];
+                    d.requests += e.requests;
+                    d.findings += e.findings;
+                    d.stopped += e.stopped;
+                    d.success_2xx += e.success_2xx;
+                    d.first_2xx_ms = match (d.first_2xx_ms, e.first_2xx_ms) {
+                        (Some(a), Some(b)) => Some(a.min(b)),
+                        (a, b) => a.or(b),
+                    };
+                }
+                None if dst.endpoints.len() < MAX_ENDPOINTS => dst.endpoints.push(e),
+                None => {}
+            }
+        }
+        for k in src.kinds {
+            match dst.kinds.iter().position(|d| d.kind == k.kind) {
+                Some(i) => {
+                    let d = &mut dst.kinds[i];
+                    d.count += k.count;
+                    d.max_severity = d.max_severity.max(k.max_severity);
+                    d.phase = d.phase.max(k.phase);
+                    d.first_ms = d.first_ms.min(k.first_ms);
+                    d.last_ms = d.last_ms.max(k.last_ms);
+                    for r in &k.rules {
+                        push_bounded(&mut d.rules, r, 8);
+                    }
+                    for l in &k.locations {
+                        push_bounded(&mut d.locations, l, 8);
+                    }
+                }
+                None if dst.kinds.len() < MAX_KINDS => dst.kinds.push(k),
+                None => {}
+            }
+        }
+        for p in src.phases {
+            match dst.phases.iter_mut().find(|d| d.phase == p.phase) {
+                Some(d) => {
+                    d.findings += p.findings;
+                    d.first_ms = d.first_ms.min(p.first_ms);
+                }
+                None => dst.phases.push(p),
+            }
+        }
+        dst.phases.sort_by_key(|p| p.phase);
+        if let Some(p) = dst.phases.iter().map(|p| p.phase).max() {
+            dst.phase = dst.phase.max(p);
+        }
+        let b = &mut dst.blast_radius;
+        b.attack_succeeded |= src.blast_radius.attack_succeeded;
+        for e in src.blast_radius.endpoints_reached {
+            push_bounded(&mut b.endpoints_reached, &e, 64);
+        }
+        for d in src.blast_radius.data_classes {
+            push_bounded(&mut b.data_classes, &d, 32);
+        }
+        for s in src.blast_radius.services {
+            push_bounded(&mut b.services, &s, 32);
+        }
+        // evidence: keep the earliest as first, then the best ranked
+        let mut ev: Vec<Evidence> = dst.evidence.drain(..).chain(src.evidence).collect();
+        ev.sort_by_key(|e| e.ts_ms);
+        for (i, e) in ev.iter_mut().enumerate() {
+            e.first = i == 0;
+        }
+        if ev.len() > max_ev {
+            let first = ev.remove(0);
+            ev.sort_by_key(|e| std::cmp::Reverse(evidence_rank(e)));
+            ev.truncate(max_ev - 1);
+            ev.push(first);
+            ev.sort_by_key(|e| e.ts_ms);
+        }
+        dst.evidence = ev;
+        let mut notes: Vec<Note> = dst.notes.drain(..).chain(src.notes).collect();
+        notes.sort_by_key(|n| n.ts_ms);
+        if notes.len() > MAX_NOTES {
+            notes.drain(..notes.len() - MAX_NOTES);
+        }
+        dst.notes = notes;
+        // timeline: the source's first-seen entry is kept as it tells
+        // when that part of the attack started
+        let mut tl: Vec<TimelineEntry> = dst.timeline.drain(..).chain(src.timeline).collect();
+        tl.sort_by_key(|t| t.ts_ms);
+        dst.timeline_dropped += src.timeline_dropped;
+        dst.timeline = Vec::new();
+        for t in tl {
+            push_timeline(dst, max_tl, t);
+        }
+        dst.merged_from.push(src.id.clone());
+        for m in src.merged_from {
+            push_bounded(&mut dst.merged_from, &m, 256);
+        }
+        push_timeline(
+            dst,
+            max_tl,
+            TimelineEntry {
+                ts_ms: now_ms.max(src.last_seen_ms),
+                kind: TimelineKind::Merged,
+                text: format!("Merged {} ({}) into this incident", src.id, src.key),
+                request_id: None,
+                who: None,
+            },
+        );
+        dst.severity = narrative::severity(dst).max(before_sev);
+        dst.title = narrative::title(dst);
+        narrative::refresh(dst);
+        let mut detail = format!("merged {} ({})", src.id, src.key);
+        if dst.phase > before_phase {
+            detail.push_str(&format!(
+                ", phase {} → {}",
+                before_phase.as_str(),
+                dst.phase.as_str()
+            ));
+        }
+        events.push(event(EventKind::Merged, dst, None, detail, now_ms));
+    }
+
+    fn expire_quiet(&mut self, now_ms: i64, events: &mut Vec<IncidentEvent>) {
+        let quiet = self.cfg.quiet_after_ms;
+        let mut stale: Vec<u64> = self
+            .open
+            .values()
+            .copied()
+            .filter(|s| {
+                self.incidents
+                    .get(s)
+                    .is_some_and(|i| i.last_seen_ms + quiet <= now_ms)
+            })
+            .collect();
+        if stale.is_empty() {
+            return;
+        }
+        stale.sort_unstable();
+        for seq in stale {
+            self.quiet(seq, now_ms, events);
+        }
+        self.evict_inactive();
+    }
+
+    fn quiet_oldest(&mut self, now_ms: i64, events: &mut Vec<IncidentEvent>) -> bool {
+        let oldest = self.open.values().copied().min_by_key(|s| {
+            (
+                self.incidents.get(s).map_or(i64::MIN, |i| i.last_seen_ms),
+                *s,
+            )
+        });
+        match oldest {
+            Some(seq) => {
+                self.quiet(seq, now_ms, events);
+                self.evict_inactive();
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn quiet(&mut self, seq: u64, now_ms: i64, events: &mut Vec<IncidentEvent>) {
+        let max_tl = self.cfg.max_timeline;
+        let Some(inc) = self.incidents.get_mut(&seq) else {
+            return;
+        };
+        if self.open.get(&inc.key) == Some(&seq) {
+            self.open.remove(&inc.key);
+        }
+        let text = format!(
+            "Quiet: no activity since {}",
+            timefmt::utc(inc.last_seen_ms)
+        );
+        push_timeline(
+            inc,
+            max_tl,
+            TimelineEntry {
+                ts_ms: now_ms.max(inc.last_seen_ms),
+                kind: TimelineKind::Quiet,
+                text,
+                request_id: None,
+                who: None,
+            },
+        );
+        inc.active = false;
+        narrative::refresh(inc);
+        self.dirty.remove(&seq);
+        events.push(event(
+            EventKind::Quiet,
+            inc,
+            None,
+            "no recent activity".into(),
+            now_ms,
+        ));
+        self.deactivate(seq);
+    }
+
+    fn deactivate(&mut self, seq: u64) {
+        if let Some(inc) = self.incidents.get_mut(&seq) {
+            inc.active = false;
+        }
+        self.internals.remove(&seq);
+        self.inactive.push_back(seq);
+        if self.inactive.len() > 4 * self.cfg.max_closed + 16 {
+            let incidents = &self.incidents;
+            let mut seen = HashSet::new();
+            self.inactive
+                .retain(|s| incidents.get(s).is_some_and(|i| !i.active) && seen.insert(*s));
+        }
+    }
+
+    fn evict_inactive(&mut self) {
+        while self.incidents.len().saturating_sub(self.open.len()) > self.cfg.max_closed {
+            let Some(seq) = self.inactive.pop_front() else {
+                break;
+            };
+            if self.incidents.get(&seq).is_some_and(|i| !i.active) {
+                self.incidents.remove(&seq);
+                self.internals.remove(&seq);
+                self.dirty.remove(&seq);
+            }
+        }
+    }
+
+    fn refresh_dirty(&mut self) {
+        for seq in std::mem::take(&mut self.dirty) {
+            if let Some(inc) = self.incidents.get_mut(&seq) {
+                inc.title = narrative::title(inc);
+                narrative::refresh(inc);
+            }
+        }
+    }
+}
+
+fn base_key(ex: &Exchange) -> GroupKey {
+    match &ex.actor {
+        Some(a) => match &a.campaign {
+            Some(c) if !c.is_empty() => GroupKey::Campaign(clip(c, 64)),
+            _ if !a.id.is_empty() => GroupKey::Actor(clip(&a.id, 64)),
+            _ => GroupKey::Ip(ex.client_ip),
+        },
+        None => GroupKey::Ip(ex.client_ip),
+    }
+}
+
+fn id_of(seq: u64) -> String {
+    format!("inc-{seq:06}")
+}
+
+fn seq_of(id: &str) -> Option<u64> {
+    id.strip_prefix("inc-")?.parse().ok()
+}
+
+/// Cuts a string to at most `max` characters.
+pub(crate) fn clip(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        Some((i, _)) => {
+            let mut o = s[..i].to_string();
+            o.push('…');
+            o
+        }
+        None => s.to_string(),
+    }
+}
+
+fn push_bounded(v: &mut Vec<String>, s: &str, max: usize) {
+    if v.len() < max && !v.iter().any(|x| x == s) {
+        v.push(clip(s, 160));
+    }
+}
+
+fn bounded(mut v: Vec<String>, max: usize) -> Vec<String> {
+    v.truncate(max);
+    for s in v.iter_mut() {
+        *s = clip(s, 64);
+    }
+    v
+}
+
+fn dedup<'a>(it: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
+    let mut v: Vec<&str> = Vec::new();
+    for s in it {
+        if !v.contains(&s) {
+            v.push(s);
+        }
+    }
+    v
+}
+
+/// Appends to the timeline; when full, drops the oldest entry that is not a
+/// status change, first-seen or note, and counts it.
+fn push_timeline(inc: &mut Incident, max: usize, e: TimelineEntry) {
+    inc.timeline.push(e);
+    inc.timeline.sort_by_key(|t| t.ts_ms);
+    while inc.timeline.len() > max {
+        let idx = inc.timeline.iter().position(|t| {
+            !matches!(
+                t.kind,
+                TimelineKind::StatusChanged | TimelineKind::FirstSeen | TimelineKind::Note
+            )
+        });
+        match idx {
+            Some(i) => {
+                inc.timeline.remove(i);
+            }
+            None => {
+                inc.timeline.remove(0);
+            }
+        }
+        inc.timeline_dropped += 1;
+    }
+}
+
+fn evidence_rank(e: &Evidence) -> (Severity, bool, u32, std::cmp::Reverse<i64>) {
+    let success = e.status.is_some_and(|s| (200..300).contains(&s)) && !e.enforced;
+    (e.max_severity, success, e.score, std::cmp::Reverse(e.ts_ms))
+}
+
+fn consider_evidence(inc: &mut Incident, seen: &Seen<'_>, is_first: bool, max: usize) {
+    let max_sev = seen
+        .findings
+        .iter()
+        .map(|f| f.severity)
+        .max()
+        .unwrap_or(Severity::Medium);
+    let score: u32 = seen.findings.iter().map(|f| f.score).sum();
+    let status = seen.ex.status();
+    let new_kind = seen.findings.iter().any(|f| {
+        !inc.evidence
+            .iter()
+            .any(|e| e.findings.iter().any(|g| g.kind == f.kind))
+    });
+    let cand_rank = (
+        max_sev,
+        seen.success,
+        score,
+        std::cmp::Reverse(seen.ex.ts_ms),
+    );
+    let replace: Option<usize> = if is_first || inc.evidence.len() < max {
+        None
+    } else {
+        // the weakest non-first piece
+        let (idx, weakest) = match inc
+            .evidence
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| !e.first)
+            .min_by(|a, b| evidence_rank(a.1).cmp(&evidence_rank(b.1)))
+        {
+            Some((i, e)) => (i, evidence_rank(e)),
+            None => return,
+        };
+        if cand_rank > weakest || (new_kind && cand_rank.0 >= weakest.0) {
+            Some(idx)
+        } else {
+            return;
+        }
+    };
+    let m = seen.ex.masked();
+    let body = if m.request.body.data.is_empty() {
+        String::new()
+    } else {
+        match m.request.body.text() {
+            Some(t) => clip(t, 1024),
+            None => format!("[binary: {} bytes]", m.request.body.size),
+        }
+    };
+    let ev = Evidence {
+        request_id: clip(&m.id, 64),
+        ts_ms: m.ts_ms,
+        client_ip: m.client_ip,
+        method: seen.method.clone(),
+        target: clip(&m.request.target, 512),
+        user_agent: m.request.header("user-agent").map(|u| clip(u, 160)),
+        body,
+        status,
+        action: m.verdict.action().as_str().to_string(),
+        enforced: m.enforced,
+        findings: seen
+            .findings
+            .iter()
+            .take(8)
+            .map(|f| EvidenceFinding {
+                kind: clip(&f.kind, 64),
+                rule_id: clip(&f.rule_id, 96),
+                location: clip(&f.location, 96),
+                fragment: clip(f.fragment.as_str(), 160),
+                severity: f.severity,
+                phase: f.phase,
+            })
+            .collect(),
+        max_severity: max_sev,
+        score,
+        first: is_first,
+    };
+    match replace {
+        Some(i) => inc.evidence[i] = ev,
+        None => inc.evidence.push(ev),
+    }
+    inc.evidence.sort_by_key(|e| e.ts_ms);
+}
+
+fn event(
+    kind: EventKind,
+    inc: &Incident,
+    seen: Option<&Seen<'_>>,
+    detail: String,
+    now_ms: i64,
+) -> IncidentEvent {
+    let top = seen.and_then(|s| s.top());
+    let ex = seen.map(|s| s.ex);
+    IncidentEvent {
+        kind,
+        incident_id: inc.id.clone(),
+        title: inc.title.clone(),
+        severity: inc.severity,
+        phase: inc.phase,
+        status: inc.status,
+        ts_ms: ex.map_or(now_ms, |e| e.ts_ms),
+        detail,
+        rule: top
+            .map(|f| f.rule_id.clone())
+            .or_else(|| narrative::top_rule(inc)),
+        location: top.map(|f| clip(&f.location, 96)),
+        actor: ex
+            .and_then(|e| e.actor.as_ref())
+            .map(|a| format!("{} ({})", a.name, a.id)),
+        client_ip: ex.map(|e| e.client_ip),
+        request_id: ex.map(|e| clip(&e.id, 64)),
+        endpoint: seen.map(|s| s.ep_key.clone()),
+        summary: inc.summary.clone(),
+    }
+}
