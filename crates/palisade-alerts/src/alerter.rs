@@ -235,13 +235,6 @@ impl Alerter {
     }
 }
 
-impl Drop for Alerter {
-    fn drop(&mut self) {
-        // the queues close when dropped; tasks end after draining
-        self.queues.clear();
-    }
-}
-
 /// The result of a test send to one destination.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TestResult {

@@ -30,8 +30,8 @@ pub fn list(data_dir: &Path) -> anyhow::Result<()> {
     let cat = load(data_dir)?;
     let eps = cat.endpoints();
     println!(
-        "{:<16} {:<7} {:<20} {:<40} {:>8} {:>5} {:<6} {}",
-        "id", "method", "host", "template", "requests", "risk", "flags", "data"
+        "{:<16} {:<7} {:<20} {:<40} {:>8} {:>5} {:<6} data",
+        "id", "method", "host", "template", "requests", "risk", "flags"
     );
     for e in &eps {
         let mut flags = String::new();

@@ -48,7 +48,7 @@ pub async fn run(input: &Path, format: Option<Format>, config: Config) -> anyhow
     let live = analysis.live.clone();
     let stats = analysis.pipeline.stats();
     tokio::task::spawn_blocking(move || analysis.pipeline.shutdown()).await?;
-    println!("{} ({format}): {report}", "ingested");
+    println!("ingested ({format}): {report}");
     println!(
         "stored {} exchange(s) in {}",
         stats.stored.load(std::sync::atomic::Ordering::Relaxed),

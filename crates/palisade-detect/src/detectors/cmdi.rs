@@ -17,7 +17,8 @@ static STRONG: Lazy = Lazy::new(concat!(
     r"|/bin/(ba|z|da|k|c)?sh\b|/usr/bin/\w|\bcmd(\.exe)?\s*/[ck]\b|\bpowershell(\.exe)?\s+-|\b(nc|ncat|netcat)\s+(-[a-z]*e|-l)",
     r"|/[a-z?*]{0,3}[?*][a-z?*]{0,3}/[a-z?*]*[?*]|\(\)\s*\{\s*[:;]",
     r"|[;|&]\s*(\w+\s*=\s*\S+\s*;)?\s*(wget|curl)\s+\S+|\b(wget|curl)\s+(-\w+\s+)*https?://\S+\s*(\||;|-o|>)",
-    r"|>\s*/dev/tcp/|\b(bash|sh)\s+-i\b|\bxterm\s+-display|\bmkfifo\s+/tmp/",
+    r"|>\s*/dev/tcp/|\b(bash|sh)\s+-i\b|\bxterm\s+-display|\bmkfifo\s+/tmp/|\$\{?shell\}?\s+-c\b",
+    r"|(^|[&|;]\s*)for\s+(/[a-z]\s+)*(\S+\s+)?%%?[~\w\]\[-]+\s+in\s*\(|(^|[&|;]\s*)if\s+(/i\s+)?(not\s+)?(exist|defined|errorlevel|cmdextversion)\s",
 ));
 const LEXER_TRIGGERS: u128 = mask(b";|&$`\n<>(){}\\");
 
@@ -76,8 +77,18 @@ fn shapes(s: &Subject<'_>) -> Option<Hit> {
         );
     }
     // quote- and backslash-split commands: w'h'o'am'i, c\at
-    if lower.bytes().any(|b| matches!(b, b'\'' | b'"' | b'\\')) {
+    if lower
+        .bytes()
+        .any(|b| matches!(b, b'\'' | b'"' | b'\\' | b'$'))
+    {
+        // also empty expansions glued into words: c$@at, c$_at, c${}at
         let joined: String = lower
+            .replace("$@", "")
+            .replace("$_", "")
+            .replace("$!", "")
+            .replace("$*", "")
+            .replace("${}", "")
+            .replace("$()", "")
             .chars()
             .filter(|c| !matches!(c, '\'' | '"' | '\\'))
             .collect();
