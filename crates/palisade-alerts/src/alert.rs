@@ -77,7 +77,10 @@ impl Alert {
         let path = palisade_core::sensitive::mask_text(ex.request.path());
         let mut a = Alert::new(
             "finding",
-            &format!("{} at {} on {} {}", f.kind, f.location, ex.request.method, path),
+            &format!(
+                "{} at {} on {} {}",
+                f.kind, f.location, ex.request.method, path
+            ),
             f.severity,
             ex.ts_ms,
         );
@@ -97,21 +100,24 @@ impl Alert {
         a
     }
 
-    /// A copy with free text masked again and every field bounded.
+    /// A copy with free text (title, summary, endpoint, location) masked
+    /// again and every field bounded. Identifiers (actor and request ids,
+    /// which may be long digit strings) are only bounded.
     pub fn sanitized(&self) -> Alert {
         let t = |s: &str, n: usize| clip(&mask_text(s), n);
-        let o = |s: &Option<String>, n: usize| s.as_deref().map(|v| t(v, n));
+        let m = |s: &Option<String>, n: usize| s.as_deref().map(|v| t(v, n));
+        let o = |s: &Option<String>, n: usize| s.as_deref().map(|v| clip(v, n));
         Alert {
-            kind: t(&self.kind, 32),
+            kind: clip(&self.kind, 32),
             title: t(&self.title, 200),
             severity: self.severity,
             phase: self.phase,
             rule: o(&self.rule, 128),
-            location: o(&self.location, 128),
+            location: m(&self.location, 128),
             actor: o(&self.actor, 128),
             client_ip: self.client_ip,
             request_id: o(&self.request_id, 128),
-            endpoint: o(&self.endpoint, 300),
+            endpoint: m(&self.endpoint, 300),
             action: o(&self.action, 32),
             incident_id: o(&self.incident_id, 64),
             summary: t(&self.summary, 3000),

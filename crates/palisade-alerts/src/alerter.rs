@@ -70,7 +70,10 @@ pub struct Alerter {
 impl std::fmt::Debug for Alerter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Alerter")
-            .field("destinations", &self.queues.iter().map(|q| &q.name).collect::<Vec<_>>())
+            .field(
+                "destinations",
+                &self.queues.iter().map(|q| &q.name).collect::<Vec<_>>(),
+            )
             .finish()
     }
 }
@@ -251,13 +254,9 @@ pub struct TestResult {
 pub async fn test_send(cfg: &AlertConfig, now_ms: i64) -> Result<Vec<TestResult>, AlertError> {
     let dests = build_destinations(cfg)?;
     let timeout = Duration::from_millis(cfg.timeout_ms.max(1));
-    let mut alert = Alert::new(
-        "test",
-        "Palisade test alert",
-        Severity::High,
-        now_ms,
-    );
-    alert.summary = "This is a test alert from Palisade: if you read it, this destination works.".into();
+    let mut alert = Alert::new("test", "Palisade test alert", Severity::High, now_ms);
+    alert.summary =
+        "This is a test alert from Palisade: if you read it, this destination works.".into();
     alert.rule = Some("palisade.test".into());
     alert.location = Some("none".into());
     alert.request_id = Some("test".into());

@@ -292,6 +292,9 @@ mod tests {
             redact_url("https://hooks.slack.com/services/T0/B0/secret"),
             "https://hooks.slack.com"
         );
-        assert_eq!(redact_url("http://127.0.0.1:8080/x"), "http://127.0.0.1:8080");
+        assert_eq!(
+            redact_url("http://127.0.0.1:8080/x"),
+            "http://127.0.0.1:8080"
+        );
     }
 }

@@ -10,7 +10,9 @@ pub enum AlertError {
     #[error("alert config:\n{}", .0.join("\n"))]
     Config(Vec<String>),
     /// The alerter needs a tokio runtime to run its delivery tasks.
-    #[error("the alerter must be started inside a tokio runtime (hint: call it from async code or pass a runtime handle to `Alerter::start_on`)")]
+    #[error(
+        "the alerter must be started inside a tokio runtime (hint: call it from async code or pass a runtime handle to `Alerter::start_on`)"
+    )]
     NoRuntime,
     /// One delivery attempt failed.
     #[error("{0}")]

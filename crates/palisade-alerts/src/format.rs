@@ -23,11 +23,16 @@ pub fn slack(a: &Alert) -> Value {
         Some(id) => format!("[{sev}] {} ({id})", a.title),
         None => format!("[{sev}] {}", a.title),
     };
-    let mut fields = vec![json!({"type": "mrkdwn", "text": format!("*Severity*\n{}", a.severity.as_str())})];
+    let mut fields =
+        vec![json!({"type": "mrkdwn", "text": format!("*Severity*\n{}", a.severity.as_str())})];
     let mut field = |name: &str, v: &Option<String>, code: bool| {
         if let Some(v) = v {
             let v = slack_escape(&clip(v, 200));
-            let v = if code { format!("`{}`", v.replace('`', "'")) } else { v };
+            let v = if code {
+                format!("`{}`", v.replace('`', "'"))
+            } else {
+                v
+            };
             fields.push(json!({"type": "mrkdwn", "text": format!("*{name}*\n{v}")}));
         }
     };
@@ -42,7 +47,10 @@ pub fn slack(a: &Alert) -> Value {
     fields.truncate(10); // Slack's limit per section
     let mut context = format!("Palisade · {} · {}", a.kind, rfc3339(a.timestamp_ms));
     if let Some(l) = &a.link {
-        context.push_str(&format!(" · <{}|Open in console>", l.replace(['|', '>', '<'], "")));
+        context.push_str(&format!(
+            " · <{}|Open in console>",
+            l.replace(['|', '>', '<'], "")
+        ));
     }
     let mut blocks = vec![json!({
         "type": "header",
@@ -116,10 +124,8 @@ pub fn cef(a: &Alert) -> String {
         .rule
         .clone()
         .unwrap_or_else(|| format!("palisade.{}", a.kind));
-    let mut ext: Vec<(&str, String)> = vec![
-        ("rt", a.timestamp_ms.to_string()),
-        ("cat", a.kind.clone()),
-    ];
+    let mut ext: Vec<(&str, String)> =
+        vec![("rt", a.timestamp_ms.to_string()), ("cat", a.kind.clone())];
     if let Some(ip) = a.client_ip {
         ext.push(("src", ip.to_string()));
     }

@@ -34,5 +34,7 @@ mod transport;
 
 pub use alert::Alert;
 pub use alerter::{Alerter, DestinationStats, TestResult, test_send};
-pub use config::{AlertConfig, SyslogConfig, SyslogFormat, Transport, WebhookConfig, WebhookFormat};
+pub use config::{
+    AlertConfig, SyslogConfig, SyslogFormat, Transport, WebhookConfig, WebhookFormat,
+};
 pub use error::AlertError;

@@ -51,8 +51,12 @@ pub(crate) fn tls_config(ca_file: Option<&Path>) -> Result<Arc<rustls::ClientCon
             .map(Path::to_path_buf)
             .ok_or("no system CA bundle found (hint: set ca_file)")?,
     };
-    let certs = CertificateDer::pem_file_iter(&path)
-        .map_err(|e| format!("{}: {e} (hint: a PEM file of CA certificates)", path.display()))?;
+    let certs = CertificateDer::pem_file_iter(&path).map_err(|e| {
+        format!(
+            "{}: {e} (hint: a PEM file of CA certificates)",
+            path.display()
+        )
+    })?;
     for c in certs {
         let c = c.map_err(|e| format!("{}: {e}", path.display()))?;
         // a bundle may hold certificates rustls cannot use: skip those
@@ -151,13 +155,14 @@ impl Destination {
     }
 
     pub(crate) fn syslog(cfg: &SyslogConfig) -> Result<Destination, AlertError> {
-        let tls = if cfg.transport == Transport::Tls {
-            Some(tls_config(cfg.ca_file.as_deref()).map_err(|e| {
-                AlertError::Config(vec![format!("syslog {}: {e}", cfg.address)])
-            })?)
-        } else {
-            None
-        };
+        let tls =
+            if cfg.transport == Transport::Tls {
+                Some(tls_config(cfg.ca_file.as_deref()).map_err(|e| {
+                    AlertError::Config(vec![format!("syslog {}: {e}", cfg.address)])
+                })?)
+            } else {
+                None
+            };
         Ok(Destination::Syslog {
             header: SyslogHeader {
                 facility: cfg.facility,
@@ -322,7 +327,10 @@ async fn post(
     let req = http::Request::post(path)
         .header(http::header::HOST, authority)
         .header(http::header::CONTENT_TYPE, "application/json")
-        .header(http::header::USER_AGENT, concat!("palisade/", env!("CARGO_PKG_VERSION")))
+        .header(
+            http::header::USER_AGENT,
+            concat!("palisade/", env!("CARGO_PKG_VERSION")),
+        )
         .header(http::header::CONTENT_LENGTH, body.len())
         .body(Full::new(Bytes::from(body)))
         .map_err(|e| e.to_string())?;

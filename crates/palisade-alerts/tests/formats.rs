@@ -39,25 +39,54 @@ fn check(c: &Case) {
     };
     let line = format::rfc5424(&h, &a, &cef);
     if let Some(p) = &c.syslog_prefix {
-        assert!(line.starts_with(p.as_str()), "{}: syslog\n got {line}\nwant {p}", c.name);
+        assert!(
+            line.starts_with(p.as_str()),
+            "{}: syslog\n got {line}\nwant {p}",
+            c.name
+        );
     }
     let framed = format::octet_frame(&line);
-    let (len, rest) = std::str::from_utf8(&framed).unwrap().split_once(' ').unwrap();
-    assert_eq!(len.parse::<usize>().unwrap(), rest.len(), "{}: octet count", c.name);
+    let (len, rest) = std::str::from_utf8(&framed)
+        .unwrap()
+        .split_once(' ')
+        .unwrap();
+    assert_eq!(
+        len.parse::<usize>().unwrap(),
+        rest.len(),
+        "{}: octet count",
+        c.name
+    );
     let slack = format::slack(&a);
     let slack_s = slack.to_string();
     if let Some(t) = &c.slack_text {
         assert_eq!(slack["text"].as_str().unwrap(), t, "{}: slack text", c.name);
     }
-    assert!(slack["blocks"].as_array().is_some_and(|b| b.len() >= 2), "{}: blocks", c.name);
+    assert!(
+        slack["blocks"].as_array().is_some_and(|b| b.len() >= 2),
+        "{}: blocks",
+        c.name
+    );
     assert_eq!(slack["blocks"][0]["type"], "header", "{}", c.name);
     for s in &c.slack_contains {
-        assert!(slack_s.contains(s.as_str()), "{}: slack lacks {s:?}: {slack_s}", c.name);
+        assert!(
+            slack_s.contains(s.as_str()),
+            "{}: slack lacks {s:?}: {slack_s}",
+            c.name
+        );
     }
     let json = format::json(&a).to_string();
     for s in &c.absent {
-        for (what, text) in [("cef", &cef), ("syslog", &line), ("slack", &slack_s), ("json", &json)] {
-            assert!(!text.contains(s.as_str()), "{}: {s:?} leaked into {what}", c.name);
+        for (what, text) in [
+            ("cef", &cef),
+            ("syslog", &line),
+            ("slack", &slack_s),
+            ("json", &json),
+        ] {
+            assert!(
+                !text.contains(s.as_str()),
+                "{}: {s:?} leaked into {what}",
+                c.name
+            );
         }
     }
 }
@@ -79,7 +108,10 @@ fn severities_map_in_order() {
         .iter()
         .map(|s| format::cef_severity(*s))
         .collect();
-    assert!(cef.windows(2).all(|w| w[0] < w[1]) && cef[4] == 10, "{cef:?}");
+    assert!(
+        cef.windows(2).all(|w| w[0] < w[1]) && cef[4] == 10,
+        "{cef:?}"
+    );
     let sys: Vec<u8> = [Info, Low, Medium, High, Critical]
         .iter()
         .map(|s| format::syslog_severity(*s))

@@ -599,6 +599,9 @@ async fn login(
         Ok(b) => b,
         Err(e) => return ApiError::bad_request(e.body_text()).into_response(),
     };
+    if body.username.is_empty() || body.username.len() > 128 {
+        return ApiError::bad_request("username: 1 to 128 bytes").into_response();
+    }
     let ip = client_ip(&ext);
     let user = body.username.clone();
     if let Some(secs) = s.limiter.retry_after(&user, ip) {

@@ -1,4 +1,4 @@
-//! Development aid: prints the corpus rows the engine gets wrong (attacks
+//! Development aid: prints (masked) the corpus rows the engine gets wrong (attacks
 //! let through, benign rows blocked) with what fired, for tuning detectors.
 //!
 //! `cargo run --release -p palisade-detect --example explain -- FILE.jsonl [CATEGORY-SUBSTRING] [--fp]`
@@ -44,12 +44,19 @@ fn main() {
         };
         if wrong {
             let r = &case.exchange.request;
-            let body: String = r.body.text().unwrap_or("<bin>").chars().take(200).collect();
+            let body: String =
+                palisade_core::sensitive::mask_text(r.body.text().unwrap_or("<bin>"))
+                    .chars()
+                    .take(200)
+                    .collect();
             println!(
                 "{} {} {} | {:?}",
                 case.id,
                 r.method,
-                r.target.chars().take(200).collect::<String>(),
+                palisade_core::sensitive::mask_target(&r.target)
+                    .chars()
+                    .take(200)
+                    .collect::<String>(),
                 body
             );
             for f in &case.exchange.findings {

@@ -430,6 +430,12 @@ impl IncidentEngine {
             }
         } else if !inc.active && !self.open.contains_key(&key) && status == Status::Open {
             inc.active = true;
+            let mut quiet = Vec::new();
+            while self.open.len() >= self.cfg.max_open {
+                if !self.quiet_oldest(now_ms, &mut quiet) {
+                    break;
+                }
+            }
             self.open.insert(key, seq);
         }
         let inc = self.incidents.get_mut(&seq).expect("checked above");

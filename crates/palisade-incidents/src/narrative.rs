@@ -36,6 +36,8 @@ pub fn kind_label(kind: &str) -> String {
         "scraping" => "Scraping",
         "flood" => "Flood",
         "actor" => "Activity of a blocked actor",
+        "bola" => "Broken object-level authorization",
+        "account_takeover" => "Account takeover",
         "rule" | "user" => "Custom rule match",
         other => {
             let mut t = other.replace(['_', '.'], " ");
@@ -83,23 +85,13 @@ pub fn top_rule(inc: &Incident) -> Option<String> {
 fn who(inc: &Incident) -> String {
     let actor_name = inc.actors.first().map(|a| a.name.clone());
     match &inc.key {
-        GroupKey::Campaign(c) => format!(
-            "campaign {c} ({} actor{}, {} IP{})",
-            inc.counts.actors,
-            plural(inc.counts.actors),
-            inc.counts.ips,
-            plural(inc.counts.ips)
-        ),
+        GroupKey::Campaign(c) => format!("campaign {c}"),
         GroupKey::Actor(id) => match actor_name {
             Some(n) => format!("actor {n}"),
             None => format!("actor {id}"),
         },
         GroupKey::Ip(ip) => format!("{ip}"),
-        GroupKey::Target(_) => format!(
-            "{} actors from {} IPs",
-            inc.counts.actors.max(1),
-            inc.counts.ips
-        ),
+        GroupKey::Target(_) => "many actors".to_string(),
     }
 }
 
@@ -192,6 +184,7 @@ pub fn severity(inc: &Incident) -> Severity {
 
 /// Recomputes the stored summary and next steps.
 pub fn refresh(inc: &mut Incident) {
+    inc.title = title(inc);
     inc.summary = summary(inc);
     inc.next_steps = next_steps(inc);
 }
@@ -267,8 +260,9 @@ pub fn summary(inc: &Incident) -> String {
             kinds.join(", ")
         ));
     }
-    let path: Vec<String> = inc
-        .phases
+    let mut by_time: Vec<&crate::model::PhaseSeen> = inc.phases.iter().collect();
+    by_time.sort_by_key(|p| (p.first_ms, p.phase));
+    let path: Vec<String> = by_time
         .iter()
         .map(|p| format!("{} at {}", p.phase.as_str(), timefmt::hms(p.first_ms)))
         .collect();

@@ -52,6 +52,12 @@ enum Step {
         error: bool,
     },
     Tick(i64),
+    Note {
+        incident: usize,
+        who: String,
+        text: String,
+        at_ms: i64,
+    },
 }
 
 #[derive(Deserialize, Default)]
@@ -215,6 +221,15 @@ fn check(path: &Path) {
                 }
             }
             Step::Tick(ms) => events.extend(eng.tick(*ms)),
+            Step::Note {
+                incident,
+                who,
+                text,
+                at_ms,
+            } => {
+                let id = ids(&eng)[*incident].clone();
+                eng.add_note(&id, who, text, *at_ms).unwrap();
+            }
         }
     }
 

@@ -96,6 +96,17 @@ async fn http(addr: &str, req: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// A new API token for the console of `dir`, as an operator makes one.
+fn token(dir: &Path, role: &str) -> String {
+    let out = std::process::Command::new(BIN)
+        .args(["token", "create", "--role", role, "--data-dir"])
+        .arg(dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
 fn stored_count(dir: &Path) -> u64 {
     let s = palisade_store::Store::open_read_only(dir).unwrap();
     s.counts(0).unwrap().exchanges
@@ -105,6 +116,7 @@ fn stored_count(dir: &Path) -> u64 {
 async fn gateway_forwards_records_and_serves_the_console() {
     let (up, _stop) = demo_api().await;
     let dir = tempfile::tempdir().unwrap();
+    let admin = token(dir.path(), "admin");
     let p = start(&[
         "gateway",
         "--listen",
@@ -138,7 +150,7 @@ async fn gateway_forwards_records_and_serves_the_console() {
     for _ in 0..50 {
         listed = http(
             &p.console,
-            "GET /api/v1/exchanges?limit=10 HTTP/1.1\r\nHost: c\r\nConnection: close\r\n\r\n",
+            &format!("GET /api/v1/exchanges?limit=10 HTTP/1.1\r\nHost: c\r\nAuthorization: Bearer {admin}\r\nConnection: close\r\n\r\n"),
         )
         .await;
         if listed.matches("\"/api/v1/products\"").count() >= 5 {

@@ -214,6 +214,14 @@ components:
 #[tokio::test]
 async fn the_console_accepts_batches() {
     let dir = tempfile::tempdir().unwrap();
+    // Ingest needs the analyst role: a token made as an operator would.
+    let out = std::process::Command::new(BIN)
+        .args(["token", "create", "--role", "analyst", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let token = String::from_utf8(out.stdout).unwrap().trim().to_string();
     let mut child = Command::new(BIN)
         .args([
             "gateway",
@@ -249,12 +257,17 @@ async fn the_console_accepts_batches() {
         r#"{"ts_ms":1795000000001,"client_ip":"198.51.100.5","request":{"method":"GET","target":"/api/v2/items/2"}}"#,
         "\n",
     );
-    let post = |body: String, q: &str| {
+    let post_as = |body: String, q: &str, token: &str| {
         let console = console.clone();
         let q = q.to_string();
+        let auth = if token.is_empty() {
+            String::new()
+        } else {
+            format!("Authorization: Bearer {token}\r\n")
+        };
         async move {
             let mut s = TcpStream::connect(&console).await.unwrap();
-            s.write_all(format!("POST /api/v1/ingest{q} HTTP/1.1\r\nHost: c\r\nContent-Type: application/x-ndjson\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()).as_bytes()).await.unwrap();
+            s.write_all(format!("POST /api/v1/ingest{q} HTTP/1.1\r\nHost: c\r\n{auth}Content-Type: application/x-ndjson\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()).as_bytes()).await.unwrap();
             let mut out = String::new();
             tokio::time::timeout(Duration::from_secs(10), s.read_to_string(&mut out))
                 .await
@@ -263,6 +276,10 @@ async fn the_console_accepts_batches() {
             out
         }
     };
+    let out = post_as(body.to_string(), "?format=ndjson", "").await;
+    assert!(out.starts_with("HTTP/1.1 401"), "{out}");
+    assert!(out.contains("\"unauthenticated\""), "{out}");
+    let post = |body: String, q: &str| post_as(body, q, &token);
     let out = post(body.to_string(), "?format=ndjson").await;
     assert!(out.starts_with("HTTP/1.1 200"), "{out}");
     assert!(
@@ -276,7 +293,7 @@ async fn the_console_accepts_batches() {
     for _ in 0..40 {
         let mut s = TcpStream::connect(&console).await.unwrap();
         s.write_all(
-            b"GET /api/v1/exchanges?flagged=true HTTP/1.1\r\nHost: c\r\nConnection: close\r\n\r\n",
+            format!("GET /api/v1/exchanges?flagged=true HTTP/1.1\r\nHost: c\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n").as_bytes(),
         )
         .await
         .unwrap();

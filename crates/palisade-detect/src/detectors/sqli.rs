@@ -13,6 +13,7 @@ static SHAPES: Lazy = Lazy::new(concat!(
     r"|\bwaitfor (delay|time) ?'",
     r#"|['"`)] ?(or|and|\|\||&&|xor) ?(not )?\(?['"`]?[\w@]+['"`]? ?(=|<>|!=|<|>|like |rlike |regexp |is |between )"#,
     r#"|['"`)] ?(or|and) ?(true|false|null|\d+)\b ?(--|#|;|$)"#,
+    r#"|['"`]\s*(\|\||\+|&)\s*\(?\s*select\b"#,
     r#"|['"`)]? ?; ?(drop|truncate|alter|create|delete|insert|update|exec|execute|declare|shutdown|select)\b .{0,40}\b(table|from|into|set|xp_\w+|@|\w+\()"#,
     r"|\b(xp_cmdshell|sp_executesql|sp_oacreate|@@version|@@datadir|information_schema\.(tables|columns|schemata))\b",
     r"|\binto (out|dump)file\b",
@@ -24,6 +25,10 @@ static SHAPES: Lazy = Lazy::new(concat!(
     r"|\b(and|or) \(?select\b",
     r"|\bselect (count|concat|char|group_concat|version|user|database|@@)\b ?\(",
     r"|\bcase when\b.{0,80}\bthen\b.{0,80}\b(sleep|benchmark|1/0)\b",
+    r"|\b(group|order) by\b.{0,40}\b(concat|select|if|sleep|extractvalue|updatexml|rand|floor)\s*\(",
+    r"|\b(concat(_ws)?|char|unhex|conv)\s*\(\s*0x[0-9a-f]{4,}",
+    r"|\bcast\s*\(.{1,60}\bas\s+(char|varchar|nvarchar|int|signed|unsigned|binary)\b",
+    r"|\b(if|iif|elt|nullif|ifnull)\s*\(\s*\(?\s*\d+\s*(=|<|>)\s*\d+",
 ));
 pub(crate) const KEYWORDS: &[&str] = &[
     "select",
