@@ -106,6 +106,10 @@ pub struct ActorsConfig {
     /// (`token=VALUE`, `api_key=VALUE`).
     pub allowlist: Vec<String>,
     pub detectors: DetectorsConfig,
+    /// When false, actors are tracked, scored and shown, but no decision
+    /// reaches the gateway (a watch-only rollout, or replaying a corpus from
+    /// one address). The allowlist still applies.
+    pub enforce: bool,
 }
 
 impl Default for ActorsConfig {
@@ -123,6 +127,7 @@ impl Default for ActorsConfig {
             fingerprint_blocks: true,
             allowlist: Vec::new(),
             detectors: DetectorsConfig::default(),
+            enforce: true,
         }
     }
 }

@@ -844,7 +844,11 @@ impl ActorTracker {
             built_ms: now,
             ..Default::default()
         };
-        let mut ids: Vec<u64> = self.active.iter().copied().collect();
+        let mut ids: Vec<u64> = if self.cfg.enforce {
+            self.active.iter().copied().collect()
+        } else {
+            Vec::new() // watch only: the allowlist is published, no decision is
+        };
         ids.sort_unstable();
         for id in ids {
             let Some(s) = self.slot(ActorId(id)) else {
@@ -874,7 +878,11 @@ impl ActorTracker {
                 }
             }
         }
-        let mut camps: Vec<&Campaign> = self.campaigns.values().collect();
+        let mut camps: Vec<&Campaign> = if self.cfg.enforce {
+            self.campaigns.values().collect()
+        } else {
+            Vec::new()
+        };
         camps.sort_unstable_by_key(|c| c.id.0);
         for c in camps {
             let level = self.campaign_level(c, now);
