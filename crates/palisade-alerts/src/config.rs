@@ -24,6 +24,7 @@
 //! Only the shape is checked here ([`AlertConfig::validate`] reports every
 //! problem at once); files (CA bundles) are read when the alerter starts.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use palisade_core::Severity;
@@ -88,6 +89,10 @@ pub struct WebhookConfig {
     /// PEM bundle of CAs to trust for `https` (default: the system bundle).
     #[serde(default)]
     pub ca_file: Option<PathBuf>,
+    /// Extra request headers (`Authorization` for a generic JSON receiver).
+    /// Values are never logged.
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -177,6 +182,7 @@ impl WebhookConfig {
             min_severity: default_min(),
             format,
             ca_file: None,
+            headers: BTreeMap::new(),
         }
     }
 }
@@ -227,6 +233,17 @@ impl AlertConfig {
                 Err(_) => errs.push(format!(
                     "alerts.webhooks[{i}].url: not a URL (hint: https://hooks.example/path)"
                 )),
+            }
+            for (name, value) in &w.headers {
+                if http::HeaderName::from_bytes(name.as_bytes()).is_err() {
+                    errs.push(format!(
+                        "alerts.webhooks[{i}].headers: `{name}` is not a header name"
+                    ));
+                } else if http::HeaderValue::from_str(value).is_err() {
+                    errs.push(format!(
+                        "alerts.webhooks[{i}].headers.{name}: the value is not a valid header value (printable ASCII)"
+                    ));
+                }
             }
         }
         for (i, s) in self.syslog.iter().enumerate() {

@@ -220,7 +220,7 @@ impl Destination {
                     WebhookFormat::Json => format::json(a),
                 };
                 let body = serde_json::to_vec(&body).map_err(|e| e.to_string())?;
-                post(uri, tls.as_ref(), body).await
+                post(uri, tls.as_ref(), &cfg.headers, body).await
             }
             Destination::Syslog {
                 cfg,
@@ -299,6 +299,7 @@ impl Destination {
 async fn post(
     uri: &http::Uri,
     tls: Option<&Arc<rustls::ClientConfig>>,
+    headers: &std::collections::BTreeMap<String, String>,
     body: Vec<u8>,
 ) -> Result<(), String> {
     let host = uri.host().ok_or("url has no host")?;
@@ -324,7 +325,11 @@ async fn post(
         .path_and_query()
         .map(|p| p.as_str().to_string())
         .unwrap_or_else(|| "/".into());
-    let req = http::Request::post(path)
+    let mut req = http::Request::post(path);
+    for (k, v) in headers {
+        req = req.header(k.as_str(), v.as_str());
+    }
+    let req = req
         .header(http::header::HOST, authority)
         .header(http::header::CONTENT_TYPE, "application/json")
         .header(

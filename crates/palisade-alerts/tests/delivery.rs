@@ -49,7 +49,10 @@ async fn webhook_receiver(
                     let tx = tx.clone();
                     let seen = seen.clone();
                     async move {
-                        let path = req.uri().path().to_string();
+                        let mut path = req.uri().path().to_string();
+                        if let Some(a) = req.headers().get("authorization") {
+                            path.push_str(&format!(" auth={}", a.to_str().unwrap()));
+                        }
                         let body = req.into_body().collect().await.unwrap().to_bytes().to_vec();
                         let n = seen.fetch_add(1, Ordering::SeqCst);
                         let status = if n < fail_first { 503 } else { 200 };
@@ -118,6 +121,20 @@ async fn recv<T>(rx: &mut mpsc::UnboundedReceiver<T>, what: &str) -> T {
         .await
         .unwrap_or_else(|_| panic!("{what}: nothing received in {WAIT:?}"))
         .unwrap_or_else(|| panic!("{what}: channel closed"))
+}
+
+/// Waits (bounded) until the alerter's counters satisfy `cond`: the receiver
+/// sees a message before the sender has read the answer.
+async fn until_stats(alerter: &Alerter, cond: impl Fn(&palisade_alerts::DestinationStats) -> bool) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !cond(&alerter.stats()[0]) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{:?}",
+            alerter.stats()
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
 }
 
 fn alert(sev: Severity, title: &str) -> Alert {
@@ -236,16 +253,20 @@ async fn failed_deliveries_are_retried_until_the_receiver_answers() {
     let (waddr, mut wrx, wtask) = webhook_receiver(2).await;
     let mut cfg = fast(AlertConfig::default());
     cfg.retries = 5;
-    cfg.webhooks.push(WebhookConfig::new(
-        &format!("http://{waddr}/h"),
-        WebhookFormat::Json,
-    ));
+    let mut w = WebhookConfig::new(&format!("http://{waddr}/h"), WebhookFormat::Json);
+    w.headers
+        .insert("Authorization".into(), "Bearer t0k".into());
+    cfg.webhooks.push(w);
     let alerter = Alerter::start(&cfg).unwrap();
     assert!(alerter.send(alert(Severity::High, "retry me")));
-    let (_, body) = recv(&mut wrx, "webhook after retries").await;
+    let (path, body) = recv(&mut wrx, "webhook after retries").await;
+    assert_eq!(path, "/h auth=Bearer t0k");
     let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(v["title"], "retry me");
     assert_eq!(v["source"], "palisade");
+    until_stats(&alerter, |s| s.sent == 1).await;
+    let st = &alerter.stats()[0];
+    assert_eq!((st.retried, st.sent, st.failed), (2, 1, 0), "{st:?}");
     alerter.shutdown(Duration::from_secs(1)).await;
     wtask.abort();
 }
@@ -282,6 +303,7 @@ async fn a_syslog_receiver_that_is_down_then_up_gets_the_alert() {
         line.contains("CEF:0|Palisade|Palisade|") && line.contains("down then up"),
         "{line}"
     );
+    until_stats(&alerter, |s| s.sent == 1).await;
     let st = &alerter.stats()[0];
     assert!(st.retried >= 1 && st.failed == 0, "{st:?}");
     alerter.shutdown(Duration::from_secs(1)).await;

@@ -19,6 +19,7 @@ mod audit;
 pub mod auth;
 mod error;
 mod live_api;
+mod ui;
 pub mod users;
 
 use std::path::PathBuf;
@@ -167,6 +168,9 @@ pub fn router(state: ConsoleState) -> Router {
         metrics_route = metrics_route.route_layer(guard);
     }
     Router::new()
+        .route("/", get(ui::index))
+        .route("/ui/app.js", get(ui::script))
+        .route("/ui/app.css", get(ui::style))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
         .merge(metrics_route)

@@ -14,6 +14,7 @@ use crate::{ApiError, ConsoleState};
 
 pub fn router() -> Router<ConsoleState> {
     Router::new()
+        .route("/overview", get(overview))
         .route("/actors", get(actors))
         .route("/actors/{id}", get(actor))
         .route("/campaigns", get(campaigns))
@@ -208,4 +209,94 @@ async fn changes(
 
 async fn openapi(State(s): State<ConsoleState>) -> Result<impl IntoResponse, ApiError> {
     Ok(Json(live(&s)?.openapi.load_full().as_ref().clone()))
+}
+
+/// `GET /api/v1/overview`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OverviewParams {
+    /// The window, in minutes (default 60, at most 7 days).
+    pub minutes: Option<i64>,
+}
+
+/// What the dashboard's first page shows.
+#[derive(Debug, Serialize)]
+pub struct Overview {
+    pub now_ms: i64,
+    pub window_ms: i64,
+    pub current: palisade_store::Counts,
+    /// The same window exactly a week before.
+    pub week_before: palisade_store::Counts,
+    pub series: Vec<palisade_store::Bucket>,
+    pub bucket_ms: i64,
+    pub status: Vec<(String, u64)>,
+    pub top_targets: Vec<palisade_store::TargetCount>,
+    pub top_actors: Vec<palisade_actors::ActorView>,
+    pub actors_tracked: usize,
+    pub campaigns: usize,
+    pub endpoints: usize,
+    pub shadow_endpoints: usize,
+}
+
+async fn overview(
+    State(s): State<ConsoleState>,
+    q: Q<OverviewParams>,
+) -> Result<impl IntoResponse, ApiError> {
+    let p = params(q)?;
+    let minutes = p.minutes.unwrap_or(60);
+    if !(1..=7 * 24 * 60).contains(&minutes) {
+        return Err(ApiError::bad_request("minutes must be between 1 and 10080"));
+    }
+    let now = palisade_core::now_ms();
+    let window = minutes * 60_000;
+    let bucket_ms = (window / 60).max(1000);
+    let since = now - window;
+    let week = 7 * 24 * 3600 * 1000;
+    let (current, week_before, series, status, top_targets) = s
+        .with_store(move |st| {
+            let e = ApiError::store;
+            Ok((
+                st.counts(since).map_err(e)?,
+                st.counts_between(since - week, now - week)
+                    .map_err(ApiError::store)?,
+                st.timeseries(since, bucket_ms).map_err(ApiError::store)?,
+                st.status_mix(since).map_err(ApiError::store)?,
+                st.top_targets(since, 8).map_err(ApiError::store)?,
+            ))
+        })
+        .await?;
+    let (top_actors, actors_tracked, campaigns, endpoints, shadow_endpoints) = match &s.live {
+        Some(l) => {
+            let actors = l.actors.load();
+            let eps = l.endpoints.load();
+            (
+                actors
+                    .iter()
+                    .filter(|a| a.risk > 0)
+                    .take(8)
+                    .cloned()
+                    .collect(),
+                actors.len(),
+                l.campaigns.load().len(),
+                eps.len(),
+                eps.iter().filter(|e| e.shadow).count(),
+            )
+        }
+        None => (Vec::new(), 0, 0, 0, 0),
+    };
+    Ok(Json(Overview {
+        now_ms: now,
+        window_ms: window,
+        current,
+        week_before,
+        series,
+        bucket_ms,
+        status,
+        top_targets,
+        top_actors,
+        actors_tracked,
+        campaigns,
+        endpoints,
+        shadow_endpoints,
+    }))
 }

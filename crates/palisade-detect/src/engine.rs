@@ -305,7 +305,8 @@ impl Engine {
             let (decoded, layers) = decode_cow(&v.raw);
             let plain = !v.is_key
                 && detectors::is_plain(&decoded)
-                && !detectors::name_is_suspicious(&v.name);
+                && !detectors::name_is_suspicious(&v.name)
+                && !detectors::code::serialized_magic(&decoded);
             if !plain {
                 let lower = decode::normalize(&decoded);
                 let ascii = detectors::ascii_mask(&lower);

@@ -1,12 +1,16 @@
 //! Cost of `IncidentEngine::observe`: the recorded mixed demo traffic, and a
-//! storm of distinct actors that keeps the open-incident bound busy.
+//! storm of 5000 actors on 5000 endpoints that keeps the open-incident
+//! (1000) and target-window (512) bounds busy.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use palisade_core::{ActorRef, Exchange, Finding, Phase, Severity};
-use palisade_incidents::{EngineConfig, IncidentEngine, NoLookup};
+use palisade_incidents::{IncidentEngine, NoLookup};
 
 fn demo() -> Vec<Exchange> {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/replay/demo-mixed.ndjson");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/testdata/replay/demo-mixed.ndjson"
+    );
     std::fs::read_to_string(path)
         .unwrap()
         .lines()
@@ -24,7 +28,7 @@ fn storm(n: usize) -> Vec<Exchange> {
                 .unwrap(),
             request: palisade_core::RequestPart {
                 method: "GET".into(),
-                target: format!("/v1/accounts/{i}?q=1%27%20or%201=1"),
+                target: format!("/p{}/accounts?q=1%27%20or%201=1", i % 5000),
                 ..Default::default()
             },
             findings: vec![
@@ -62,10 +66,7 @@ fn bench(c: &mut Criterion) {
     g.sample_size(10);
     g.bench_function("storm_5000_actors_max_open_1000", |b| {
         b.iter(|| {
-            let mut eng = IncidentEngine::new(EngineConfig {
-                target_min_actors: 1_000_000,
-                ..EngineConfig::default()
-            });
+            let mut eng = IncidentEngine::default();
             for e in &st {
                 eng.observe(e, &NoLookup, e.ts_ms);
             }

@@ -21,7 +21,7 @@
 //! incident the actors, addresses, endpoints, kinds, timeline and evidence.
 //! This module holds no clock and does no IO.
 
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::net::IpAddr;
 
 use palisade_core::{Exchange, Finding, Phase, Severity, Verdict};
@@ -49,7 +49,7 @@ pub struct EngineConfig {
     pub max_evidence: usize,
     /// Timeline entries per incident; status changes are always kept.
     pub max_timeline: usize,
-    /// Distinct actors on one endpoint that make a target incident.
+    /// Distinct actors on one endpoint that make a target incident (2-256).
     pub target_min_actors: usize,
     /// The window in which they are counted.
     pub target_window_ms: i64,
@@ -94,6 +94,10 @@ const MAX_TARGET_KEYS: usize = 256;
 struct Internals {
     ips: HashSet<IpAddr>,
     actors: HashSet<String>,
+    /// Processing time (`now_ms`) of the last activity: what quietening
+    /// compares with, so that replayed old traffic groups as live traffic.
+    #[serde(default)]
+    active_ms: i64,
 }
 
 /// Distinct groups that hit one endpoint recently.
@@ -115,8 +119,13 @@ pub struct IncidentEngine {
     /// Inactive incidents, oldest first (may hold stale entries).
     inactive: VecDeque<u64>,
     targets: HashMap<String, TargetWindow>,
+    /// Endpoints in `targets`, oldest first.
+    target_order: VecDeque<String>,
     /// Incidents whose summary and next steps are out of date.
     dirty: HashSet<u64>,
+    /// Active incidents by (last activity, seq): the oldest first, for
+    /// quietening in O(log n).
+    activity: BTreeSet<(i64, u64)>,
     /// Exchanges ignored because nothing in them counts.
     ignored: u64,
 }
@@ -172,7 +181,7 @@ impl IncidentEngine {
         cfg.max_closed = cfg.max_closed.max(1);
         cfg.max_evidence = cfg.max_evidence.max(1);
         cfg.max_timeline = cfg.max_timeline.max(4);
-        cfg.target_min_actors = cfg.target_min_actors.max(2);
+        cfg.target_min_actors = cfg.target_min_actors.clamp(2, MAX_TARGET_KEYS);
         cfg.max_targets = cfg.max_targets.max(1);
         cfg.quiet_after_ms = cfg.quiet_after_ms.max(1);
         Self {
@@ -183,7 +192,9 @@ impl IncidentEngine {
             open: HashMap::new(),
             inactive: VecDeque::new(),
             targets: HashMap::new(),
+            target_order: VecDeque::new(),
             dirty: HashSet::new(),
+            activity: BTreeSet::new(),
             ignored: 0,
         }
     }
@@ -250,8 +261,10 @@ impl IncidentEngine {
                 seq
             }
             _ => {
-                self.count_target(&seen.ep_key, &base, now_ms);
                 let tk = GroupKey::Target(seen.ep_key.clone());
+                if !self.open.contains_key(&tk) {
+                    self.count_target(&seen.ep_key, &base, now_ms);
+                }
                 if !self.open.contains_key(&tk) && self.target_ready(&seen.ep_key) {
                     to_merge = self.open_target(&seen, now_ms, &mut events);
                 }
@@ -284,6 +297,8 @@ impl IncidentEngine {
         self.expire_quiet(now_ms, &mut events);
         let cutoff = now_ms - self.cfg.target_window_ms;
         self.targets.retain(|_, w| w.last_ms >= cutoff);
+        let targets = &self.targets;
+        self.target_order.retain(|k| targets.contains_key(k));
         self.refresh_dirty();
         events
     }
@@ -337,6 +352,24 @@ impl IncidentEngine {
         all
     }
 
+    /// List rows of every incident kept, most recently active first
+    /// (titles up to date; cheaper than [`IncidentEngine::incidents`]).
+    pub fn briefs(&self) -> Vec<IncidentBrief> {
+        let mut all: Vec<IncidentBrief> = self
+            .incidents
+            .iter()
+            .map(|(seq, inc)| {
+                let mut b = inc.brief();
+                if self.dirty.contains(seq) {
+                    b.title = narrative::title(inc);
+                }
+                b
+            })
+            .collect();
+        all.sort_by(|a, b| b.last_seen_ms.cmp(&a.last_seen_ms).then(b.id.cmp(&a.id)));
+        all
+    }
+
     /// The ids of the incidents currently grouping activity.
     pub fn open_ids(&self) -> Vec<String> {
         let mut v: Vec<u64> = self.open.values().copied().collect();
@@ -351,6 +384,44 @@ impl IncidentEngine {
             ignored: self.ignored,
             next_seq: self.next_seq,
         }
+    }
+
+    /// Checks the engine's internal indexes agree (for tests and fuzzing):
+    /// every grouping incident is active and indexed by its last activity,
+    /// and nothing else is.
+    #[doc(hidden)]
+    pub fn check_invariants(&self) -> Result<(), String> {
+        if self.open.len() != self.activity.len() {
+            return Err(format!(
+                "{} grouping, {} indexed",
+                self.open.len(),
+                self.activity.len()
+            ));
+        }
+        for (key, seq) in &self.open {
+            let inc = self
+                .incidents
+                .get(seq)
+                .ok_or_else(|| format!("{key}: {seq} missing"))?;
+            if !inc.active || &inc.key != key || inc.status.is_closed() {
+                return Err(format!(
+                    "{}: grouping but inactive, closed or rekeyed",
+                    inc.id
+                ));
+            }
+            let at = self.internals.get(seq).map_or(i64::MIN, |i| i.active_ms);
+            if !self.activity.contains(&(at, *seq)) {
+                return Err(format!("{}: not indexed at {at}", inc.id));
+            }
+        }
+        if let Some(i) = self
+            .incidents
+            .iter()
+            .find(|(s, i)| i.active && self.open.get(&i.key) != Some(s))
+        {
+            return Err(format!("{}: active but not grouping", i.1.id));
+        }
+        Ok(())
     }
 
     /// Changes an incident's status, with a note and who did it. Marking a
@@ -437,6 +508,7 @@ impl IncidentEngine {
                 }
             }
             self.open.insert(key, seq);
+            self.reindex(seq, now_ms);
         }
         let inc = self.incidents.get_mut(&seq).expect("checked above");
         narrative::refresh(inc);
@@ -531,6 +603,15 @@ impl IncidentEngine {
             if let Some(seq) = seq_of(&id).filter(|s| eng.incidents.contains_key(s)) {
                 eng.internals.insert(seq, i);
             }
+        }
+        let open: Vec<u64> = eng.open.values().copied().collect();
+        for seq in open {
+            let last = eng.incidents.get(&seq).map_or(0, |i| i.last_seen_ms);
+            let int = eng.internals.entry(seq).or_default();
+            if int.active_ms == 0 {
+                int.active_ms = last;
+            }
+            eng.activity.insert((int.active_ms, seq));
         }
         while eng.open.len() > eng.cfg.max_open {
             if !eng.quiet_oldest(0, &mut Vec::new()) {
@@ -628,10 +709,10 @@ impl IncidentEngine {
                 who: None,
             },
         );
-        let _ = now_ms;
         self.incidents.insert(seq, inc);
         self.internals.insert(seq, Internals::default());
         self.open.insert(key, seq);
+        self.reindex(seq, now_ms.max(ex.ts_ms));
         // `Opened` is emitted after the first exchange is absorbed, so it
         // carries the right severity and title: see `absorb`.
         seq
@@ -986,36 +1067,42 @@ impl IncidentEngine {
                 now_ms,
             ));
         }
+        self.reindex(seq, now_ms.max(ex.ts_ms));
     }
 
+    /// Records activity at processing time `at_ms` (never going back) and
+    /// moves the incident in the activity index.
+    fn reindex(&mut self, seq: u64, at_ms: i64) {
+        let int = self.internals.entry(seq).or_default();
+        self.activity.remove(&(int.active_ms, seq));
+        int.active_ms = int.active_ms.max(at_ms);
+        if self.incidents.get(&seq).is_some_and(|i| i.active) {
+            self.activity.insert((int.active_ms, seq));
+        }
+    }
+
+    /// Counts `key` among the recent groups with findings on `ep_key`.
+    /// Cheap: windows are pruned only when they could reach the threshold,
+    /// and endpoints are forgotten first-in first-out beyond `max_targets`.
     fn count_target(&mut self, ep_key: &str, key: &GroupKey, now_ms: i64) {
-        let window = self.cfg.target_window_ms;
-        if !self.targets.contains_key(ep_key) && self.targets.len() >= self.cfg.max_targets {
-            // forget the endpoint seen least recently
-            if let Some(old) = self
-                .targets
-                .iter()
-                .min_by(|a, b| a.1.last_ms.cmp(&b.1.last_ms).then(a.0.cmp(b.0)))
-                .map(|(k, _)| k.clone())
-            {
-                self.targets.remove(&old);
+        if !self.targets.contains_key(ep_key) {
+            while self.targets.len() >= self.cfg.max_targets {
+                match self.target_order.pop_front() {
+                    Some(old) => {
+                        self.targets.remove(&old);
+                    }
+                    None => break,
+                }
             }
+            self.target_order.push_back(ep_key.to_string());
         }
         let w = self.targets.entry(ep_key.to_string()).or_default();
         w.last_ms = w.last_ms.max(now_ms);
-        let cutoff = now_ms - window;
-        w.keys.retain(|_, ts| *ts >= cutoff);
-        if !w.keys.contains_key(key)
-            && w.keys.len() >= MAX_TARGET_KEYS
-            && let Some(old) = w
-                .keys
-                .iter()
-                .min_by(|a, b| a.1.cmp(b.1).then(a.0.cmp(b.0)))
-                .map(|(k, _)| k.clone())
-        {
-            w.keys.remove(&old);
-        }
         w.keys.insert(key.clone(), now_ms);
+        if w.keys.len() >= self.cfg.target_min_actors {
+            let cutoff = now_ms - self.cfg.target_window_ms;
+            w.keys.retain(|_, ts| *ts >= cutoff);
+        }
     }
 
     fn target_ready(&self, ep_key: &str) -> bool {
@@ -1067,6 +1154,8 @@ impl IncidentEngine {
             return;
         };
         let src_int = self.internals.remove(&from).unwrap_or_default();
+        self.activity.remove(&(src_int.active_ms, from));
+        let src_active_ms = src_int.active_ms;
         if self.open.get(&src.key) == Some(&from) {
             self.open.remove(&src.key);
         }
@@ -1245,24 +1334,20 @@ impl IncidentEngine {
             ));
         }
         events.push(event(EventKind::Merged, dst, None, detail, now_ms));
+        self.reindex(into, src_active_ms);
     }
 
     fn expire_quiet(&mut self, now_ms: i64, events: &mut Vec<IncidentEvent>) {
-        let quiet = self.cfg.quiet_after_ms;
-        let mut stale: Vec<u64> = self
-            .open
-            .values()
-            .copied()
-            .filter(|s| {
-                self.incidents
-                    .get(s)
-                    .is_some_and(|i| i.last_seen_ms + quiet <= now_ms)
-            })
+        let cutoff = now_ms.saturating_sub(self.cfg.quiet_after_ms);
+        let stale: Vec<u64> = self
+            .activity
+            .iter()
+            .take_while(|(last, _)| *last <= cutoff)
+            .map(|(_, seq)| *seq)
             .collect();
         if stale.is_empty() {
             return;
         }
-        stale.sort_unstable();
         for seq in stale {
             self.quiet(seq, now_ms, events);
         }
@@ -1270,13 +1355,7 @@ impl IncidentEngine {
     }
 
     fn quiet_oldest(&mut self, now_ms: i64, events: &mut Vec<IncidentEvent>) -> bool {
-        let oldest = self.open.values().copied().min_by_key(|s| {
-            (
-                self.incidents.get(s).map_or(i64::MIN, |i| i.last_seen_ms),
-                *s,
-            )
-        });
-        match oldest {
+        match self.activity.iter().next().map(|(_, seq)| *seq) {
             Some(seq) => {
                 self.quiet(seq, now_ms, events);
                 self.evict_inactive();
@@ -1289,6 +1368,8 @@ impl IncidentEngine {
     fn quiet(&mut self, seq: u64, now_ms: i64, events: &mut Vec<IncidentEvent>) {
         let max_tl = self.cfg.max_timeline;
         let Some(inc) = self.incidents.get_mut(&seq) else {
+            // never expected: drop a stale index entry so callers progress
+            self.activity.retain(|(_, s)| *s != seq);
             return;
         };
         if self.open.get(&inc.key) == Some(&seq) {
@@ -1326,7 +1407,9 @@ impl IncidentEngine {
         if let Some(inc) = self.incidents.get_mut(&seq) {
             inc.active = false;
         }
-        self.internals.remove(&seq);
+        if let Some(int) = self.internals.remove(&seq) {
+            self.activity.remove(&(int.active_ms, seq));
+        }
         self.inactive.push_back(seq);
         if self.inactive.len() > 4 * self.cfg.max_closed + 16 {
             let incidents = &self.incidents;

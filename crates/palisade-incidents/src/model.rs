@@ -417,3 +417,41 @@ pub struct IncidentEvent {
     pub endpoint: Option<String>,
     pub summary: String,
 }
+
+/// A list row for an incident (the console's incident list): what to sort
+/// and filter by, without timeline, evidence or notes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IncidentBrief {
+    pub id: String,
+    pub key: GroupKey,
+    pub title: String,
+    pub severity: Severity,
+    pub status: Status,
+    pub phase: Phase,
+    pub opened_ms: i64,
+    pub last_seen_ms: i64,
+    pub active: bool,
+    pub counts: Counts,
+    pub endpoints: usize,
+    pub attack_succeeded: bool,
+}
+
+impl Incident {
+    /// The list row of this incident.
+    pub fn brief(&self) -> IncidentBrief {
+        IncidentBrief {
+            id: self.id.clone(),
+            key: self.key.clone(),
+            title: self.title.clone(),
+            severity: self.severity,
+            status: self.status,
+            phase: self.phase,
+            opened_ms: self.opened_ms,
+            last_seen_ms: self.last_seen_ms,
+            active: self.active,
+            counts: self.counts.clone(),
+            endpoints: self.endpoints.len(),
+            attack_succeeded: self.blast_radius.attack_succeeded,
+        }
+    }
+}

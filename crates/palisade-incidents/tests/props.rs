@@ -79,12 +79,14 @@ proptest! {
             if n % 17 == 0 {
                 eng.tick(ex.ts_ms);
             }
+            prop_assert_eq!(eng.check_invariants(), Ok(()));
         }
         let ids: Vec<String> = eng.incidents().into_iter().map(|i| i.id).collect();
         for (i, s) in status_ops {
             if let Some(id) = ids.get(i % ids.len().max(1)) {
                 let to = [Status::Open, Status::Acknowledged, Status::Resolved, Status::FalsePositive][usize::from(s)];
                 let _ = eng.set_status(id, to, "prop", "note", 20_000_000);
+                prop_assert_eq!(eng.check_invariants(), Ok(()));
             }
         }
         let incs = eng.incidents();
@@ -99,6 +101,7 @@ proptest! {
         let snap = eng.to_snapshot();
         let back = IncidentEngine::from_snapshot(cfg, &snap).unwrap();
         prop_assert_eq!(back.incidents(), eng.incidents());
+        prop_assert_eq!(back.check_invariants(), Ok(()));
     }
 }
 

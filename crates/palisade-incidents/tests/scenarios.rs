@@ -384,6 +384,14 @@ fn check(path: &Path) {
         }
     }
 
+    // the list rows agree with the incidents
+    let briefs = eng.briefs();
+    assert_eq!(briefs.len(), incs.len(), "{name}: briefs");
+    for b in &briefs {
+        let inc = incs.iter().find(|i| i.id == b.id).unwrap();
+        assert_eq!(b, &inc.brief(), "{name}: brief of {}", b.id);
+    }
+
     // persistence: a restored engine holds the same incidents and groups on
     let snap = eng.to_snapshot();
     let snap_text = snap.to_string();

@@ -128,6 +128,25 @@ pub struct Counts {
     pub blocked: u64,
 }
 
+/// One time bucket of traffic.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Bucket {
+    pub ts_ms: i64,
+    pub requests: u64,
+    pub blocked: u64,
+    pub flagged: u64,
+}
+
+/// Traffic with findings against one path.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct TargetCount {
+    pub method: String,
+    pub path: String,
+    pub requests: u64,
+    pub flagged: u64,
+    pub blocked: u64,
+}
+
 /// A connection to the store.
 pub struct Store {
     conn: Connection,
@@ -378,6 +397,95 @@ impl Store {
                         COALESCE(SUM(action IN ('block', 'rate_limit') AND enforced), 0)
                  FROM exchanges WHERE ts_ms >= ?1",
                 params![since_ms],
+                |r| {
+                    Ok(Counts {
+                        exchanges: r.get::<_, i64>(0)? as u64,
+                        flagged: r.get::<_, i64>(1)? as u64,
+                        blocked: r.get::<_, i64>(2)? as u64,
+                    })
+                },
+            )
+            .map_err(|s| self.err(s))
+    }
+
+    /// Requests, blocks and flagged exchanges per time bucket since a time.
+    pub fn timeseries(&self, since_ms: i64, bucket_ms: i64) -> Result<Vec<Bucket>> {
+        let bucket_ms = bucket_ms.max(1000);
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT (ts_ms / ?2) * ?2 AS b, COUNT(*),
+                        COALESCE(SUM(action IN ('block', 'rate_limit') AND enforced), 0),
+                        COALESCE(SUM(finding_count > 0), 0)
+                 FROM exchanges WHERE ts_ms >= ?1 GROUP BY b ORDER BY b",
+            )
+            .map_err(|s| self.err(s))?;
+        let rows = stmt
+            .query_map(params![since_ms, bucket_ms], |r| {
+                Ok(Bucket {
+                    ts_ms: r.get(0)?,
+                    requests: r.get::<_, i64>(1)? as u64,
+                    blocked: r.get::<_, i64>(2)? as u64,
+                    flagged: r.get::<_, i64>(3)? as u64,
+                })
+            })
+            .map_err(|s| self.err(s))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(|s| self.err(s))
+    }
+
+    /// Status classes (`2xx`, `4xx`, ...) since a time.
+    pub fn status_mix(&self, since_ms: i64) -> Result<Vec<(String, u64)>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT CASE WHEN status IS NULL THEN 'none' ELSE (status / 100) || 'xx' END AS c, COUNT(*)
+                 FROM exchanges WHERE ts_ms >= ?1 GROUP BY c ORDER BY c",
+            )
+            .map_err(|s| self.err(s))?;
+        let rows = stmt
+            .query_map(params![since_ms], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
+            })
+            .map_err(|s| self.err(s))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(|s| self.err(s))
+    }
+
+    /// The most targeted paths (by exchanges with findings) since a time.
+    pub fn top_targets(&self, since_ms: i64, limit: usize) -> Result<Vec<TargetCount>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT method, path, COUNT(*), COALESCE(SUM(finding_count > 0), 0),
+                        COALESCE(SUM(action IN ('block', 'rate_limit') AND enforced), 0)
+                 FROM exchanges WHERE ts_ms >= ?1 AND finding_count > 0
+                 GROUP BY method, path ORDER BY 4 DESC, 3 DESC LIMIT ?2",
+            )
+            .map_err(|s| self.err(s))?;
+        let rows = stmt
+            .query_map(params![since_ms, limit as i64], |r| {
+                Ok(TargetCount {
+                    method: r.get(0)?,
+                    path: r.get(1)?,
+                    requests: r.get::<_, i64>(2)? as u64,
+                    flagged: r.get::<_, i64>(3)? as u64,
+                    blocked: r.get::<_, i64>(4)? as u64,
+                })
+            })
+            .map_err(|s| self.err(s))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(|s| self.err(s))
+    }
+
+    /// Counts between two times (for "against a week before").
+    pub fn counts_between(&self, from_ms: i64, to_ms: i64) -> Result<Counts> {
+        self.conn
+            .query_row(
+                "SELECT COUNT(*), COALESCE(SUM(finding_count > 0), 0),
+                        COALESCE(SUM(action IN ('block', 'rate_limit') AND enforced), 0)
+                 FROM exchanges WHERE ts_ms >= ?1 AND ts_ms < ?2",
+                params![from_ms, to_ms],
                 |r| {
                     Ok(Counts {
                         exchanges: r.get::<_, i64>(0)? as u64,

@@ -191,3 +191,31 @@ fn reopening_keeps_data_and_refuses_newer_schemas() {
         "{err}"
     );
 }
+
+#[test]
+fn aggregates_for_the_overview() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = Store::open(dir.path()).unwrap();
+    let batch: Vec<_> = (0..30)
+        .map(|i| {
+            let mut e = ex(i, 60_000 * (i / 10)); // three one-minute buckets
+            if i % 3 == 0 {
+                e.verdict = Verdict::block("x");
+                e.enforced = true;
+                e.findings
+                    .push(Finding::new("sqli", "sqli.lexer", "query.q"));
+            }
+            e
+        })
+        .collect();
+    s.insert_exchanges(&batch).unwrap();
+    let series = s.timeseries(0, 60_000).unwrap();
+    assert_eq!(series.len(), 3);
+    assert_eq!(series.iter().map(|b| b.requests).sum::<u64>(), 30);
+    assert_eq!(series.iter().map(|b| b.blocked).sum::<u64>(), 10);
+    assert_eq!(s.status_mix(0).unwrap(), vec![("4xx".to_string(), 30)]);
+    let top = s.top_targets(0, 5).unwrap();
+    assert_eq!(top[0].path, "/v1/charges");
+    assert_eq!(top[0].flagged, 10);
+    assert_eq!(s.counts_between(0, 60_000).unwrap().exchanges, 10);
+}

@@ -6,11 +6,40 @@
 use super::{Hit, Lazy, Subject, mask};
 use palisade_core::Severity;
 
+/// Command names that matter after a separator (or at the start of a value).
+macro_rules! commands {
+    () => {
+        concat!(
+            "(cat|tac|nl|head|tail|more|less|ls|id|whoami|uname|hostname|ifconfig|ipconfig|netstat|ps|wget|curl|fetch|lwp-download|nc|ncat|netcat|socat|telnet|ssh|scp|bash|sh|zsh|ksh|csh|dash|python[23]?|perl|ruby|php|node|lua|ping|nslookup|dig|rm|chmod|chown|mkfifo|mknod|sleep|echo|printf|touch|cp|mv|find|xargs|base64|xxd|openssl|crontab|useradd|kill|pkill|env|sudo|su|powershell|pwsh|certutil|bitsadmin|wmic|systeminfo|tasklist|taskkill",
+            "|awk|gawk|sed|grep|egrep|fgrep|strings|od|hexdump|dd|tar|zip|unzip|gzip|gunzip|bzip2|nmap|tftp|ftp|rsync|sftp|irb|gdb|strace|ltrace|rmt|ansible[\\w-]*|busybox|jrunscript|jjs|gcc|cc|make|git|docker|kubectl|aws|apt|apt-get|yum|dnf|pip3?|npm|gem|passwd|chpasswd|usermod|shutdown|reboot|halt|init|systemctl|service|mount|umount|lsof|getent|finger|who|last|w|uptime|df|du|free|lscpu|lsb_release|traceroute|tracepath|whois|arp|route|ip|iptables|nohup|timeout|watch|screen|tmux|expect|sqlite3|mysql|psql|mongo|redis-cli|ldapsearch|smbclient|rpcclient|fold|comm|diff|cut|tr|rev|tee|split|csplit|paste|join|look|iconv|vi|vim|nano|ed|ex|view|man|mail|sendmail|runuser|chroot|setsid|stdbuf|unshare|nsenter|capsh|pkexec|doas|cmd|cmd\\.exe|net|reg|sc|schtasks|type|dir|copy|del|start|ver|wevtutil|vssadmin|rundll32|regsvr32|mshta|cscript|wscript|msiexec|iwr|iex|invoke-webrequest|invoke-expression|set-content|get-content|start-process)"
+        )
+    };
+}
+/// An optional binary directory before the command name.
+macro_rules! bin_dir {
+    () => {
+        r"(\\?/?(usr/)?(local/)?s?bin/)?"
+    };
+}
+/// What follows a command: arguments, the end, or another separator.
+macro_rules! command_tail {
+    () => {
+        r"(\s+[-/~.$'`\w]|\s*$|\s*[;|&`)<>])"
+    };
+}
 static SEPARATED: Lazy = Lazy::new(concat!(
-    r"(^|[;|&`\n]|\$\(|\|\||&&)\s*(\\?/?(usr/)?(local/)?s?bin/)?",
-    "(cat|tac|nl|head|tail|more|less|ls|id|whoami|uname|hostname|ifconfig|ipconfig|netstat|ps|wget|curl|fetch|lwp-download|nc|ncat|netcat|socat|telnet|ssh|scp|bash|sh|zsh|ksh|csh|dash|python[23]?|perl|ruby|php|node|lua|ping|nslookup|dig|rm|chmod|chown|mkfifo|mknod|sleep|echo|printf|touch|cp|mv|find|xargs|base64|xxd|openssl|crontab|useradd|kill|pkill|env|sudo|su|powershell|pwsh|certutil|bitsadmin|wmic|systeminfo|tasklist|taskkill",
-    "|awk|gawk|sed|grep|egrep|fgrep|strings|od|hexdump|dd|tar|zip|unzip|gzip|gunzip|bzip2|nmap|tftp|ftp|rsync|sftp|irb|gdb|strace|ltrace|rmt|ansible[\\w-]*|busybox|jrunscript|jjs|gcc|cc|make|git|docker|kubectl|aws|apt|apt-get|yum|dnf|pip3?|npm|gem|passwd|chpasswd|usermod|shutdown|reboot|halt|init|systemctl|service|mount|umount|lsof|getent|finger|who|last|w|uptime|df|du|free|lscpu|lsb_release|traceroute|tracepath|whois|arp|route|ip|iptables|nohup|timeout|watch|screen|tmux|expect|sqlite3|mysql|psql|mongo|redis-cli|ldapsearch|smbclient|rpcclient|fold|comm|diff|cut|tr|rev|tee|split|csplit|paste|join|look|iconv|vi|vim|nano|ed|ex|view|man|mail|sendmail|runuser|chroot|setsid|stdbuf|unshare|nsenter|capsh|pkexec|doas|cmd|cmd\\.exe|net|reg|sc|schtasks|type|dir|copy|del|start|ver|wevtutil|vssadmin|rundll32|regsvr32|mshta|cscript|wscript|msiexec|iwr|iex|invoke-webrequest|invoke-expression|set-content|get-content|start-process)",
-    r"(\s+[-/~.$'`\w]|\s*$|\s*[;|&`)<>])",
+    r"(^|[;|&`\n]|\$\(|\|\||&&)\s*",
+    bin_dir!(),
+    commands!(),
+    command_tail!(),
+));
+/// [`SEPARATED`] anchored at the start: all a value without separators can
+/// match, and an anchored search stops at the first byte that cannot.
+static LEADING: Lazy = Lazy::new(concat!(
+    r"^\s*",
+    bin_dir!(),
+    commands!(),
+    command_tail!(),
 ));
 static STRONG: Lazy = Lazy::new(concat!(
     r"\$\(\s*[a-z/]|`\s*[a-z/][^`]*`|\$\{ifs\}|\$ifs\b|\$\{?path:|\$\{?home\b",
@@ -77,10 +106,7 @@ fn shapes(s: &Subject<'_>) -> Option<Hit> {
         );
     }
     // quote- and backslash-split commands: w'h'o'am'i, c\at
-    if lower
-        .bytes()
-        .any(|b| matches!(b, b'\'' | b'"' | b'\\' | b'$'))
-    {
+    if split_word(lower) {
         // also empty expansions glued into words: c$@at, c$_at, c${}at
         let joined: String = lower
             .replace("$@", "")
@@ -112,11 +138,46 @@ fn shapes(s: &Subject<'_>) -> Option<Hit> {
 
 /// The first separator-and-command match that passes [`at_separator`].
 fn separated(lower: &str) -> Option<usize> {
-    SEPARATED
-        .get()
+    let has_separator = lower
+        .bytes()
+        .any(|b| matches!(b, b';' | b'|' | b'&' | b'`' | b'\n' | b'$'));
+    let re = if has_separator { &SEPARATED } else { &LEADING };
+    re.get()
         .find_iter(lower)
         .map(|m| m.start())
         .find(|&at| at_separator(lower, at))
+}
+
+/// Whether quotes or backslashes split a word into short pieces
+/// (`w'h'o'am'i`, `c"a"t`, `c\at`, `ca''t`) or empty expansions are glued
+/// into one (`c$@at`): only then is the value read again with them removed.
+/// `O'Brien's` (long pieces) is prose.
+fn split_word(lower: &str) -> bool {
+    let b = lower.as_bytes();
+    if ["$@", "$_", "$!", "$*", "${}", "$()"]
+        .iter()
+        .any(|p| memchr::memmem::find(b, p.as_bytes()).is_some())
+    {
+        return true;
+    }
+    // the whole value quoted: `'uname'`, `" ping -n 3 host`
+    if b.iter()
+        .find(|c| !c.is_ascii_whitespace())
+        .is_some_and(|c| matches!(c, b'\'' | b'"' | b'\\'))
+    {
+        return true;
+    }
+    b.iter().enumerate().any(|(i, &c)| match c {
+        b'\\' => {
+            b.get(i + 1).is_some_and(u8::is_ascii_alphanumeric)
+                || (i > 0 && b.get(i - 1).is_some_and(u8::is_ascii_alphanumeric))
+        }
+        // another of the same quote at most 5 bytes on: a short piece
+        b'\'' | b'"' => b
+            .get(i + 1..(i + 6).min(b.len()))
+            .is_some_and(|w| w.contains(&c)),
+        _ => false,
+    })
 }
 
 /// Command names that are also everyday words: after a separator they only

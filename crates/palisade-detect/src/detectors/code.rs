@@ -4,7 +4,7 @@
 //! class-loader paths, serialized objects), Node.js (`child_process`,
 //! `process.mainModule`) and Python (`__import__`, `os.system`).
 
-use super::{Hit, Lazy, Subject, mask};
+use super::{Hit, Lazy, Subject, Words, mask};
 use palisade_core::Severity;
 
 pub(crate) const JAVA_WORDS: &[&str] = &[
@@ -58,6 +58,13 @@ static JAVA: Lazy = Lazy::new(concat!(
     r"|\b(processbuilder|runtime|java\.\w+)\b.{0,80}\b(clonetransformer|forclosure|instantiatefactory|instantiatetransformer|invokertransformer|prototypeclonefactory|prototypeserializationfactory|whileclosure|chainedtransformer|constanttransformer)\b",
     r"|\bro0ab|\bkztaau|\bcs7qaf|\baced0005|\\xac\\xed\\x00\\x05|%ac%ed%00%05|\bh4siaaaaaaaa",
 ));
+/// Words without one of which a parameter name cannot match [`JAVA`] or
+/// [`JAVA_CLASS`]: JSON paths are long and dotted, most are plain.
+static JAVA_NAME: Words = Words::new(&[
+    "java", "class", "org.", "com.", "ognl", "memberaccess", "#context", "(#", "runtime",
+    "processbuilder", "transformer", "templatesimpl", "ro0ab", "aced", "h4sia", "kztaau",
+    "cs7qaf", "%ac%ed", "\\xac",
+]);
 /// Java class names in a value: gadget-chain material, weaker alone.
 static JAVA_CLASS: Lazy = Lazy::new(
     r"\b(java\.(io|lang|net|nio|rmi|beans|security|util\.(priorityqueue|hashmap|hashset|comparator))\.[a-z]\w+|org\.apache\.commons|com\.sun\.\w+|javax\.\w+\.\w+)",
@@ -69,9 +76,18 @@ static NODE_PY: Lazy = Lazy::new(concat!(
     r"|\bkernel\.(exec|system|spawn|open)\b|\bio\.popen\s*\(|\bruntime\.getruntime\b",
 ));
 
+/// Whether a value made only of word characters (which skips the value
+/// detectors) is a Java serialized object: base64 or hex of the stream magic
+/// `AC ED 00 05` (plain or gzip'd) at its start.
+pub fn serialized_magic(v: &str) -> bool {
+    ["rO0AB", "KztAAU", "Cs7QAF"].iter().any(|m| v.starts_with(m))
+        || v.get(..8)
+            .is_some_and(|h| h.eq_ignore_ascii_case("aced0005"))
+}
+
 pub fn detect(s: &Subject<'_>) -> Option<Hit> {
     // the name itself: Spring4Shell's class.module.classLoader...=
-    if s.name.len() > 8 && s.name.contains('.') {
+    if s.name.len() > 8 && s.name.contains('.') && JAVA_NAME.find(s.name).is_some() {
         let name = s.name.to_ascii_lowercase();
         if let Some(at) = JAVA.find(&name).or_else(|| JAVA_CLASS.find(&name)) {
             return Some(

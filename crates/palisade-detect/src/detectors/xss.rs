@@ -28,6 +28,8 @@ pub(crate) const WORDS: &[&str] = &[
     "[]",
 ];
 const LEXER_TRIGGERS: u128 = mask(b"<>\"'`:&");
+/// Bytes without one of which no markup or script runs.
+const SCRIPT_NEEDS: u128 = mask(b"<>=(`:");
 
 static SCRIPT: Lazy = Lazy::new(concat!(
     r"<\s*/?\s*(script|iframe|frame|frameset|object|embed|applet|base|meta|isindex|xss|handler|listener)\b",
@@ -45,7 +47,9 @@ pub fn detect(s: &Subject<'_>) -> Option<Hit> {
     if !word && !s.has_any(LEXER_TRIGGERS | mask(b"=")) {
         return None;
     }
-    let lexed = if word || s.has_any(LEXER_TRIGGERS) {
+    // a quote alone breaks out of an attribute or string but runs nothing:
+    // script needs a tag, an `=` (handler), a `:` (URL), a call or a template
+    let lexed = if word || (s.has_any(LEXER_TRIGGERS) && s.has_any(SCRIPT_NEEDS)) {
         lexer(s)
     } else {
         None
@@ -53,7 +57,11 @@ pub fn detect(s: &Subject<'_>) -> Option<Hit> {
     if lexed.as_ref().is_some_and(|h| h.confidence >= 90) {
         return lexed;
     }
-    let shaped = shapes(s);
+    let shaped = if word || s.has_any(SCRIPT_NEEDS | mask(b"[")) {
+        shapes(s)
+    } else {
+        None
+    };
     match (lexed, shaped) {
         (Some(l), Some(sh)) => Some(if sh.score() > l.score() { sh } else { l }),
         (l, sh) => l.or(sh),
