@@ -14,10 +14,12 @@
 
 pub mod actors;
 pub mod catalog;
+pub mod incidents;
 pub mod live;
 pub mod pipeline;
 
 pub use actors::ActorsAnalyzer;
 pub use catalog::CatalogAnalyzer;
+pub use incidents::IncidentsAnalyzer;
 pub use live::LiveViews;
 pub use pipeline::{Analyzer, Pipeline, PipelineConfig, PipelineSink, PipelineStats};

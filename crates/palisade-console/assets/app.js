@@ -203,7 +203,56 @@ function loginForm(message) {
   });
 }
 
+async function incidents(params) {
+  const status = params.get("status") || "";
+  const x = await api("/incidents?limit=200" + (status ? "&status=" + encodeURIComponent(status) : ""));
+  const tabs = ["", "open", "acknowledged", "resolved", "false_positive"].map(s =>
+    `<a href="#/incidents${s ? "?status=" + s : ""}" style="margin-right:12px">${esc(s || "all")}</a>`).join("");
+  return `<h1>Incidents <span class="muted">· ${num(x.total)}</span></h1><p>${tabs}</p>
+  <div class="panel"><table><tr><th>Incident</th><th>Severity</th><th>Phase</th><th>Status</th><th>Requests</th><th>Endpoints</th><th>Got through</th><th>Last seen</th></tr>
+  ${x.items.map(i => `<tr class="click" data-href="#/incidents/${esc(i.id)}"><td>${esc(i.title)}</td><td>${pill(i.severity)}</td><td>${esc(i.phase)}</td><td>${pill(i.status, i.status === "open" ? "block" : "allow")}</td>
+    <td>${num(i.counts && (i.counts.requests ?? i.counts.exchanges))}</td><td>${num(i.endpoints)}</td><td>${i.attack_succeeded ? pill("yes", "block") : pill("no", "allow")}</td><td>${esc(ago(i.last_seen_ms))}</td></tr>`).join("") || `<tr><td colspan="8" class="muted">No incident.</td></tr>`}
+  </table></div>`;
+}
+
+async function incident(id) {
+  const i = await api("/incidents/" + encodeURIComponent(id));
+  const list = v => Array.isArray(v) ? v : [];
+  const steps = list(i.next_steps_text);
+  const br = i.blast_radius || {};
+  const html = `<h1>${esc(i.title)}</h1>
+  <div class="cards">
+    <div class="card"><div class="l">Severity</div><div class="v" style="font-size:18px">${pill(i.severity)}</div></div>
+    <div class="card"><div class="l">Status</div><div class="v" style="font-size:18px">${pill(i.status, i.status === "open" ? "block" : "allow")}</div></div>
+    <div class="card"><div class="l">Opened</div><div class="v" style="font-size:15px">${esc(time(i.opened_ms))}</div></div>
+    <div class="card"><div class="l">Last seen</div><div class="v" style="font-size:15px">${esc(ago(i.last_seen_ms))}</div></div>
+  </div>
+  <h2>What happened</h2><div class="panel"><p>${esc(i.summary_text)}</p></div>
+  <h2>Phase: getting their feet wet → really trying</h2>${phases(i.phase)}
+  <div class="grid2"><div><h2>Timeline</h2><div class="panel"><table>${list(i.timeline).map(t => `<tr><td class="muted" style="white-space:nowrap">${esc(time(t.ts_ms))}</td><td>${esc(t.text || t.message || t.kind || JSON.stringify(t))}</td></tr>`).join("")}</table></div></div>
+  <div><h2>Blast radius</h2><div class="panel"><pre class="mono">${esc(JSON.stringify(br, null, 2))}</pre></div>
+  <h2>Who</h2><div class="panel"><table><tr><th>Actors</th><td>${list(i.actors).map(a => esc(a.name || a.id || a)).join(", ")}</td></tr>
+    <tr><th>IPs</th><td class="mono">${list(i.ips).slice(0, 12).map(esc).join(", ")}${list(i.ips).length > 12 ? " …" : ""}</td></tr>
+    <tr><th>Endpoints</th><td class="mono">${list(i.endpoints).map(e => esc(e.endpoint || e.template || e.path || JSON.stringify(e))).join("<br>")}</td></tr></table></div></div></div>
+  <h2>Next steps</h2><div class="panel">${steps.map(s => `<div style="margin-bottom:10px">${esc(s.text || s.title || s.action || "")}${s.rule ? `<pre class="mono">${esc(s.rule)}</pre>` : ""}</div>`).join("") || `<pre class="mono">${esc(JSON.stringify(i.next_steps_text, null, 2))}</pre>`}</div>
+  <h2>Evidence (masked)</h2><div class="panel"><pre class="mono">${esc(JSON.stringify(i.evidence, null, 2))}</pre></div>
+  <h2>Triage</h2><div class="panel" id="triage"><select id="st">${["acknowledged", "resolved", "false_positive", "open"].map(s => `<option value="${s}">${s}</option>`).join("")}</select>
+    <input id="note" placeholder="note (who and why)" style="width:50%"> <button id="apply">Change status</button> <span id="triage-msg"></span>
+    <div>${list(i.notes).map(n => `<p class="muted">${esc(n.who || "")}: ${esc(n.text || "")}</p>`).join("")}</div></div>`;
+  setTimeout(() => {
+    const b = document.getElementById("apply");
+    if (b) b.addEventListener("click", async () => {
+      try {
+        await api("/incidents/" + encodeURIComponent(id) + "/status", { method: "POST", body: { status: document.getElementById("st").value, note: document.getElementById("note").value } });
+        route();
+      } catch (e) { document.getElementById("triage-msg").textContent = e.message || "failed"; }
+    });
+  }, 0);
+  return html;
+}
+
 const ROUTES = [
+  [/^\/incidents$/, incidents], [/^\/incidents\/([^/]+)$/, incident],
   [/^\/overview$/, overview], [/^\/actors$/, actors], [/^\/actors\/([^/]+)$/, actor],
   [/^\/catalog$/, catalog], [/^\/catalog\/([^/]+)$/, endpoint], [/^\/exchanges$/, exchanges], [/^\/audit$/, audit],
 ];
@@ -234,7 +283,8 @@ async function route() {
         $main().innerHTML = await page(...m.slice(1).map(decodeURIComponent), params);
         document.querySelectorAll("tr[data-href]").forEach(tr => tr.addEventListener("click", () => { location.hash = tr.dataset.href; }));
         document.getElementById("updated").textContent = "Updated " + new Date().toLocaleTimeString() + " · refreshes every 5 s";
-        S.timer = setTimeout(route, 5000); // live updates by polling
+        // live updates by polling (not on an incident, where a note may be half typed)
+        if (!/^\/incidents\/./.test(path)) S.timer = setTimeout(route, 5000);
         return;
       }
     }

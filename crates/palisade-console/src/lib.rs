@@ -18,6 +18,7 @@ mod api;
 mod audit;
 pub mod auth;
 mod error;
+mod incidents_api;
 mod live_api;
 mod ui;
 pub mod users;
@@ -77,6 +78,8 @@ pub struct ConsoleState {
     pub pipeline: Option<Arc<PipelineStats>>,
     /// Where `POST /api/v1/ingest` hands exchanges (detection, then analysis).
     pub ingest: Option<Arc<dyn palisade_core::ExchangeSink>>,
+    /// The incident engine, shared with analysis.
+    pub incidents: Option<std::sync::Arc<std::sync::Mutex<palisade_incidents::IncidentEngine>>>,
     /// Live views published by analysis (actors, catalog).
     pub live: Option<Arc<palisade_analysis::LiveViews>>,
     pub security: SecuritySettings,
@@ -102,6 +105,7 @@ impl ConsoleState {
             ready: Arc::new(AtomicBool::new(true)),
             pipeline: None,
             live: None,
+            incidents: None,
             ingest: None,
             security: SecuritySettings::default(),
             reader: Arc::new(std::sync::Mutex::new(None)),
@@ -159,6 +163,7 @@ pub fn router(state: ConsoleState) -> Router {
     let guard = axum::middleware::from_fn_with_state(state.clone(), auth::authorize);
     let api = api::router()
         .merge(live_api::router())
+        .merge(incidents_api::router())
         .merge(auth::router())
         .merge(users::router())
         .merge(audit::router())

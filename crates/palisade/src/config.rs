@@ -40,6 +40,12 @@ pub struct Config {
     /// The team's declared API.
     #[serde(default)]
     pub spec: SpecSection,
+    /// Incident grouping.
+    #[serde(default)]
+    pub incidents: palisade_incidents::EngineConfig,
+    /// Alert delivery: webhooks and syslog.
+    #[serde(default)]
+    pub alerts: palisade_alerts::AlertConfig,
 }
 
 /// `[spec]`: OpenAPI documents to compare traffic with.
@@ -292,6 +298,13 @@ impl Config {
                     hint: "give an OpenAPI 3.0 or 3.1 document (JSON or YAML)".into(),
                 });
             }
+        }
+        if let Err(e) = self.alerts.validate() {
+            issues.push(ConfigIssue {
+                field: "alerts".into(),
+                message: e.to_string(),
+                hint: "see docs/incidents.md for webhook and syslog settings".into(),
+            });
         }
         if self.store.max_size_mib == 0 {
             issues.push(ConfigIssue {

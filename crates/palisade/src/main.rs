@@ -111,6 +111,11 @@ enum Command {
         #[arg(long)]
         data_dir: Option<PathBuf>,
     },
+    /// Alerts: send a test alert to every configured webhook and syslog destination.
+    Alerts {
+        #[command(subcommand)]
+        action: AlertsAction,
+    },
     /// Custom rules: validate them, or see what fires on recorded traffic.
     Rules {
         #[command(subcommand)]
@@ -192,6 +197,15 @@ enum AuditAction {
     /// Recompute the hash chain: exit 0 with the count, or 1 naming the
     /// first broken entry.
     Verify,
+}
+
+#[derive(Subcommand)]
+enum AlertsAction {
+    /// Send one test alert to each destination of `[alerts]` and report per destination.
+    Test {
+        #[arg(long, default_value = "palisade.toml")]
+        config: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -400,6 +414,33 @@ async fn dispatch(cmd: Command) -> anyhow::Result<ExitCode> {
             });
             ingest::run(&input, format, cfg).await?;
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Alerts {
+            action: AlertsAction::Test { config },
+        } => {
+            let v = match load_validated(&config) {
+                Ok(v) => v,
+                Err(code) => return Ok(code),
+            };
+            let results = palisade_alerts::test_send(&v.config.alerts, palisade_core::now_ms())
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            if results.is_empty() {
+                println!("no destination is configured under [alerts]");
+            }
+            let mut failed = false;
+            for r in &results {
+                match &r.error {
+                    None => println!("ok     {} ({} ms)", r.destination, r.elapsed_ms),
+                    Some(e) => println!("FAILED {}: {e}", r.destination),
+                }
+                failed |= !r.ok;
+            }
+            Ok(if failed {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            })
         }
         Command::Rules { action } => match action {
             RulesAction::Check { files } => {

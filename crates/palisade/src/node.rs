@@ -126,6 +126,7 @@ async fn stopped(mut rx: watch::Receiver<bool>) {
 /// and the handles the inline path and the console read.
 pub struct Analysis {
     pub pipeline: Pipeline,
+    pub incidents: palisade_analysis::incidents::SharedIncidents,
     pub live: Arc<LiveViews>,
     pub decisions: Arc<ArcSwap<DecisionSnapshot>>,
     pub hasher: palisade_core::KeyedHasher,
@@ -149,6 +150,22 @@ pub fn start_analysis(config: &config::Config) -> anyhow::Result<Analysis> {
         let spec = palisade_catalog::Spec::from_file(f).map_err(|e| anyhow::anyhow!("{e}"))?;
         catalog.catalog_mut().import_spec(spec);
     }
+    let alerter = if config.alerts.webhooks.is_empty() && config.alerts.syslog.is_empty() {
+        None
+    } else {
+        Some(
+            palisade_alerts::Alerter::start(&config.alerts)
+                .map_err(|e| anyhow::anyhow!("[alerts]: {e}"))?,
+        )
+    };
+    let incidents = palisade_analysis::IncidentsAnalyzer::load(
+        config.incidents.clone(),
+        &store,
+        live.clone(),
+        alerter,
+    );
+    let shared_incidents = incidents.shared();
+    // Order matters: actors set `ex.actor`, which the incidents group by.
     let analyzers: Vec<Box<dyn palisade_analysis::Analyzer>> = vec![
         Box::new(ActorsAnalyzer::new(
             tracker,
@@ -156,6 +173,7 @@ pub fn start_analysis(config: &config::Config) -> anyhow::Result<Analysis> {
             live.clone(),
         )),
         Box::new(catalog),
+        Box::new(incidents),
     ];
     let pipeline = Pipeline::start(
         PipelineConfig {
@@ -171,6 +189,7 @@ pub fn start_analysis(config: &config::Config) -> anyhow::Result<Analysis> {
     );
     Ok(Analysis {
         pipeline,
+        incidents: shared_incidents,
         live,
         decisions,
         hasher,
@@ -186,6 +205,7 @@ pub async fn start(
     let data_dir = v.config.store.data_dir.clone();
     let Analysis {
         pipeline,
+        incidents,
         live,
         decisions,
         hasher,
@@ -264,6 +284,7 @@ pub async fn start(
         state.metrics = metrics;
         state.pipeline = Some(pipeline.stats());
         state.live = Some(live.clone());
+        state.incidents = Some(incidents.clone());
         state.ingest = Some(Arc::new(crate::engine::InspectingSink {
             engine: detect_for_ingest.clone(),
             sink: pipeline.sink(),

@@ -26,6 +26,12 @@ pub(crate) const JAVA_WORDS: &[&str] = &[
     "templatesimpl",
     "#context",
     "(#",
+    "opensymphony",
+    "com.sun.",
+    "javax.",
+    "org.omg.",
+    "bsh.",
+    "xwork",
 ];
 pub(crate) const SCRIPT_WORDS: &[&str] = &[
     "require",
@@ -67,7 +73,7 @@ static JAVA_NAME: Words = Words::new(&[
 ]);
 /// Java class names in a value: gadget-chain material, weaker alone.
 static JAVA_CLASS: Lazy = Lazy::new(
-    r"\b(java\.(io|lang|net|nio|rmi|beans|security|util\.(priorityqueue|hashmap|hashset|comparator))\.[a-z]\w+|org\.apache\.commons|com\.sun\.\w+|javax\.\w+\.\w+)",
+    r"\b(java\.(io|lang|net|nio|rmi|beans|security|util\.(priorityqueue|hashmap|hashset|comparator))\.[a-z]\w+|org\.apache\.commons|com\.sun\.\w+|javax\.\w+\.\w+|org\.omg\.corba|com\.opensymphony\.xwork2|bsh\.(interpreter|xthis))",
 );
 static NODE_PY: Lazy = Lazy::new(concat!(
     r#"\brequire\s*\(\s*['"`](child_process|fs|net|vm)['"`]\s*\)|\bprocess\.(mainmodule|binding|env)\b|\bchild_process\b|\.constructor\s*\(\s*['"`]return\s"#,

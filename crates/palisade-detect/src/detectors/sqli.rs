@@ -29,6 +29,11 @@ static SHAPES: Lazy = Lazy::new(concat!(
     r"|\b(concat(_ws)?|char|unhex|conv)\s*\(\s*0x[0-9a-f]{4,}",
     r"|\bcast\s*\(.{1,60}\bas\s+(char|varchar|nvarchar|int|signed|unsigned|binary)\b",
     r"|\b(if|iif|elt|nullif|ifnull)\s*\(\s*\(?\s*\d+\s*(=|<|>)\s*\d+",
+    // PostgreSQL: a call cast with `::` (error-based extraction), and JSON
+    // operators on quoted JSON literals (the JSON-in-SQL WAF bypass)
+    r"|\w\s*\([^()]{0,80}\)\s*::\s*(int|integer|bigint|smallint|numeric|text|varchar|jsonb?|xml|regclass|bool|boolean)\b",
+    r#"|['"]\s*::\s*jsonb?\s*(@>|<@|\?[|&]?|#>>?|->>?|=|<>)|(@>|<@|#>>?|->>?)\s*['"]\s*[\[{]"#,
+    r"|\bjson_(extract|unquote|keys|contains|search|value|query|build_object|agg)\s*\([^)]{0,80}\)\s*(=|<|>|<>|!=|\bis\b|\blike\b|::)",
 ));
 pub(crate) const KEYWORDS: &[&str] = &[
     "select",

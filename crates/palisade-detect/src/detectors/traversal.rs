@@ -59,6 +59,10 @@ static FILES: Words = Words::new(&[
     "/etc/passwd\0",
 ]);
 
+/// Indices into [`FILES`] of Unix paths (slash-separated), the ones that
+/// survive removing quotes, brackets and backslashes.
+const FILE_NAMES_UNIX: std::ops::Range<usize> = 0..34;
+
 static WRAPPERS: Lazy = Lazy::new(
     r"^\s*(php|phar|zip|zlib|compress\.zlib|compress\.bzip2|expect|glob|data|file|jar|netdoc|ogg|rar|ssh2\.\w+|local_file)://|^\s*php://|\bphp://(filter|input|fd|memory|temp|stdin)|^\s*(jar|url):\s*(file|https?|ftp):",
 );
@@ -92,7 +96,21 @@ pub fn detect(s: &Subject<'_>) -> Option<Hit> {
     };
     // `..` then a separator (or `;` as in `..;/`), counted
     let ups = traversals(lower);
-    let file = FILES.find(lower);
+    // shell globbing and quoting hide a file name from a plain search:
+    // `/etc/pas[s]wd`, `/e't'c/pa"ss"wd`, `/etc/pa\sswd`
+    let file = FILES.find(lower).or_else(|| {
+        if !lower
+            .bytes()
+            .any(|b| matches!(b, b'[' | b']' | b'\'' | b'"' | b'\\'))
+            || !lower.contains('/')
+        {
+            return None;
+        }
+        let unquoted = lower.replace(['[', ']', '\'', '"'], "").replace("\\", "");
+        FILES
+            .find(&unquoted)
+            .filter(|(i, _)| FILE_NAMES_UNIX.contains(i))
+    });
     if let Some((_, at)) = file {
         let sev = if ups > 0 || s.part != crate::extract::Part::Path {
             Severity::Critical

@@ -26,6 +26,11 @@ pub(crate) const WORDS: &[&str] = &[
     "top[",
     "self[",
     "[]",
+    "parent",
+    "frames",
+    "globalthis",
+    "opener",
+    "${",
 ];
 const LEXER_TRIGGERS: u128 = mask(b"<>\"'`:&");
 /// Bytes without one of which no markup or script runs.
@@ -41,6 +46,13 @@ static SCRIPT: Lazy = Lazy::new(concat!(
     r#"|\bexpression\s*\(|-moz-binding|@import\s*['"`]?\s*(javascript|data):"#,
     r#"|\(!\[\]\s*\+\s*\[\]\)|\[\]\s*\[\s*\(|\bself\s*\[\s*['"`]|\bglobaleval\b"#,
     r"|\b(alert|prompt|confirm|eval|settimeout|setinterval)\s*(\(|`)[^)]{0,60}[)`]",
+    // global objects indexed by a string: window["alert"], parent['eval']
+    r#"|\b(window|parent|frames|globalthis|content|opener)\s*\[\s*['"`]"#,
+    // tagged templates and template sinks: [].sort.call`${alert}1`
+    r"|\.\s*(call|apply|bind)\s*`|\$\{\s*(alert|prompt|confirm|eval)\b",
+    // a quote breaking out of an attribute into an event handler or a
+    // script-capable attribute: "onfocus=..., 'formaction=...
+    r#"|['"`]\s*[/\s]*(on(abort|activate|afterprint|animation\w+|auxclick|before\w+|begin|blur|cancel|canplay\w*|change|click|close|contextmenu|copy|cuechange|cut|dblclick|drag\w*|drop|durationchange|end|ended|error|focus\w*|formdata|fullscreen\w*|hashchange|input|invalid|key\w+|load\w*|message|mouse\w+|paste|pause|play\w*|pointer\w+|popstate|progress|readystatechange|repeat|reset|resize|scroll\w*|search|seek\w*|select\w*|show|submit|toggle|touch\w+|transition\w+|unload|volumechange|wheel|zoom)|formaction|srcdoc)\s*="#,
 ));
 pub fn detect(s: &Subject<'_>) -> Option<Hit> {
     let word = s.triggered(super::T_XSS);
@@ -70,9 +82,16 @@ pub fn detect(s: &Subject<'_>) -> Option<Hit> {
 
 fn shapes(s: &Subject<'_>) -> Option<Hit> {
     let lower = s.lower;
-    if let Some(at) = SCRIPT.find(lower) {
+    if let Some(m) = SCRIPT.get().find(lower) {
+        let at = m.start();
         // a bare function call in text is weaker evidence than a tag
-        let call_only = !lower.contains('<')
+        let called = m
+            .as_str()
+            .trim_start_matches(|c: char| !c.is_ascii_alphabetic());
+        let call_only = ["alert", "prompt", "confirm", "eval", "settimeout", "setinterval"]
+            .iter()
+            .any(|f| called.starts_with(f))
+            && !lower.contains('<')
             && !lower.contains("javascript")
             && !lower.contains("document")
             && !lower.contains("window");
