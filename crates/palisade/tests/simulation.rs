@@ -21,29 +21,52 @@ async fn mixed_campaigns_are_stopped_and_customers_are_not() {
     tokio::spawn(palisade_sim::upstream::serve(l, async move {
         let _ = rx.await;
     }));
+    // A local webhook receiver that keeps what it gets.
+    let hooks = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let hl = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hook_addr = hl.local_addr().unwrap();
+    let got = hooks.clone();
+    let receiver = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |body: String| {
+            let got = got.clone();
+            async move {
+                got.lock().unwrap().push(body);
+                "ok"
+            }
+        }),
+    );
+    tokio::spawn(async move { axum::serve(hl, receiver).await.unwrap() });
+
     let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("palisade.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[gateway]\nlisten = \"127.0.0.1:0\"\n\n[[route]]\nupstream = \"http://{api}\"\n\n[console]\nlisten = \"127.0.0.1:0\"\n\n[store]\ndata_dir = \"{}\"\n\n[[alerts.webhooks]]\nurl = \"http://{hook_addr}/hook\"\nmin_severity = \"high\"\nformat = \"slack\"\n",
+            dir.path().join("data").display()
+        ),
+    )
+    .unwrap();
     let mut child = Command::new(BIN)
-        .args([
-            "gateway",
-            "--listen",
-            "127.0.0.1:0",
-            "--upstream",
-            &format!("http://{api}"),
-            "--console",
-            "",
-            "--data-dir",
-            dir.path().to_str().unwrap(),
-        ])
+        .args(["run", "--config", cfg.to_str().unwrap()])
         .stderr(Stdio::piped())
         .kill_on_drop(true)
         .spawn()
         .unwrap();
     let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let gw = tokio::time::timeout(Duration::from_secs(20), async {
+    let (gw, console) = tokio::time::timeout(Duration::from_secs(20), async {
         loop {
             let l = lines.next_line().await.unwrap().expect("gateway exited");
             if let Some(rest) = l.strip_prefix("palisade gateway on http://") {
-                return rest.split([',', ' ']).next().unwrap().to_string();
+                let gw = rest.split([',', ' ']).next().unwrap().to_string();
+                let console = rest
+                    .split("console on http://")
+                    .nth(1)
+                    .unwrap_or_else(|| panic!("no console in: {l}"))
+                    .trim()
+                    .to_string();
+                return (gw, console);
             }
         }
     })
@@ -99,6 +122,67 @@ async fn mixed_campaigns_are_stopped_and_customers_are_not() {
     assert!(
         cards.reached_upstream * 10 <= cards.requests,
         "card testing got through:\n{report}"
+    );
+
+    // Incidents: grouped by campaign and actor, not one per request.
+    let out = std::process::Command::new(BIN)
+        .args(["token", "create", "--role", "viewer", "--data-dir"])
+        .arg(dir.path().join("data"))
+        .output()
+        .unwrap();
+    let token = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let incidents: serde_json::Value = {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut s = tokio::net::TcpStream::connect(&console).await.unwrap();
+        s.write_all(format!("GET /api/v1/incidents?limit=100 HTTP/1.1\r\nHost: c\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n").as_bytes()).await.unwrap();
+        let mut raw = String::new();
+        s.read_to_string(&mut raw).await.unwrap();
+        let body = raw.split("\r\n\r\n").nth(1).unwrap_or("").to_string();
+        serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {raw}"))
+    };
+    let items = incidents["items"].as_array().unwrap();
+    let titles: Vec<String> = items
+        .iter()
+        .map(|i| i["title"].as_str().unwrap_or("").to_string())
+        .collect();
+    let blocked: u64 = report
+        .campaigns
+        .iter()
+        .filter(|c| c.is_attack())
+        .map(|c| c.blocked)
+        .sum();
+    println!(
+        "{} incidents for {blocked} blocked attack requests:\n{}",
+        items.len(),
+        titles.join("\n")
+    );
+    assert!(
+        items.len() >= 4,
+        "each campaign makes an incident: {titles:?}"
+    );
+    assert!(
+        (items.len() as u64) * 20 < blocked,
+        "incidents group requests, not one per request: {titles:?}"
+    );
+    for kind in ["Card testing", "Credential stuffing"] {
+        assert!(
+            titles.iter().any(|t| t.contains(kind)),
+            "no {kind} incident in {titles:?}"
+        );
+    }
+    let card = items
+        .iter()
+        .find(|i| i["title"].as_str().unwrap_or("").contains("Card testing"))
+        .unwrap();
+    assert_eq!(card["phase"], "abuse", "{card}");
+    // Alerts reached the local webhook receiver, as Slack-compatible JSON.
+    let got = hooks.lock().unwrap().clone();
+    assert!(!got.is_empty(), "no alert reached the webhook");
+    let first: serde_json::Value = serde_json::from_str(&got[0]).unwrap();
+    assert!(first["text"].is_string(), "{first}");
+    assert!(
+        !got.iter().any(|b| b.contains("4111111111111111")),
+        "no card number in alerts"
     );
 
     std::process::Command::new("kill")
