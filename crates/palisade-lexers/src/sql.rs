@@ -1152,6 +1152,13 @@ fn judge_breakout(s: &[u8], items: &[Item], quote: u8) -> Option<(&'static str, 
             } else {
                 n
             };
+            // A value that starts with "Union Select ..." is a product name
+            // unless a real select list follows ("union select 1,2").
+            let at_start = i == 0 && n.kind == b'E' && !items.iter().any(|c| c.has(CMT_AFTER));
+            let sel = items.iter().position(|c| std::ptr::eq(c, n)).unwrap_or(i + 1);
+            if at_start && select_statement(s, items, sel, true).is_none() {
+                return None;
+            }
             (n.kind == b'E'
                 || n.kind == b'T'
                 || n.has(SUBQ)

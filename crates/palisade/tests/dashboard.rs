@@ -104,7 +104,7 @@ async fn the_dashboard_shows_attackers_actors_and_the_catalog() {
         loop {
             let l = lines.next_line().await.unwrap().expect("demo exited early");
             if let Some(rest) = l.trim().strip_prefix("console") {
-                return rest.trim().split_whitespace().next().unwrap().to_string();
+                return rest.split_whitespace().next().unwrap().to_string();
             }
         }
     })
