@@ -649,16 +649,29 @@ fn botnet_on_a_popular_fingerprint_never_drags_in_its_shoppers() {
 #[test]
 fn watch_only_publishes_no_decision_but_keeps_scoring() {
     use palisade_core::{Exchange, Finding, Phase, RequestPart, Severity};
-    let cfg = palisade_actors::ActorsConfig { enforce: false, ..Default::default() };
-    let mut t = cfg.build(palisade_core::KeyedHasher::insecure_for_tests()).unwrap();
+    let cfg = palisade_actors::ActorsConfig {
+        enforce: false,
+        ..Default::default()
+    };
+    let mut t = cfg
+        .build(palisade_core::KeyedHasher::insecure_for_tests())
+        .unwrap();
     let mut last_risk = 0;
     for i in 0..20 {
         let ex = Exchange {
             id: format!("r{i}"),
             ts_ms: 1_000_000 + i,
             client_ip: "198.51.100.9".parse().unwrap(),
-            request: RequestPart { target: format!("/q?x={i}"), ..Default::default() },
-            findings: vec![Finding::new("sqli", "sqli.lexer", "query.x").score(10).severity(Severity::High).phase(Phase::Exploitation)],
+            request: RequestPart {
+                target: format!("/q?x={i}"),
+                ..Default::default()
+            },
+            findings: vec![
+                Finding::new("sqli", "sqli.lexer", "query.x")
+                    .score(10)
+                    .severity(Severity::High)
+                    .phase(Phase::Exploitation),
+            ],
             ..Default::default()
         };
         last_risk = t.observe(&ex, 1_000_000 + i).risk;
@@ -666,8 +679,14 @@ fn watch_only_publishes_no_decision_but_keeps_scoring() {
     assert!(last_risk >= 80, "risk still accumulates: {last_risk}");
     let snap = t.snapshot(1_000_100);
     let keys = palisade_actors::request_keys(
-        &Exchange { client_ip: "198.51.100.9".parse().unwrap(), ..Default::default() },
+        &Exchange {
+            client_ip: "198.51.100.9".parse().unwrap(),
+            ..Default::default()
+        },
         &palisade_core::KeyedHasher::insecure_for_tests(),
     );
-    assert!(snap.decide(&keys, 1_000_100).is_none(), "watch-only must not publish decisions");
+    assert!(
+        snap.decide(&keys, 1_000_100).is_none(),
+        "watch-only must not publish decisions"
+    );
 }

@@ -354,6 +354,27 @@ fn tag_name(s: &[u8], start: usize) -> &[u8] {
     s.get(start..i).unwrap_or(&[])
 }
 
+/// Whether a later start tag (after `from`) carries an attribute: what a
+/// bare `<svg>`, `<math>` or `<form>` needs to switch parsers and run
+/// something (`<math><a xlink:href=...>`, `<form><textarea onkeyup=...>`).
+fn nested_markup(s: &[u8], from: usize) -> bool {
+    let mut i = from;
+    while let Some(p) = s.get(i..).and_then(|r| memchr::memchr(b'<', r)) {
+        let at = i + p;
+        if s.get(at + 1).is_some_and(|&c| c != b'/') {
+            let seg = s.get(at + 1..).unwrap_or(&[]);
+            let seg = seg
+                .get(..memchr::memchr(b'>', seg).unwrap_or(seg.len()))
+                .unwrap_or(&[]);
+            if seg.contains(&b'=') {
+                return true;
+            }
+        }
+        i = at + 1;
+    }
+    false
+}
+
 /// A start tag whose name begins at `start`. Returns a match and where to
 /// resume scanning.
 fn tag(s: &[u8], start: usize) -> (Option<XssMatch>, usize) {
@@ -386,29 +407,32 @@ fn tag(s: &[u8], start: usize) -> (Option<XssMatch>, usize) {
             );
         }
         if let Some(t) = DANGEROUS_TAGS.iter().find(|t| lower_eq(base, t)) {
-            // Bare "<input>" / "<select>"-like form tags need an attribute to matter.
-            let weak = matches!(
-                *t,
-                "input"
-                    | "button"
-                    | "select"
-                    | "option"
-                    | "textarea"
-                    | "title"
-                    | "details"
-                    | "audio"
-                    | "video"
-                    | "source"
-                    | "use"
-                    | "set"
-                    | "image"
-                    | "comment"
-                    | "dialog"
-                    | "head"
-                    | "html"
-                    | "body"
-                    | "marquee"
-            );
+            // Bare "<input>" / "<select>"-like form tags need an attribute to
+            // matter; so do "<svg>", "<math>" and "<form>": markup written about
+            // in text ("<svg></svg> icons") runs nothing without one.
+            let weak = (matches!(*t, "svg" | "math" | "form") && !nested_markup(s, after))
+                || matches!(
+                    *t,
+                    "input"
+                        | "button"
+                        | "select"
+                        | "option"
+                        | "textarea"
+                        | "title"
+                        | "details"
+                        | "audio"
+                        | "video"
+                        | "source"
+                        | "use"
+                        | "set"
+                        | "image"
+                        | "comment"
+                        | "dialog"
+                        | "head"
+                        | "html"
+                        | "body"
+                        | "marquee"
+                );
             if !weak {
                 return (
                     Some(XssMatch {

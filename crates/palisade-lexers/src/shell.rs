@@ -725,7 +725,9 @@ fn command_word(s: &[u8], i: usize) -> Option<(String, bool)> {
     if raw.is_empty() || raw.len() > 128 {
         return None;
     }
-    let mut w = Vec::with_capacity(raw.len());
+    // the word without its quoting, on the stack: most words are no command
+    let mut buf = [0u8; 128];
+    let mut len = 0;
     let mut obfuscated = false;
     let mut k = 0;
     while let Some(&c) = raw.get(k) {
@@ -735,19 +737,25 @@ fn command_word(s: &[u8], i: usize) -> Option<(String, bool)> {
                 obfuscated = true;
                 k += 1;
             }
-            _ => w.push(c),
+            _ => {
+                if let Some(slot) = buf.get_mut(len) {
+                    *slot = c;
+                    len += 1;
+                }
+            }
         }
         k += 1;
     }
+    let mut w = buf.get(..len)?;
     // "cat$()": an empty expansion glued to the word ends it.
     if let Some(d) = w.iter().position(|&c| c == b'$') {
         obfuscated = true;
-        w.truncate(d);
+        w = w.get(..d)?;
     }
-    let word = String::from_utf8(w).ok()?;
+    let word = std::str::from_utf8(w).ok()?;
     let (path, name) = match word.rfind(['/', '\\']) {
-        Some(p) => (true, &word[p + 1..]),
-        None => (false, word.as_str()),
+        Some(p) => (true, word.get(p + 1..).unwrap_or("")),
+        None => (false, word),
     };
     // Paths need to look like a binary directory ("/bin/cat", "c:\windows\...\cmd"),
     // not "a/b" prose.
@@ -766,7 +774,7 @@ fn command_word(s: &[u8], i: usize) -> Option<(String, bool)> {
         && name.len() <= 12
         && starts_in_bin_dir(word.as_bytes())
     {
-        return Some((word.clone(), true));
+        return Some((word.to_string(), true));
     }
     let strong = lookup(name)?;
     Some((name.to_string(), strong || path || obfuscated))

@@ -1155,7 +1155,10 @@ fn judge_breakout(s: &[u8], items: &[Item], quote: u8) -> Option<(&'static str, 
             // A value that starts with "Union Select ..." is a product name
             // unless a real select list follows ("union select 1,2").
             let at_start = i == 0 && n.kind == b'E' && !items.iter().any(|c| c.has(CMT_AFTER));
-            let sel = items.iter().position(|c| std::ptr::eq(c, n)).unwrap_or(i + 1);
+            let sel = items
+                .iter()
+                .position(|c| std::ptr::eq(c, n))
+                .unwrap_or(i + 1);
             if at_start && select_statement(s, items, sel, true).is_none() {
                 return None;
             }

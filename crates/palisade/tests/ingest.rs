@@ -2,14 +2,13 @@
 //! (with malformed lines), the catalog it learns, and `POST /api/v1/ingest`.
 
 use std::fmt::Write as _;
-use std::process::Stdio;
 use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::process::Command;
 
-const BIN: &str = env!("CARGO_BIN_EXE_palisade");
+mod common;
+use common::{BIN, start, token};
 
 fn nginx_log() -> String {
     let mut log = String::new();
@@ -215,41 +214,20 @@ components:
 async fn the_console_accepts_batches() {
     let dir = tempfile::tempdir().unwrap();
     // Ingest needs the analyst role: a token made as an operator would.
-    let out = std::process::Command::new(BIN)
-        .args(["token", "create", "--role", "analyst", "--data-dir"])
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{out:?}");
-    let token = String::from_utf8(out.stdout).unwrap().trim().to_string();
-    let mut child = Command::new(BIN)
-        .args([
-            "gateway",
-            "--listen",
-            "127.0.0.1:0",
-            "--upstream",
-            "http://127.0.0.1:9",
-            "--console",
-            "127.0.0.1:0",
-            "--data-dir",
-            dir.path().to_str().unwrap(),
-        ])
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let console = tokio::time::timeout(Duration::from_secs(20), async {
-        loop {
-            let l = lines.next_line().await.unwrap().expect("exited");
-            if let Some((_, c)) = l.split_once("console on http://") {
-                return c.trim().to_string();
-            }
-        }
-    })
-    .await
-    .unwrap();
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    let token = token(dir.path(), "analyst");
+    let node = start(&[
+        "gateway",
+        "--listen",
+        "127.0.0.1:0",
+        "--upstream",
+        "http://127.0.0.1:9",
+        "--console",
+        "127.0.0.1:0",
+        "--data-dir",
+        dir.path().to_str().unwrap(),
+    ])
+    .await;
+    let console = node.console.clone();
     let body = concat!(
         r#"{"ts_ms":1795000000000,"client_ip":"198.51.100.4","request":{"method":"GET","target":"/api/v2/items/1?q=1%27%20OR%201%3D1--"}}"#,
         "\n",
@@ -309,9 +287,5 @@ async fn the_console_accepts_batches() {
         "{flagged}"
     );
     assert!(flagged.contains("\"enforced\":false"), "{flagged}");
-    std::process::Command::new("kill")
-        .args(["-TERM", &child.id().unwrap().to_string()])
-        .status()
-        .unwrap();
-    let _ = tokio::time::timeout(Duration::from_secs(20), child.wait()).await;
+    assert!(node.stop().await.success());
 }

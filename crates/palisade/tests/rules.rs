@@ -1,13 +1,12 @@
 //! `palisade rules check|test`, and rules hot reload in a running gateway.
 
-use std::process::Stdio;
 use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::process::Command;
 
-const BIN: &str = env!("CARGO_BIN_EXE_palisade");
+mod common;
+use common::{BIN, start};
 
 const PATCH: &str = r#"
 [[rule]]
@@ -121,24 +120,8 @@ async fn rules_reload_when_the_file_changes_without_dropping_connections() {
     std::fs::write(&cfg, format!(
         "[gateway]\nlisten = \"127.0.0.1:0\"\n[[route]]\nupstream = \"http://{api}\"\n[console]\nlisten = \"\"\n[store]\ndata_dir = \"{}\"\n[detect]\nrules = [\"{}\"]\n",
         dir.path().join("data").display(), rules.display())).unwrap();
-    let mut child = Command::new(BIN)
-        .args(["run", "--config", cfg.to_str().unwrap()])
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let gw = tokio::time::timeout(Duration::from_secs(20), async {
-        loop {
-            let l = lines.next_line().await.unwrap().expect("exited");
-            if let Some(r) = l.strip_prefix("palisade gateway on http://") {
-                return r.split([',', ' ']).next().unwrap().to_string();
-            }
-        }
-    })
-    .await
-    .unwrap();
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    let node = start(&["run", "--config", cfg.to_str().unwrap()]).await;
+    let gw = node.gateway.clone();
 
     // One keep-alive connection held open across the reload.
     let mut conn = TcpStream::connect(&gw).await.unwrap();
@@ -184,10 +167,6 @@ async fn rules_reload_when_the_file_changes_without_dropping_connections() {
         "a broken file must not unload the patch: {still}"
     );
 
-    std::process::Command::new("kill")
-        .args(["-TERM", &child.id().unwrap().to_string()])
-        .status()
-        .unwrap();
-    let _ = tokio::time::timeout(Duration::from_secs(20), child.wait()).await;
+    assert!(node.stop().await.success());
     let _ = stop_api.send(());
 }

@@ -3,15 +3,13 @@
 //! product promises: no customer blocked, every campaign stopped after a
 //! handful of requests, and few of its abuses succeed.
 
-use std::process::Stdio;
 use std::time::Duration;
 
 use palisade_sim::traffic::{Scenario, SimOptions, run};
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::net::TcpListener;
-use tokio::process::Command;
 
-const BIN: &str = env!("CARGO_BIN_EXE_palisade");
+mod common;
+use common::{start, token};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mixed_campaigns_are_stopped_and_customers_are_not() {
@@ -48,31 +46,8 @@ async fn mixed_campaigns_are_stopped_and_customers_are_not() {
         ),
     )
     .unwrap();
-    let mut child = Command::new(BIN)
-        .args(["run", "--config", cfg.to_str().unwrap()])
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let (gw, console) = tokio::time::timeout(Duration::from_secs(20), async {
-        loop {
-            let l = lines.next_line().await.unwrap().expect("gateway exited");
-            if let Some(rest) = l.strip_prefix("palisade gateway on http://") {
-                let gw = rest.split([',', ' ']).next().unwrap().to_string();
-                let console = rest
-                    .split("console on http://")
-                    .nth(1)
-                    .unwrap_or_else(|| panic!("no console in: {l}"))
-                    .trim()
-                    .to_string();
-                return (gw, console);
-            }
-        }
-    })
-    .await
-    .unwrap();
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    let node = start(&["run", "--config", cfg.to_str().unwrap()]).await;
+    let (gw, console) = (node.gateway.clone(), node.console.clone());
 
     let mut opts = SimOptions::new(&format!("http://{gw}")).unwrap();
     opts.duration = Duration::from_secs(25);
@@ -125,12 +100,7 @@ async fn mixed_campaigns_are_stopped_and_customers_are_not() {
     );
 
     // Incidents: grouped by campaign and actor, not one per request.
-    let out = std::process::Command::new(BIN)
-        .args(["token", "create", "--role", "viewer", "--data-dir"])
-        .arg(dir.path().join("data"))
-        .output()
-        .unwrap();
-    let token = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let token = token(&dir.path().join("data"), "viewer");
     let incidents: serde_json::Value = {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let mut s = tokio::net::TcpStream::connect(&console).await.unwrap();
@@ -185,14 +155,6 @@ async fn mixed_campaigns_are_stopped_and_customers_are_not() {
         "no card number in alerts"
     );
 
-    std::process::Command::new("kill")
-        .args(["-TERM", &child.id().unwrap().to_string()])
-        .status()
-        .unwrap();
-    let status = tokio::time::timeout(Duration::from_secs(20), child.wait())
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(status.success());
+    assert!(node.stop().await.success());
     let _ = stop_api.send(());
 }

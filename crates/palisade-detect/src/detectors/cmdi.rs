@@ -35,20 +35,20 @@ static SEPARATED: Lazy = Lazy::new(concat!(
 ));
 /// [`SEPARATED`] anchored at the start: all a value without separators can
 /// match, and an anchored search stops at the first byte that cannot.
-static LEADING: Lazy = Lazy::new(concat!(
-    r"^\s*",
-    bin_dir!(),
-    commands!(),
-    command_tail!(),
-));
+static LEADING: Lazy = Lazy::new(concat!(r"^\s*", bin_dir!(), commands!(), command_tail!(),));
 static STRONG: Lazy = Lazy::new(concat!(
-    r"\$\(\s*[a-z/]|`\s*[a-z/][^`]*`|\$\{ifs\}|\$ifs\b|\$\{?path:|\$\{?home\b",
+    r"\$\(\s*[a-z/]|\$\{ifs\}|\$ifs\b|\$\{?path:|\$\{?home\b",
     r"|/bin/(ba|z|da|k|c)?sh\b|/usr/bin/\w|\bcmd(\.exe)?\s*/[ck]\b|\bpowershell(\.exe)?\s+-|\b(nc|ncat|netcat)\s+(-[a-z]*e|-l)",
     r"|/[a-z?*]{0,3}[?*][a-z?*]{0,3}/[a-z?*]*[?*]|\(\)\s*\{\s*[:;]",
     r"|[;|&]\s*(\w+\s*=\s*\S+\s*;)?\s*(wget|curl)\s+\S+|\b(wget|curl)\s+(-\w+\s+)*https?://\S+\s*(\||;|-o|>)",
     r"|>\s*/dev/tcp/|\b(bash|sh)\s+-i\b|\bxterm\s+-display|\bmkfifo\s+/tmp/|\$\{?shell\}?\s+-c\b",
-    r"|(^|[&|;]\s*)for\s+(/[a-z]\s+)*(\S+\s+)?%%?[~\w\]\[-]+\s+in\s*\(|(^|[&|;]\s*)if\s+(/i\s+)?(not\s+)?(exist|defined|errorlevel|cmdextversion)\s",
 ));
+/// cmd.exe `FOR %i IN (...)` and `IF EXIST ...`: checked apart, only when
+/// a `%` or an `IF` condition word is there (their anchors defeat the
+/// regex prefilter of [`STRONG`]).
+static BATCH: Lazy = Lazy::new(
+    r"(^|[&|;]\s*)for\s+(/[a-z]\s+)*(\S+\s+)?%%?[~\w\]\[-]+\s+in\s*\(|(^|[&|;]\s*)if\s+(/i\s+)?(not\s+)?(exist|defined|errorlevel|cmdextversion)\s",
+);
 const LEXER_TRIGGERS: u128 = mask(b";|&$`\n<>(){}\\");
 
 pub fn detect(s: &Subject<'_>) -> Option<Hit> {
@@ -80,7 +80,7 @@ fn shapes(s: &Subject<'_>) -> Option<Hit> {
     }) {
         return None;
     }
-    if let Some(at) = STRONG.find(lower) {
+    if let Some(at) = strong(lower) {
         return Some(
             Hit::new(
                 "cmdi",
@@ -119,7 +119,7 @@ fn shapes(s: &Subject<'_>) -> Option<Hit> {
             .filter(|c| !matches!(c, '\'' | '"' | '\\'))
             .collect();
         if joined.len() + 2 <= lower.len()
-            && let Some(at) = STRONG.find(&joined).or_else(|| separated(&joined))
+            && let Some(at) = strong(&joined).or_else(|| separated(&joined))
         {
             return Some(
                 Hit::new(
@@ -134,6 +134,18 @@ fn shapes(s: &Subject<'_>) -> Option<Hit> {
         }
     }
     None
+}
+
+/// [`STRONG`], then [`BATCH`] when it can match.
+fn strong(lower: &str) -> Option<usize> {
+    STRONG.find(lower).or_else(|| {
+        let b = lower.as_bytes();
+        let batch = memchr::memchr(b'%', b).is_some()
+            || ["exist", "defined", "errorlevel", "cmdextversion"]
+                .iter()
+                .any(|w| memchr::memmem::find(b, w.as_bytes()).is_some());
+        if batch { BATCH.find(lower) } else { None }
+    })
 }
 
 /// The first separator-and-command match that passes [`at_separator`].
@@ -154,10 +166,9 @@ fn separated(lower: &str) -> Option<usize> {
 /// `O'Brien's` (long pieces) is prose.
 fn split_word(lower: &str) -> bool {
     let b = lower.as_bytes();
-    if ["$@", "$_", "$!", "$*", "${}", "$()"]
-        .iter()
-        .any(|p| memchr::memmem::find(b, p.as_bytes()).is_some())
-    {
+    if b.windows(2).any(|w| {
+        w[0] == b'$' && matches!(w[1], b'@' | b'_' | b'!' | b'*' | b'{' | b'(')
+    }) {
         return true;
     }
     // the whole value quoted: `'uname'`, `" ping -n 3 host`

@@ -67,9 +67,25 @@ static JAVA: Lazy = Lazy::new(concat!(
 /// Words without one of which a parameter name cannot match [`JAVA`] or
 /// [`JAVA_CLASS`]: JSON paths are long and dotted, most are plain.
 static JAVA_NAME: Words = Words::new(&[
-    "java", "class", "org.", "com.", "ognl", "memberaccess", "#context", "(#", "runtime",
-    "processbuilder", "transformer", "templatesimpl", "ro0ab", "aced", "h4sia", "kztaau",
-    "cs7qaf", "%ac%ed", "\\xac",
+    "java",
+    "class",
+    "org.",
+    "com.",
+    "ognl",
+    "memberaccess",
+    "#context",
+    "(#",
+    "runtime",
+    "processbuilder",
+    "transformer",
+    "templatesimpl",
+    "ro0ab",
+    "aced",
+    "h4sia",
+    "kztaau",
+    "cs7qaf",
+    "%ac%ed",
+    "\\xac",
 ]);
 /// Java class names in a value: gadget-chain material, weaker alone.
 static JAVA_CLASS: Lazy = Lazy::new(
@@ -86,7 +102,9 @@ static NODE_PY: Lazy = Lazy::new(concat!(
 /// detectors) is a Java serialized object: base64 or hex of the stream magic
 /// `AC ED 00 05` (plain or gzip'd) at its start.
 pub fn serialized_magic(v: &str) -> bool {
-    ["rO0AB", "KztAAU", "Cs7QAF"].iter().any(|m| v.starts_with(m))
+    ["rO0AB", "KztAAU", "Cs7QAF"]
+        .iter()
+        .any(|m| v.starts_with(m))
         || v.get(..8)
             .is_some_and(|h| h.eq_ignore_ascii_case("aced0005"))
 }

@@ -16,7 +16,7 @@ static SHAPES: Lazy = Lazy::new(concat!(
     r#"|['"`]\s*(\|\||\+|&)\s*\(?\s*select\b"#,
     r#"|['"`)]? ?; ?(drop|truncate|alter|create|delete|insert|update|exec|execute|declare|shutdown|select)\b .{0,40}\b(table|from|into|set|xp_\w+|@|\w+\()"#,
     r"|\b(xp_cmdshell|sp_executesql|sp_oacreate|@@version|@@datadir|information_schema\.(tables|columns|schemata))\b",
-    r"|\binto (out|dump)file\b",
+    r"|\binto (out|dump)file\b|\b(from|join) `?information_schema\b",
     r#"|^[\w@.\-]*['"`]\)? ?(--[\s-]*|#|/\*.*)$"#,
     r#"|^[\w@.\-]*['"`]\)? ?; ?(select|drop|delete|insert|update|shutdown|exec|declare|waitfor)\b"#,
     r"|\b\d+ ?\)? (and|or) \(?\d+ ?(=|<|>|<>) ?\d+",
@@ -35,6 +35,10 @@ static SHAPES: Lazy = Lazy::new(concat!(
     r#"|['"]\s*::\s*jsonb?\s*(@>|<@|\?[|&]?|#>>?|->>?|=|<>)|(@>|<@|#>>?|->>?)\s*['"]\s*[\[{]"#,
     r"|\bjson_(extract|unquote|keys|contains|search|value|query|build_object|agg)\s*\([^)]{0,80}\)\s*(=|<|>|<>|!=|\bis\b|\blike\b|::)",
 ));
+static UNION_HEAD: Lazy = Lazy::new(r"^\s*union( all| distinct)? ?\(? ?select\b");
+static UNION_SQL: Lazy = Lazy::new(
+    r#"^\s*union( all| distinct)? ?\(? ?select ?(\d|\*|null\b|\(|@|['"`]|[\w.]+ ?(,|from\b|\())"#,
+);
 pub(crate) const KEYWORDS: &[&str] = &[
     "select",
     "union",
@@ -92,7 +96,14 @@ fn shapes(s: &Subject<'_>) -> Option<Hit> {
     if s.is_key && s.decoded.len() < 3 {
         return None;
     }
-    if let Some(at) = SHAPES.find(s.lower) {
+    // "Union Select fabric softener": a value that *starts* with the words
+    // is a name unless a select list follows; read what comes after them
+    let body = match UNION_HEAD.get().find(s.lower) {
+        Some(m) if UNION_SQL.find(s.lower).is_none() => s.lower.get(m.end()..).unwrap_or(""),
+        _ => s.lower,
+    };
+    if let Some(at) = SHAPES.find(body) {
+        let at = at + (s.lower.len() - body.len());
         return Some(
             Hit::new(
                 "sqli",

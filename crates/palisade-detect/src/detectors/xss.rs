@@ -88,9 +88,16 @@ fn shapes(s: &Subject<'_>) -> Option<Hit> {
         let called = m
             .as_str()
             .trim_start_matches(|c: char| !c.is_ascii_alphabetic());
-        let call_only = ["alert", "prompt", "confirm", "eval", "settimeout", "setinterval"]
-            .iter()
-            .any(|f| called.starts_with(f))
+        let call_only = [
+            "alert",
+            "prompt",
+            "confirm",
+            "eval",
+            "settimeout",
+            "setinterval",
+        ]
+        .iter()
+        .any(|f| called.starts_with(f))
             && !lower.contains('<')
             && !lower.contains("javascript")
             && !lower.contains("document")
