@@ -24,7 +24,7 @@ pub mod sink;
 pub mod verdict;
 
 pub use actor::{ActorKey, ActorRef};
-pub use clock::{Clock, ManualClock, SystemClock, now_ms};
+pub use clock::{Clock, ManualClock, SystemClock, Utc, now_ms, rfc3339};
 pub use exchange::{Body, Exchange, RequestPart, ResponsePart, Source, Timings, TlsInfo};
 pub use finding::{Finding, Phase, Severity};
 pub use hash::{HashId, KeyedHasher};

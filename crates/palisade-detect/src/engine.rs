@@ -173,7 +173,7 @@ impl Engine {
                 })
                 .collect();
             if !head && self.rules.rules.iter().any(|r| !r.head) {
-                head_values = decode_all(&extract::head(req, &self.limits));
+                head_values = decode_head_args(&extract::head(req, &self.limits));
                 all.extend(head_values.iter().map(|d| RuleValue {
                     part: d.part,
                     name: &d.name,
@@ -302,6 +302,17 @@ impl Engine {
     ) -> Vec<Decoded<'a>> {
         let mut kept = Vec::with_capacity(extracted.values.len());
         for v in &extracted.values {
+            // structural headers only meet JNDI and CRLF, which need a `$`,
+            // a line break, an escape or a request line to fire
+            if v.part == Part::HeaderStructural && !structural_may_carry(&v.raw) {
+                kept.push(Decoded {
+                    part: v.part,
+                    name: v.name.clone(),
+                    is_key: v.is_key,
+                    text: v.raw.clone(),
+                });
+                continue;
+            }
             let (decoded, layers) = decode_cow(&v.raw);
             let plain = !v.is_key
                 && detectors::is_plain(&decoded)
@@ -382,6 +393,17 @@ impl Engine {
     }
 }
 
+/// Whether a structural header value holds anything the header-level
+/// detectors (JNDI lookups, CRLF and request-line injection) start from.
+fn structural_may_carry(raw: &str) -> bool {
+    raw.bytes()
+        .any(|b| matches!(b, b'$' | b'%' | b'\r' | b'\n' | b'\\' | b'&' | b'\0') || !b.is_ascii())
+        || raw
+            .as_bytes()
+            .windows(5)
+            .any(|w| w.eq_ignore_ascii_case(b"http/"))
+}
+
 /// Decodes a value, borrowing from the request when it can.
 fn decode_cow<'a>(raw: &Cow<'a, str>) -> (Cow<'a, str>, decode::Layers) {
     match raw {
@@ -393,10 +415,14 @@ fn decode_cow<'a>(raw: &Cow<'a, str>) -> (Cow<'a, str>, decode::Layers) {
     }
 }
 
-fn decode_all<'a>(extracted: &Extracted<'a>) -> Vec<Decoded<'a>> {
+/// The head's values that body-phase rules read (`args`, `arg_names`,
+/// `cookies`: query and cookie values), decoded; the path and headers they
+/// read from the request itself.
+fn decode_head_args<'a>(extracted: &Extracted<'a>) -> Vec<Decoded<'a>> {
     extracted
         .values
         .iter()
+        .filter(|v| matches!(v.part, Part::Query | Part::Cookie))
         .map(|v| Decoded {
             part: v.part,
             name: v.name.clone(),

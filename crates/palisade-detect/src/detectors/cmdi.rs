@@ -166,9 +166,9 @@ fn separated(lower: &str) -> Option<usize> {
 /// `O'Brien's` (long pieces) is prose.
 fn split_word(lower: &str) -> bool {
     let b = lower.as_bytes();
-    if b.windows(2).any(|w| {
-        w[0] == b'$' && matches!(w[1], b'@' | b'_' | b'!' | b'*' | b'{' | b'(')
-    }) {
+    if b.windows(2)
+        .any(|w| w[0] == b'$' && matches!(w[1], b'@' | b'_' | b'!' | b'*' | b'{' | b'('))
+    {
         return true;
     }
     // the whole value quoted: `'uname'`, `" ping -n 3 host`
