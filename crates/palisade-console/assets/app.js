@@ -197,7 +197,7 @@ function loginForm(message) {
     const f = new FormData(ev.target);
     try {
       const r = await api("/auth/login", { method: "POST", body: { username: f.get("username"), password: f.get("password") } });
-      S.csrf = r.csrf_token; S.me = r;
+      S.csrf = r.csrf_token; S.me = null; // whoami() draws the user bar from /auth/me
       if (!location.hash || location.hash === "#/login") location.hash = "#/overview"; else route();
     } catch (e) { document.getElementById("login-error").textContent = e.message || "Sign-in failed."; }
   });
@@ -234,7 +234,7 @@ async function incident(id) {
   <h2>Who</h2><div class="panel"><table><tr><th>Actors</th><td>${list(i.actors).map(a => esc(a.name || a.id || a)).join(", ")}</td></tr>
     <tr><th>IPs</th><td class="mono">${list(i.ips).slice(0, 12).map(esc).join(", ")}${list(i.ips).length > 12 ? " …" : ""}</td></tr>
     <tr><th>Endpoints</th><td class="mono">${list(i.endpoints).map(e => esc(e.endpoint || e.template || e.path || JSON.stringify(e))).join("<br>")}</td></tr></table></div></div></div>
-  <h2>Next steps</h2><div class="panel">${steps.map(s => `<div style="margin-bottom:10px">${esc(s.text || s.title || s.action || "")}${s.rule ? `<pre class="mono">${esc(s.rule)}</pre>` : ""}</div>`).join("") || `<pre class="mono">${esc(JSON.stringify(i.next_steps_text, null, 2))}</pre>`}</div>
+  <h2>Next steps</h2><div class="panel">${steps.map(s => `<div style="margin-bottom:10px">${esc(s.text || s.title || s.action || "")}${s.config ? `<pre class="mono">${esc(s.config)}</pre>` : ""}</div>`).join("") || `<pre class="mono">${esc(JSON.stringify(i.next_steps_text, null, 2))}</pre>`}</div>
   <h2>Evidence (masked)</h2><div class="panel"><pre class="mono">${esc(JSON.stringify(i.evidence, null, 2))}</pre></div>
   <h2>Triage</h2><div class="panel" id="triage"><select id="st">${["acknowledged", "resolved", "false_positive", "open"].map(s => `<option value="${s}">${s}</option>`).join("")}</select>
     <input id="note" placeholder="note (who and why)" style="width:50%"> <button id="apply">Change status</button> <span id="triage-msg"></span>

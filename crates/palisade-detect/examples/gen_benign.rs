@@ -176,6 +176,57 @@ const PRODUCTS: &[&str] = &[
     "Alert module add-on",
     "Table 'Oslo' oak",
 ];
+/// Support tickets and free text as developers and customers write them:
+/// Markdown, inline code, SDK snippets, many languages and scripts, HTML
+/// e-mail templates, `<` and `>` in prose, questions about security.
+const TICKETS: &[&str] = &[
+    "Hi team,\n\nthe `POST /v1/charges` call fails with `{\"error\": \"card_declined\"}` since 09:00. Any idea?",
+    "Steps:\n1. Go to *Settings* → *Billing*\n2. Click **Update card**\n3. Error: \"Something went wrong\"",
+    "curl https://api.example.com/v1/charges -u sk_test_4eC39HqLyjWDarjtT1zdp7dc: -d amount=2000 -d currency=eur",
+    "fetch('/v1/charges', {method: 'POST', body: JSON.stringify(payload)}).then(r => r.json())",
+    "requests.post(url, json=payload, headers={'Idempotency-Key': key})",
+    "Bonjour, je voudrais un remboursement pour la commande n° 4521 — merci !",
+    "Hallo, bitte die Rechnung an die neue Adresse (Straße 5) schicken.",
+    "您好，我的订单还没有到，请帮忙查一下。",
+    "Здравствуйте! Оплата не прошла, попробую позже.",
+    "こんにちは、領収書を再発行してください。",
+    "مرحبا، أريد إلغاء الاشتراك من فضلك",
+    "Olá! O pagamento via Pix falhou às 14h.",
+    "## Release notes\n- Fixed `<Select>` dropdown in checkout\n- Added <kbd>Ctrl</kbd>+<kbd>K</kbd> search\n> Note: amounts < 0.50 EUR are rejected",
+    "<p>Hello <strong>Anna</strong>,</p><p>Your invoice is attached.</p>",
+    "Our designers say <svg></svg> icons don't render in the receipt",
+    "Is your API protected against SQL injection and XSS attacks? Our auditor asked about union-based injection.",
+    "We got an email saying 'select your plan or your account will be deleted' - is it phishing?",
+    "Price: 5 < 10 > 3, see section \"Limits\" for details",
+    "The event \"onboarding=done\" never arrives at our webhook",
+    "Use {{customer.name}} and ${amount} placeholders in the email template",
+    "Ref: INV/2026/04/0012 - paid via SEPA; IBAN DE89 3704 0044 0532 0130 00",
+    "C'est l'été! Réduction -20% sur tout, code ÉTÉ20",
+    "He said \"don't\" and 'won't' — then left",
+    "file: /exports/2026/Q1/report[final].csv",
+    "Path was C:\\Program Files\\Acme\\config.ini on the POS terminal",
+    "SELECT plan: Pro; UNION dues: 12 EUR; DROP-OFF: Dock 3",
+    "Version 2.3.1 (build 4512) -- see CHANGELOG.md",
+    "1 OR 2 tickets, whichever is cheaper",
+    "cast(iron) skillet, 26 cm",
+    "x = a->b; y = c::d; // C++ snippet from the SDK",
+    "If you see {\"status\": \"requires_action\"} call stripe.handleCardAction(clientSecret)",
+    "Window (1.2m × 0.8m) replacement — frame colour: white",
+];
+/// Product names with SQL, shell and HTML words in them.
+const CATALOG: &[&str] = &[
+    "Union Select fabric softener 2L",
+    "Oak drop table, seats 4",
+    "Script & Alert Pro bundle (3 licences)",
+    "Cat 6 cable / 5 m",
+    "Echo Dot (5th gen) <refurbished>",
+    "\"Sleep Well\" pillow set",
+    "Insert coin arcade cabinet",
+    "Update: winter boots -30%",
+];
+/// A 1x1 PNG, as clients upload receipts and signatures.
+const PNG_1X1: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==";
+const JWT: &str = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c";
 const CURRENCIES: &[&str] = &["usd", "eur", "gbp", "brl", "jpy", "chf"];
 const UAS: &[&str] = &[
     "Stripe/v1 PythonBindings/7.1.0",
@@ -343,7 +394,7 @@ fn row(
 }
 
 fn json_request(r: &mut Rng, id: usize) -> Value {
-    let kind = r.below(6);
+    let kind = r.below(8);
     let cur = r.pick(CURRENCIES);
     let (path, body) = match kind {
         0 => (
@@ -369,6 +420,20 @@ fn json_request(r: &mut Rng, id: usize) -> Value {
         4 => (
             "/v1/webhook_endpoints".to_string(),
             json!({"url": format!("https://{}.example.com/hooks/payments?token={}", r.pick(&["shop", "billing", "api"]), r.alnum(20)), "enabled_events": ["charge.succeeded", "charge.refunded", "payout.paid"], "description": r.pick(TEXT), "api_version": "2024-06-20"}),
+        ),
+        6 => (
+            "/v1/support/tickets".to_string(),
+            json!({"subject": r.pick(TICKETS).lines().next().unwrap_or(""), "body": format!("{}\n\n{}", r.pick(TICKETS), r.pick(TICKETS)),
+                   "locale": r.pick(&["en-GB", "fr-FR", "de-DE", "zh-CN", "ru-RU", "ja-JP", "ar-EG", "pt-BR"]), "customer": format!("cus_{}", r.alnum(14)),
+                   "id_token": JWT, "attachments": [{"filename": r.pick(&["receipt.png", "signature.png", "Screenshot 2026-03-01 at 10.42.13.png"]), "content_type": "image/png", "data": PNG_1X1},
+                                                     {"filename": "data-uri.txt", "data": format!("data:image/png;base64,{PNG_1X1}")}]}),
+        ),
+        7 => (
+            "/v1/products".to_string(),
+            json!({"name": r.pick(CATALOG), "external_id": format!("{}{}", r.digits(12), r.digits(12)), "description": r.pick(TICKETS),
+                   "webhook_url": format!("https://hooks.slack.com/services/T{}/B{}/{}", r.alnum(8), r.alnum(8), r.alnum(24)),
+                   "return_url": format!("https://shop.example.com/callback?next=/dashboard&lang={}#section-{}", r.pick(&["en", "fr"]), r.below(9)),
+                   "images": [format!("https://cdn.example.com/p/{}.jpg?w=640&h=480&fit=crop", r.alnum(10))]}),
         ),
         _ => (
             "/v1/checkout/sessions".to_string(),

@@ -173,7 +173,7 @@ impl Engine {
                 })
                 .collect();
             if !head && self.rules.rules.iter().any(|r| !r.head) {
-                head_values = decode_head_args(&extract::head(req, &self.limits));
+                head_values = decode_head_args(&extract::head_args(req, &self.limits));
                 all.extend(head_values.iter().map(|d| RuleValue {
                     part: d.part,
                     name: &d.name,

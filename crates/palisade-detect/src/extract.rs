@@ -255,6 +255,21 @@ pub fn head<'a>(req: &'a RequestPart, limits: &Limits) -> Extracted<'a> {
     ex
 }
 
+/// The head's query and cookie values only: what body-phase rules read of
+/// the head (`args`, `arg_names`, `cookies`).
+pub fn head_args<'a>(req: &'a RequestPart, limits: &Limits) -> Extracted<'a> {
+    let mut ex = Extracted::default();
+    if let Some(q) = req.query() {
+        pairs(q, Part::Query, limits, &mut ex);
+    }
+    for (n, v) in req.headers.iter().take(limits.max_headers) {
+        if n.eq_ignore_ascii_case("cookie") {
+            cookies(v, limits, &mut ex);
+        }
+    }
+    ex
+}
+
 fn cookies<'a>(v: &'a str, limits: &Limits, ex: &mut Extracted<'a>) {
     for c in v.split(';') {
         let c = c.trim();

@@ -37,7 +37,7 @@ static SHAPES: Lazy = Lazy::new(concat!(
 ));
 static UNION_HEAD: Lazy = Lazy::new(r"^\s*union( all| distinct)? ?\(? ?select\b");
 static UNION_SQL: Lazy = Lazy::new(
-    r#"^\s*union( all| distinct)? ?\(? ?select ?(\d|\*|null\b|\(|@|['"`]|[\w.]+ ?(,|from\b|\())"#,
+    r#"^\s*union( all| distinct)? ?\(? ?select ?(\d|\*|null\b|\(|@|['"`]|[\w.]+ ?(,|from\b|\()|$)"#,
 );
 pub(crate) const KEYWORDS: &[&str] = &[
     "select",
@@ -74,7 +74,12 @@ const LEXER_TRIGGERS: u128 = mask(b"'\"`;()#=<>|&*/-");
 
 pub fn detect(s: &Subject<'_>) -> Option<Hit> {
     let keyword = s.triggered(super::T_SQL);
-    if !keyword && !s.has_any(LEXER_TRIGGERS) {
+    // `/`, `-` and `*` alone (paths, dates, ids) carry no SQL; as comments
+    // (`--`, `/*`, `*/`) they do
+    if !keyword
+        && !s.has_any(LEXER_TRIGGERS & !mask(b"/-*"))
+        && !(s.has_any(mask(b"/-*")) && (s.has("--") || s.has("/*") || s.has("*/")))
+    {
         return None;
     }
     let lexed = lexer(s);
