@@ -20,7 +20,8 @@ pub fn router() -> Router<ConsoleState> {
 }
 
 /// Query parameters of `GET /api/v1/exchanges`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListParams {
     /// Page size, 1 to 500 (default 50).
@@ -34,7 +35,8 @@ pub struct ListParams {
     pub since_ms: Option<i64>,
 }
 
-async fn list_exchanges(
+#[utoipa::path(get, path = "/api/v1/exchanges", tag = "traffic", params(ListParams), responses((status = 200, description = "OK", content_type = "application/json"), (status = 400, description = "bad request: a JSON error with code and message", content_type = "application/json"), (status = 401, description = "unauthenticated", content_type = "application/json"), (status = 403, description = "forbidden (role) or csrf", content_type = "application/json")))]
+pub(crate) async fn list_exchanges(
     State(s): State<ConsoleState>,
     q: Result<Query<ListParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<ExchangePage>, ApiError> {
@@ -59,7 +61,8 @@ async fn list_exchanges(
         .map(Json)
 }
 
-async fn get_exchange(
+#[utoipa::path(get, path = "/api/v1/exchanges/{id}", tag = "traffic", params(("id" = String, Path, description = "request id")), responses((status = 200, description = "OK", content_type = "application/json"), (status = 404, description = "not found", content_type = "application/json"), (status = 400, description = "bad request: a JSON error with code and message", content_type = "application/json"), (status = 401, description = "unauthenticated", content_type = "application/json"), (status = 403, description = "forbidden (role) or csrf", content_type = "application/json")))]
+pub(crate) async fn get_exchange(
     State(s): State<ConsoleState>,
     Path(id): Path<String>,
 ) -> Result<Json<StoredExchange>, ApiError> {
@@ -71,7 +74,8 @@ async fn get_exchange(
 }
 
 /// Query parameters of `POST /api/v1/ingest`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct IngestParams {
     /// `ndjson` (default), `nginx-json`, `envoy` or `har`.
@@ -90,7 +94,8 @@ pub struct IngestAnswer {
     pub errors: Vec<String>,
 }
 
-async fn ingest(
+#[utoipa::path(post, path = "/api/v1/ingest", tag = "sensor", params(IngestParams), request_body(content_type = "application/json", description = "exchanges as a JSON array (NDJSON and HAR are accepted too; see ?format=)"), responses((status = 200, description = "OK", content_type = "application/json"), (status = 400, description = "bad request: a JSON error with code and message", content_type = "application/json"), (status = 401, description = "unauthenticated", content_type = "application/json"), (status = 403, description = "forbidden (role) or csrf", content_type = "application/json")))]
+pub(crate) async fn ingest(
     State(s): State<ConsoleState>,
     q: Result<Query<IngestParams>, axum::extract::rejection::QueryRejection>,
     body: axum::body::Bytes,

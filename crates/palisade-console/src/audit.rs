@@ -19,7 +19,8 @@ pub fn router() -> Router<ConsoleState> {
 }
 
 /// Query parameters of `GET /api/v1/audit`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AuditParams {
     /// 1 to 500 (default 50).
@@ -28,7 +29,8 @@ pub struct AuditParams {
     pub before: Option<i64>,
 }
 
-async fn list(
+#[utoipa::path(get, path = "/api/v1/audit", tag = "admin", params(AuditParams), responses((status = 200, description = "OK", content_type = "application/json"), (status = 400, description = "bad request: a JSON error with code and message", content_type = "application/json"), (status = 401, description = "unauthenticated", content_type = "application/json"), (status = 403, description = "forbidden (role) or csrf", content_type = "application/json")))]
+pub(crate) async fn list(
     State(s): State<ConsoleState>,
     q: Result<Query<AuditParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<AuditPage>, ApiError> {
@@ -47,7 +49,8 @@ pub struct VerifyAnswer {
     pub report: AuditReport,
 }
 
-async fn verify(State(s): State<ConsoleState>) -> Result<Json<VerifyAnswer>, ApiError> {
+#[utoipa::path(get, path = "/api/v1/audit/verify", tag = "admin", responses((status = 200, description = "OK", content_type = "application/json"), (status = 400, description = "bad request: a JSON error with code and message", content_type = "application/json"), (status = 401, description = "unauthenticated", content_type = "application/json"), (status = 403, description = "forbidden (role) or csrf", content_type = "application/json")))]
+pub(crate) async fn verify(State(s): State<ConsoleState>) -> Result<Json<VerifyAnswer>, ApiError> {
     let report = s
         .with_security_store(|st| st.verify_audit().map_err(ApiError::store))
         .await?;

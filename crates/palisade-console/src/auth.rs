@@ -590,7 +590,8 @@ fn cookie(s: &ConsoleState, value: &str, max_age_s: u64) -> HeaderValue {
     HeaderValue::from_str(&c).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
-async fn login(
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body(content_type = "application/json", description = "{\"username\": \"...\", \"password\": \"...\"}"), responses((status = 200, description = "OK", content_type = "application/json"), (status = 429, description = "too many failed logins", content_type = "application/json"), (status = 400, description = "bad request: a JSON error with code and message", content_type = "application/json"), (status = 401, description = "unauthenticated", content_type = "application/json"), (status = 403, description = "forbidden (role) or csrf", content_type = "application/json")))]
+pub(crate) async fn login(
     State(s): State<ConsoleState>,
     ext: axum::http::Extensions,
     body: Result<Json<LoginRequest>, axum::extract::rejection::JsonRejection>,
@@ -685,7 +686,11 @@ async fn login(
     r
 }
 
-async fn logout(State(s): State<ConsoleState>, p: Principal) -> Result<Response, ApiError> {
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", responses((status = 200, description = "OK", content_type = "application/json"), (status = 400, description = "bad request: a JSON error with code and message", content_type = "application/json"), (status = 401, description = "unauthenticated", content_type = "application/json"), (status = 403, description = "forbidden (role) or csrf", content_type = "application/json")))]
+pub(crate) async fn logout(
+    State(s): State<ConsoleState>,
+    p: Principal,
+) -> Result<Response, ApiError> {
     if let AuthMethod::Session { id_hash, .. } = p.via {
         s.with_security_store(move |st| st.delete_session(&id_hash).map_err(ApiError::store))
             .await?;
@@ -696,7 +701,8 @@ async fn logout(State(s): State<ConsoleState>, p: Principal) -> Result<Response,
     Ok(r)
 }
 
-async fn me(p: Principal) -> Json<SessionInfo> {
+#[utoipa::path(get, path = "/api/v1/auth/me", tag = "auth", responses((status = 200, description = "OK", content_type = "application/json"), (status = 400, description = "bad request: a JSON error with code and message", content_type = "application/json"), (status = 401, description = "unauthenticated", content_type = "application/json"), (status = 403, description = "forbidden (role) or csrf", content_type = "application/json")))]
+pub(crate) async fn me(p: Principal) -> Json<SessionInfo> {
     let csrf_token = match &p.via {
         AuthMethod::Session { csrf_token, .. } => Some(csrf_token.clone()),
         AuthMethod::Token { .. } => None,
@@ -717,7 +723,8 @@ pub struct PasswordChange {
     pub new_password: String,
 }
 
-async fn change_own_password(
+#[utoipa::path(post, path = "/api/v1/auth/password", tag = "auth", request_body(content_type = "application/json", description = "{\"current\": \"...\", \"new\": \"...\"}"), responses((status = 200, description = "OK", content_type = "application/json"), (status = 400, description = "bad request: a JSON error with code and message", content_type = "application/json"), (status = 401, description = "unauthenticated", content_type = "application/json"), (status = 403, description = "forbidden (role) or csrf", content_type = "application/json")))]
+pub(crate) async fn change_own_password(
     State(s): State<ConsoleState>,
     p: Principal,
     body: Result<Json<PasswordChange>, axum::extract::rejection::JsonRejection>,

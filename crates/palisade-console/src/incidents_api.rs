@@ -42,7 +42,8 @@ fn locked<T>(
 }
 
 /// `GET /api/v1/incidents`
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListParams {
     pub limit: Option<usize>,
@@ -60,7 +61,8 @@ pub struct IncidentPage {
     pub offset: usize,
 }
 
-async fn list(
+#[utoipa::path(get, path = "/api/v1/incidents", tag = "incidents", params(ListParams), responses((status = 200, description = "OK", content_type = "application/json"), (status = 400, description = "bad request: a JSON error with code and message", content_type = "application/json"), (status = 401, description = "unauthenticated", content_type = "application/json"), (status = 403, description = "forbidden (role) or csrf", content_type = "application/json")))]
+pub(crate) async fn list(
     State(s): State<ConsoleState>,
     q: Result<Query<ListParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<impl IntoResponse, ApiError> {
@@ -114,10 +116,11 @@ pub struct IncidentDetail {
     pub next_steps_text: serde_json::Value,
 }
 
-async fn one(
+#[utoipa::path(get, path = "/api/v1/incidents/{id}", tag = "incidents", params(("id" = String, Path, description = "incident id")), responses((status = 200, description = "OK", content_type = "application/json"), (status = 404, description = "not found", content_type = "application/json"), (status = 400, description = "bad request: a JSON error with code and message", content_type = "application/json"), (status = 401, description = "unauthenticated", content_type = "application/json"), (status = 403, description = "forbidden (role) or csrf", content_type = "application/json")))]
+pub(crate) async fn one(
     State(s): State<ConsoleState>,
     Path(id): Path<String>,
-) -> Result<impl IncidentDetailResponse, ApiError> {
+) -> Result<Json<IncidentDetail>, ApiError> {
     let inc = locked(&s, |e| e.get(&id))?
         .ok_or_else(|| ApiError::not_found(format!("no incident `{id}`")))?;
     let summary_text = inc.summary();
@@ -129,9 +132,6 @@ async fn one(
     }))
 }
 
-trait IncidentDetailResponse: IntoResponse {}
-impl IncidentDetailResponse for Json<IncidentDetail> {}
-
 /// Body of `POST /api/v1/incidents/{id}/status`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -141,7 +141,8 @@ pub struct StatusChange {
     pub note: String,
 }
 
-async fn set_status(
+#[utoipa::path(post, path = "/api/v1/incidents/{id}/status", tag = "incidents", params(("id" = String, Path, description = "incident id")), request_body(content_type = "application/json", description = "{\"status\": \"open|acknowledged|resolved|false_positive\", \"note\": \"...\"}"), responses((status = 200, description = "OK", content_type = "application/json"), (status = 404, description = "not found", content_type = "application/json"), (status = 400, description = "bad request: a JSON error with code and message", content_type = "application/json"), (status = 401, description = "unauthenticated", content_type = "application/json"), (status = 403, description = "forbidden (role) or csrf", content_type = "application/json")))]
+pub(crate) async fn set_status(
     State(s): State<ConsoleState>,
     who: Principal,
     Path(id): Path<String>,
@@ -180,7 +181,8 @@ pub struct Note {
     pub text: String,
 }
 
-async fn add_note(
+#[utoipa::path(post, path = "/api/v1/incidents/{id}/notes", tag = "incidents", params(("id" = String, Path, description = "incident id")), request_body(content_type = "application/json", description = "{\"text\": \"...\"}"), responses((status = 200, description = "OK", content_type = "application/json"), (status = 404, description = "not found", content_type = "application/json"), (status = 400, description = "bad request: a JSON error with code and message", content_type = "application/json"), (status = 401, description = "unauthenticated", content_type = "application/json"), (status = 403, description = "forbidden (role) or csrf", content_type = "application/json")))]
+pub(crate) async fn add_note(
     State(s): State<ConsoleState>,
     who: Principal,
     Path(id): Path<String>,

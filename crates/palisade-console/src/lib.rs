@@ -20,6 +20,7 @@ pub mod auth;
 mod error;
 mod incidents_api;
 mod live_api;
+pub mod openapi;
 mod ui;
 pub mod users;
 
@@ -179,7 +180,10 @@ pub fn router(state: ConsoleState) -> Router {
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
         .merge(metrics_route)
-        .nest("/api/v1", api)
+        .nest(
+            "/api/v1",
+            api.route("/openapi.json", get(openapi::document)),
+        )
         .fallback(|| async { ApiError::not_found("no such route") })
         .with_state(state)
 }

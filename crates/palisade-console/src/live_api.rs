@@ -63,7 +63,8 @@ fn params<T>(q: Q<T>) -> Result<T, ApiError> {
 }
 
 /// `GET /api/v1/actors`
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ActorParams {
     pub limit: Option<usize>,
@@ -74,7 +75,8 @@ pub struct ActorParams {
     pub phase: Option<String>,
 }
 
-async fn actors(
+#[utoipa::path(get, path = "/api/v1/actors", tag = "actors", params(ActorParams), responses((status = 200, description = "OK", content_type = "application/json"), (status = 400, description = "bad request: a JSON error with code and message", content_type = "application/json"), (status = 401, description = "unauthenticated", content_type = "application/json"), (status = 403, description = "forbidden (role) or csrf", content_type = "application/json")))]
+pub(crate) async fn actors(
     State(s): State<ConsoleState>,
     q: Q<ActorParams>,
 ) -> Result<impl IntoResponse, ApiError> {
@@ -96,7 +98,8 @@ async fn actors(
     )))
 }
 
-async fn actor(
+#[utoipa::path(get, path = "/api/v1/actors/{id}", tag = "actors", params(("id" = String, Path, description = "actor id or name")), responses((status = 200, description = "OK", content_type = "application/json"), (status = 404, description = "not found", content_type = "application/json"), (status = 400, description = "bad request: a JSON error with code and message", content_type = "application/json"), (status = 401, description = "unauthenticated", content_type = "application/json"), (status = 403, description = "forbidden (role) or csrf", content_type = "application/json")))]
+pub(crate) async fn actor(
     State(s): State<ConsoleState>,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
@@ -114,7 +117,10 @@ async fn actor(
         })
 }
 
-async fn campaigns(State(s): State<ConsoleState>) -> Result<impl IntoResponse, ApiError> {
+#[utoipa::path(get, path = "/api/v1/campaigns", tag = "actors", responses((status = 200, description = "OK", content_type = "application/json"), (status = 400, description = "bad request: a JSON error with code and message", content_type = "application/json"), (status = 401, description = "unauthenticated", content_type = "application/json"), (status = 403, description = "forbidden (role) or csrf", content_type = "application/json")))]
+pub(crate) async fn campaigns(
+    State(s): State<ConsoleState>,
+) -> Result<impl IntoResponse, ApiError> {
     let c = live(&s)?.campaigns.load_full();
     Ok(Json(Page {
         total: c.len(),
@@ -124,7 +130,8 @@ async fn campaigns(State(s): State<ConsoleState>) -> Result<impl IntoResponse, A
 }
 
 /// `GET /api/v1/catalog/endpoints`
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct EndpointParams {
     pub limit: Option<usize>,
@@ -134,7 +141,8 @@ pub struct EndpointParams {
     pub flag: Option<String>,
 }
 
-async fn endpoints(
+#[utoipa::path(get, path = "/api/v1/catalog/endpoints", tag = "catalog", params(EndpointParams), responses((status = 200, description = "OK", content_type = "application/json"), (status = 400, description = "bad request: a JSON error with code and message", content_type = "application/json"), (status = 401, description = "unauthenticated", content_type = "application/json"), (status = 403, description = "forbidden (role) or csrf", content_type = "application/json")))]
+pub(crate) async fn endpoints(
     State(s): State<ConsoleState>,
     q: Q<EndpointParams>,
 ) -> Result<impl IntoResponse, ApiError> {
@@ -170,7 +178,8 @@ async fn endpoints(
     )))
 }
 
-async fn endpoint(
+#[utoipa::path(get, path = "/api/v1/catalog/endpoints/{id}", tag = "catalog", params(("id" = String, Path, description = "endpoint id")), responses((status = 200, description = "OK", content_type = "application/json"), (status = 404, description = "not found", content_type = "application/json"), (status = 400, description = "bad request: a JSON error with code and message", content_type = "application/json"), (status = 401, description = "unauthenticated", content_type = "application/json"), (status = 403, description = "forbidden (role) or csrf", content_type = "application/json")))]
+pub(crate) async fn endpoint(
     State(s): State<ConsoleState>,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
@@ -183,7 +192,10 @@ async fn endpoint(
         .ok_or_else(|| ApiError::not_found(format!("no endpoint `{id}`")))
 }
 
-async fn spec_report(State(s): State<ConsoleState>) -> Result<impl IntoResponse, ApiError> {
+#[utoipa::path(get, path = "/api/v1/catalog/spec-report", tag = "catalog", responses((status = 200, description = "OK", content_type = "application/json"), (status = 404, description = "not found", content_type = "application/json"), (status = 400, description = "bad request: a JSON error with code and message", content_type = "application/json"), (status = 401, description = "unauthenticated", content_type = "application/json"), (status = 403, description = "forbidden (role) or csrf", content_type = "application/json")))]
+pub(crate) async fn spec_report(
+    State(s): State<ConsoleState>,
+) -> Result<impl IntoResponse, ApiError> {
     match live(&s)?.spec_report.load_full().as_ref() {
         Some(r) => Ok(Json(r.clone()).into_response()),
         None => Err(ApiError::not_found(
@@ -192,13 +204,15 @@ async fn spec_report(State(s): State<ConsoleState>) -> Result<impl IntoResponse,
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ChangeParams {
     pub limit: Option<usize>,
 }
 
-async fn changes(
+#[utoipa::path(get, path = "/api/v1/catalog/changes", tag = "catalog", params(ChangeParams), responses((status = 200, description = "OK", content_type = "application/json"), (status = 400, description = "bad request: a JSON error with code and message", content_type = "application/json"), (status = 401, description = "unauthenticated", content_type = "application/json"), (status = 403, description = "forbidden (role) or csrf", content_type = "application/json")))]
+pub(crate) async fn changes(
     State(s): State<ConsoleState>,
     q: Q<ChangeParams>,
 ) -> Result<impl IntoResponse, ApiError> {
@@ -207,12 +221,14 @@ async fn changes(
     Ok(Json(page(c.iter().cloned(), 0, p.limit.unwrap_or(100))))
 }
 
-async fn openapi(State(s): State<ConsoleState>) -> Result<impl IntoResponse, ApiError> {
+#[utoipa::path(get, path = "/api/v1/catalog/openapi.json", tag = "catalog", responses((status = 200, description = "OK", content_type = "application/json"), (status = 400, description = "bad request: a JSON error with code and message", content_type = "application/json"), (status = 401, description = "unauthenticated", content_type = "application/json"), (status = 403, description = "forbidden (role) or csrf", content_type = "application/json")))]
+pub(crate) async fn openapi(State(s): State<ConsoleState>) -> Result<impl IntoResponse, ApiError> {
     Ok(Json(live(&s)?.openapi.load_full().as_ref().clone()))
 }
 
 /// `GET /api/v1/overview`
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct OverviewParams {
     /// The window, in minutes (default 60, at most 7 days).
@@ -238,7 +254,8 @@ pub struct Overview {
     pub shadow_endpoints: usize,
 }
 
-async fn overview(
+#[utoipa::path(get, path = "/api/v1/overview", tag = "overview", params(OverviewParams), responses((status = 200, description = "OK", content_type = "application/json"), (status = 400, description = "bad request: a JSON error with code and message", content_type = "application/json"), (status = 401, description = "unauthenticated", content_type = "application/json"), (status = 403, description = "forbidden (role) or csrf", content_type = "application/json")))]
+pub(crate) async fn overview(
     State(s): State<ConsoleState>,
     q: Q<OverviewParams>,
 ) -> Result<impl IntoResponse, ApiError> {

@@ -72,7 +72,10 @@ fn entry(actor: &str, action: &str, target: &str, detail: serde_json::Value) -> 
     }
 }
 
-async fn list_users(State(s): State<ConsoleState>) -> Result<Json<Vec<UserRecord>>, ApiError> {
+#[utoipa::path(get, path = "/api/v1/users", tag = "admin", responses((status = 200, description = "OK", content_type = "application/json"), (status = 400, description = "bad request: a JSON error with code and message", content_type = "application/json"), (status = 401, description = "unauthenticated", content_type = "application/json"), (status = 403, description = "forbidden (role) or csrf", content_type = "application/json")))]
+pub(crate) async fn list_users(
+    State(s): State<ConsoleState>,
+) -> Result<Json<Vec<UserRecord>>, ApiError> {
     s.with_security_store(|st| st.users().map_err(ApiError::store))
         .await
         .map(Json)
@@ -87,7 +90,8 @@ pub struct NewUser {
     pub password: String,
 }
 
-async fn create_user(
+#[utoipa::path(post, path = "/api/v1/users", tag = "admin", request_body(content_type = "application/json", description = "{\"name\": \"...\", \"role\": \"admin|analyst|viewer\", \"password\": \"...\"}"), responses((status = 200, description = "OK", content_type = "application/json"), (status = 409, description = "exists", content_type = "application/json"), (status = 400, description = "bad request: a JSON error with code and message", content_type = "application/json"), (status = 401, description = "unauthenticated", content_type = "application/json"), (status = 403, description = "forbidden (role) or csrf", content_type = "application/json")))]
+pub(crate) async fn create_user(
     State(s): State<ConsoleState>,
     p: Principal,
     b: JsonBody<NewUser>,
@@ -148,7 +152,8 @@ pub struct UserChange {
     pub password: Option<String>,
 }
 
-async fn update_user(
+#[utoipa::path(patch, path = "/api/v1/users/{name}", tag = "admin", params(("name" = String, Path, description = "user name")), request_body(content_type = "application/json", description = "role, password or disabled"), responses((status = 200, description = "OK", content_type = "application/json"), (status = 404, description = "not found", content_type = "application/json"), (status = 409, description = "last admin", content_type = "application/json"), (status = 400, description = "bad request: a JSON error with code and message", content_type = "application/json"), (status = 401, description = "unauthenticated", content_type = "application/json"), (status = 403, description = "forbidden (role) or csrf", content_type = "application/json")))]
+pub(crate) async fn update_user(
     State(s): State<ConsoleState>,
     p: Principal,
     UrlPath(name): UrlPath<String>,
@@ -257,7 +262,10 @@ fn forget_initial_password(data_dir: &Path, user: &str) {
     }
 }
 
-async fn list_tokens(State(s): State<ConsoleState>) -> Result<Json<Vec<TokenRecord>>, ApiError> {
+#[utoipa::path(get, path = "/api/v1/tokens", tag = "admin", responses((status = 200, description = "OK", content_type = "application/json"), (status = 400, description = "bad request: a JSON error with code and message", content_type = "application/json"), (status = 401, description = "unauthenticated", content_type = "application/json"), (status = 403, description = "forbidden (role) or csrf", content_type = "application/json")))]
+pub(crate) async fn list_tokens(
+    State(s): State<ConsoleState>,
+) -> Result<Json<Vec<TokenRecord>>, ApiError> {
     s.with_security_store(|st| st.tokens().map_err(ApiError::store))
         .await
         .map(Json)
@@ -281,7 +289,8 @@ pub struct CreatedToken {
     pub name: String,
 }
 
-async fn create_token(
+#[utoipa::path(post, path = "/api/v1/tokens", tag = "admin", request_body(content_type = "application/json", description = "{\"role\": \"viewer\", \"name\": \"...\"}"), responses((status = 200, description = "OK", content_type = "application/json"), (status = 400, description = "bad request: a JSON error with code and message", content_type = "application/json"), (status = 401, description = "unauthenticated", content_type = "application/json"), (status = 403, description = "forbidden (role) or csrf", content_type = "application/json")))]
+pub(crate) async fn create_token(
     State(s): State<ConsoleState>,
     p: Principal,
     b: JsonBody<TokenRequest>,
@@ -335,7 +344,8 @@ fn issue_token(
     })
 }
 
-async fn revoke_token(
+#[utoipa::path(delete, path = "/api/v1/tokens/{id}", tag = "admin", params(("id" = String, Path, description = "token id")), responses((status = 200, description = "OK", content_type = "application/json"), (status = 404, description = "not found", content_type = "application/json"), (status = 400, description = "bad request: a JSON error with code and message", content_type = "application/json"), (status = 401, description = "unauthenticated", content_type = "application/json"), (status = 403, description = "forbidden (role) or csrf", content_type = "application/json")))]
+pub(crate) async fn revoke_token(
     State(s): State<ConsoleState>,
     p: Principal,
     UrlPath(id): UrlPath<String>,

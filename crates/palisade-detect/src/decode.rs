@@ -429,11 +429,10 @@ pub fn squeeze(norm: &str) -> String {
 /// text, that text.
 pub fn base64_text(s: &str) -> Option<String> {
     let t = s.trim();
-    if t.len() < 16 || t.len() > 64 * 1024 {
-        return None;
-    }
     let body = t.trim_end_matches('=');
-    if t.len() - body.len() > 2 {
+    // short values only when padded: `JChpZCk=` is `$(id)`, `Payments` a word
+    let min = if body.len() < t.len() { 8 } else { 12 };
+    if t.len() < min || t.len() > 64 * 1024 || t.len() - body.len() > 2 || body.len() % 4 == 1 {
         return None;
     }
     let urlsafe = body.bytes().any(|c| c == b'-' || c == b'_');
@@ -445,9 +444,14 @@ pub fn base64_text(s: &str) -> Option<String> {
                 c == b'+' || c == b'/'
             }
     });
-    // all-letter or all-digit words are words, not base64
+    // one-case words and numbers are words, not base64 (unless padded);
+    // mixed-case letters (`JyBvciAxPTEtLQ`) are decoded and judged by what
+    // they decode to
+    let padded = body.len() < t.len();
     if !ok
-        || body.bytes().all(|c| c.is_ascii_alphabetic())
+        || (!padded
+            && (body.bytes().all(|c| c.is_ascii_lowercase())
+                || body.bytes().all(|c| c.is_ascii_uppercase())))
         || body.bytes().all(|c| c.is_ascii_digit())
     {
         return None;
@@ -469,6 +473,15 @@ pub fn base64_text(s: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn base64_of_text_padded_or_not() {
+        assert_eq!(base64_text("JyBvciAxPTEtLQ").as_deref(), Some("' or 1=1--"));
+        assert_eq!(base64_text("JChpZCk=").as_deref(), Some("$(id)"));
+        assert_eq!(base64_text("Payments"), None);
+        assert_eq!(base64_text("PaymentIntentSucceeded"), None);
+        assert_eq!(base64_text("cus_NffrFeUfNV2Hib"), None);
+    }
 
     #[test]
     fn peels_double_percent_and_comments() {

@@ -341,22 +341,24 @@ impl Engine {
                     && detectors::is_clean_user_agent(&decoded);
                 let found = !clean_ua && run_value_detectors(&subject, v, out, None);
                 // a value that is base64 of text is inspected as that text too
-                if !found
-                    && !v.part.is_header()
-                    && let Some(b64) = decode::base64_text(&decoded)
-                {
-                    let (d2, l2) = decode::decode(&b64);
-                    let lower2 = decode::normalize(&d2);
-                    let s2 = Subject {
-                        decoded: &d2,
-                        lower: &lower2,
-                        layers: l2,
-                        ascii: detectors::ascii_mask(&lower2),
-                        triggers: detectors::triggers(&lower2),
-                        ..subject
-                    };
-                    run_value_detectors(&s2, v, out, Some("base64"));
+                if !found && !clean_ua {
+                    inspect_base64(&subject, v, out);
                 }
+            } else if decoded.len() >= 12 {
+                // unpadded base64 is made of word characters only: the fast
+                // path would wave `JyBvciAxPTEtLQ` (`' or 1=1--`) through
+                let subject = Subject {
+                    part: v.part,
+                    name: &v.name,
+                    is_key: v.is_key,
+                    raw: &v.raw,
+                    decoded: &decoded,
+                    lower: &decoded,
+                    layers,
+                    ascii: 0,
+                    triggers: 0,
+                };
+                inspect_base64(&subject, v, out);
             }
             kept.push(Decoded {
                 part: v.part,
@@ -430,6 +432,25 @@ fn decode_head_args<'a>(extracted: &Extracted<'a>) -> Vec<Decoded<'a>> {
             text: decode_cow(&v.raw).0,
         })
         .collect()
+}
+
+/// Runs the value detectors on the text a value is base64 of, if it is
+/// (in every part but structural headers, which never reach here).
+fn inspect_base64(subject: &Subject<'_>, v: &extract::Value<'_>, out: &mut Vec<Finding>) {
+    let Some(b64) = decode::base64_text(subject.decoded) else {
+        return;
+    };
+    let (d2, l2) = decode::decode(&b64);
+    let lower2 = decode::normalize(&d2);
+    let s2 = Subject {
+        decoded: &d2,
+        lower: &lower2,
+        layers: l2,
+        ascii: detectors::ascii_mask(&lower2),
+        triggers: detectors::triggers(&lower2),
+        ..*subject
+    };
+    run_value_detectors(&s2, v, out, Some("base64"));
 }
 
 /// Runs the value detectors; whether any fired.
@@ -521,6 +542,17 @@ fn overflow_findings(ex: &Extracted<'_>, out: &mut Vec<Finding>) {
                 60,
                 "body larger than the inspection bound; inspected in part".into(),
             ),
+            Overflow::PartCharset(cs) => {
+                let (sev, conf) =
+                    crate::detectors::protocol::charset_risk(cs).unwrap_or((Severity::Low, 60));
+                (
+                    "protocol.charset",
+                    "body".into(),
+                    sev,
+                    conf,
+                    format!("multipart part charset {cs} is not inspected as such"),
+                )
+            }
             Overflow::InvalidBody(why) => (
                 "protocol.invalid_body",
                 "body".into(),

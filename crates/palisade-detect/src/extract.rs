@@ -105,6 +105,9 @@ pub enum Overflow {
     ValueTooLong(String),
     BodyTruncated,
     InvalidBody(&'static str),
+    /// A multipart part declares a charset the engine does not read
+    /// (`utf-7`, `ibm037`...), in its content type or a `_charset_` field.
+    PartCharset(String),
 }
 
 /// Values and the bounds exceeded.
@@ -211,10 +214,14 @@ pub fn head<'a>(req: &'a RequestPart, limits: &Limits) -> Extracted<'a> {
     let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
     if segments.len() > 1 {
         for (i, seg) in segments.iter().enumerate() {
-            if seg
+            let unusual = seg
                 .bytes()
-                .any(|b| !(b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~')))
-            {
+                .any(|b| !(b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~')));
+            // long mixed-case segments may be base64 of a payload
+            let encoded = seg.len() >= 12
+                && seg.bytes().any(|b| b.is_ascii_uppercase())
+                && seg.bytes().any(|b| b.is_ascii_lowercase());
+            if unusual || encoded {
                 ex.push(
                     limits,
                     Value {
@@ -876,11 +883,23 @@ fn multipart<'a>(
                 name = param(hv, "name").unwrap_or("");
                 filename = param(hv, "filename");
             } else if hn.trim().eq_ignore_ascii_case("content-type") {
+                if let Some(cs) = crate::detectors::protocol::charset_param(hv)
+                    && crate::detectors::protocol::charset_risk(&cs).is_some()
+                {
+                    ex.overflows.push(Overflow::PartCharset(cs));
+                }
                 let v = hv.trim().to_ascii_lowercase();
                 binary = !(v.starts_with("text/")
                     || v.contains("json")
                     || v.contains("xml")
                     || v.contains("x-www-form"));
+            }
+        }
+        // HTML forms name the charset of the other fields in `_charset_`
+        if name == "_charset_" {
+            let cs = content.trim().to_ascii_lowercase();
+            if crate::detectors::protocol::charset_risk(&cs).is_some() {
+                ex.overflows.push(Overflow::PartCharset(cs));
             }
         }
         if let Some(f) = filename {
@@ -964,6 +983,26 @@ mod tests {
         assert!(n.contains(&"query.user.name.$ne=x".to_string()), "{n:?}");
         assert!(n.contains(&"query.list=y".to_string()));
         assert!(n.contains(&"query.q=a b".to_string()));
+    }
+
+    #[test]
+    fn multipart_part_charsets_are_overflows() {
+        let body = "--B\nContent-Disposition: form-data; name=\"u\"\nContent-Type: text/plain; charset=utf-7\n\n+ADw-img+AD4-\n--B\nContent-Disposition: form-data; name=\"_charset_\"\n\nibm037\n--B\nContent-Disposition: form-data; name=\"ok\"\nContent-Type: text/plain; charset=utf-8\n\nhi\n--B--\n";
+        let mut ex = Extracted::default();
+        multipart(
+            body,
+            "multipart/form-data; boundary=b",
+            "multipart/form-data; boundary=B",
+            &Limits::default(),
+            &mut ex,
+        );
+        assert_eq!(
+            ex.overflows,
+            vec![
+                Overflow::PartCharset("utf-7".into()),
+                Overflow::PartCharset("ibm037".into())
+            ]
+        );
     }
 
     #[test]

@@ -399,6 +399,11 @@ pub fn shell_injection(input: &str) -> Option<ShellMatch> {
                 }
                 i += 1;
             }
+            b'\n' | b'\r' if paragraph_of_prose(s, i) => {
+                // "...wrote:\n\ncurl https://api... -d x": a paragraph of a
+                // ticket, not an injected command line
+                i += 1;
+            }
             b';' | b'|' | b'&' | b'\n' | b'\r' => {
                 let mut j = i + 1;
                 // "&&", "||", "|&", ";;"
@@ -586,6 +591,42 @@ pub fn shell_injection(input: &str) -> Option<ShellMatch> {
         }
     }
     None
+}
+
+/// Whether the line break at `i` opens a new paragraph (a blank line) of a
+/// text with prose before it (three spaces or more), and the line after it
+/// chains, substitutes or redirects nothing.
+fn paragraph_of_prose(s: &[u8], i: usize) -> bool {
+    let mut start = i;
+    while start > 0 && s.get(start - 1).is_some_and(u8::is_ascii_whitespace) {
+        start -= 1;
+    }
+    let mut end = i;
+    while s.get(end).is_some_and(u8::is_ascii_whitespace) {
+        end += 1;
+    }
+    let breaks = s
+        .get(start..end)
+        .unwrap_or(&[])
+        .iter()
+        .filter(|&&c| c == b'\n')
+        .count();
+    let prose = s
+        .get(..start)
+        .unwrap_or(&[])
+        .iter()
+        .filter(|&&c| c == b' ')
+        .count()
+        >= 3;
+    let line = s.get(end..).unwrap_or(&[]);
+    let line = line
+        .get(..memchr::memchr(b'\n', line).unwrap_or(line.len()))
+        .unwrap_or(&[]);
+    breaks >= 2
+        && prose
+        && !line
+            .iter()
+            .any(|c| matches!(c, b'|' | b';' | b'&' | b'`' | b'$' | b'>' | b'<'))
 }
 
 /// "xz is enough", "unzip can seek": an English word follows the command.

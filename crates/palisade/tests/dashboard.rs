@@ -24,7 +24,9 @@ fn chromium() -> PathBuf {
             }
         }
     }
-    panic!("this test drives Debian's headless Chromium: install it (apt-get install chromium) or run .ci/run, which does");
+    panic!(
+        "this test drives Debian's headless Chromium: install it (apt-get install chromium) or run .ci/run, which does"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -40,9 +42,26 @@ async fn a_person_signs_in_and_sees_attackers_incidents_and_the_catalog() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let mut demo = Command::new(BIN)
-        .args(["demo", "--duration", "120s", "--listen", "127.0.0.1:0", "--console", "127.0.0.1:0",
-            "--upstream-listen", "127.0.0.1:0", "--rate", "20", "--data-dir", data.to_str().unwrap()])
-        .stdout(Stdio::piped()).stderr(Stdio::null()).kill_on_drop(true).spawn().unwrap();
+        .args([
+            "demo",
+            "--duration",
+            "120s",
+            "--listen",
+            "127.0.0.1:0",
+            "--console",
+            "127.0.0.1:0",
+            "--upstream-listen",
+            "127.0.0.1:0",
+            "--rate",
+            "20",
+            "--data-dir",
+            data.to_str().unwrap(),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
     let mut lines = BufReader::new(demo.stdout.take().unwrap()).lines();
     let console = tokio::time::timeout(Duration::from_secs(30), async {
         loop {
@@ -57,7 +76,8 @@ async fn a_person_signs_in_and_sees_attackers_incidents_and_the_catalog() {
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
     // Let customers and the attack campaigns run (attacks start after 3 s).
     tokio::time::sleep(Duration::from_secs(15)).await;
-    let password = std::fs::read_to_string(data.join("initial-admin-password")).expect("the first admin's password file");
+    let password = std::fs::read_to_string(data.join("initial-admin-password"))
+        .expect("the first admin's password file");
     let password = password.trim().to_string();
 
     let shots = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("dashboard-screenshots");
@@ -66,7 +86,12 @@ async fn a_person_signs_in_and_sees_attackers_incidents_and_the_catalog() {
         Duration::from_secs(180),
         Command::new("node")
             .arg(browser_dir.join("dashboard.mjs"))
-            .args([console.as_str(), "admin", password.as_str(), shots.to_str().unwrap()])
+            .args([
+                console.as_str(),
+                "admin",
+                password.as_str(),
+                shots.to_str().unwrap(),
+            ])
             .env("CHROMIUM", &chromium)
             .current_dir(&browser_dir)
             .kill_on_drop(true)
@@ -79,37 +104,101 @@ async fn a_person_signs_in_and_sees_attackers_incidents_and_the_catalog() {
     let v: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap_or("{}"))
         .unwrap_or_else(|e| panic!("{e}: {stdout}\n{}", String::from_utf8_lossy(&out.stderr)));
     let page = |k: &str| v[k].as_str().unwrap_or("").to_string();
-    assert!(v["error"].is_null(), "the browser run failed: {}", page("error"));
+    assert!(
+        v["error"].is_null(),
+        "the browser run failed: {}",
+        page("error")
+    );
 
     assert!(page("login").contains("Sign in to Palisade"));
     assert!(page("who").contains("admin"), "signed in: {}", page("who"));
     let o = page("overview");
-    assert!(o.contains("Riskiest actors") && o.contains("Most targeted endpoints") && o.contains("vs a week before") || o.contains("a week before"), "{o}");
+    assert!(
+        o.contains("Riskiest actors")
+            && o.contains("Most targeted endpoints")
+            && o.contains("vs a week before")
+            || o.contains("a week before"),
+        "{o}"
+    );
     assert!(o.contains("block"), "attackers shown blocked: {o}");
     let inc = page("incidents");
-    assert!(inc.contains("Card testing") || inc.contains("Credential stuffing"), "{inc}");
+    assert!(
+        inc.contains("Card testing") || inc.contains("Credential stuffing"),
+        "{inc}"
+    );
     let a = page("actors");
-    assert!(a.contains("Campaigns") && (a.contains("card_testing") || a.contains("credential_stuffing")), "{a}");
-    assert!(a.contains("127.1"), "attacker addresses from the simulator's ranges: {a}");
+    assert!(
+        a.contains("Campaigns")
+            && (a.contains("card_testing") || a.contains("credential_stuffing")),
+        "{a}"
+    );
+    assert!(
+        a.contains("127.1"),
+        "attacker addresses from the simulator's ranges: {a}"
+    );
     let actor = page("actor");
-    assert!(actor.contains("Risk over time") && actor.contains("exploitation"), "{actor}");
+    assert!(
+        actor.contains("Risk over time") && actor.contains("exploitation"),
+        "{actor}"
+    );
     let c = page("catalog");
-    assert!(c.contains("/api/v1/accounts/{account}") && c.contains("card_number"), "{c}");
+    assert!(
+        c.contains("/api/v1/accounts/{account}") && c.contains("card_number"),
+        "{c}"
+    );
     let t = page("traffic");
     assert!(t.contains("block"), "{t}");
-    assert!(!page("traffic_html").contains("<script>alert"), "an attacker's payload became markup");
-    assert!(!t.contains("4111111111111111"), "no full card number on screen");
+    assert!(
+        !page("traffic_html").contains("<script>alert"),
+        "an attacker's payload became markup"
+    );
+    assert!(
+        !t.contains("4111111111111111"),
+        "no full card number on screen"
+    );
     let i = page("incident");
-    assert!(i.contains("What happened") && i.contains("Timeline") && i.contains("Blast radius") && i.contains("Next steps"), "{i}");
+    assert!(
+        i.contains("What happened")
+            && i.contains("Timeline")
+            && i.contains("Blast radius")
+            && i.contains("Next steps"),
+        "{i}"
+    );
     let after = page("incident_after");
-    assert!(after.contains("acknowledged") && after.contains("on it: checking the card BINs"), "{after}");
-    assert!(page("audit").contains("incident.status"), "the change is in the audit log: {}", page("audit"));
+    assert!(
+        after.contains("acknowledged") && after.contains("on it: checking the card BINs"),
+        "{after}"
+    );
+    assert!(
+        page("audit").contains("incident.status"),
+        "the change is in the audit log: {}",
+        page("audit")
+    );
     assert!(page("after_logout").contains("Sign in to Palisade"));
 
-    for s in ["login", "overview", "incidents", "actors", "actor", "catalog", "traffic", "incident", "audit"] {
+    for s in [
+        "login",
+        "overview",
+        "incidents",
+        "actors",
+        "actor",
+        "catalog",
+        "traffic",
+        "incident",
+        "audit",
+    ] {
         let f = shots.join(format!("{s}.png"));
-        assert!(std::fs::metadata(&f).map(|m| m.len() > 10_000).unwrap_or(false), "no screenshot {}", f.display());
+        assert!(
+            std::fs::metadata(&f)
+                .map(|m| m.len() > 10_000)
+                .unwrap_or(false),
+            "no screenshot {}",
+            f.display()
+        );
     }
-    std::process::Command::new("kill").args(["-TERM", &demo.id().unwrap().to_string()]).status().unwrap();
+    std::process::Command::new("kill")
+        .args(["-TERM", &demo.id().unwrap().to_string()])
+        .status()
+        .unwrap();
     let _ = tokio::time::timeout(Duration::from_secs(30), demo.wait()).await;
 }

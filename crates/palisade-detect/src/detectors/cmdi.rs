@@ -3,7 +3,7 @@
 //! substitution, `${IFS}` tricks, glob-spelled binaries (`/???/c?t`) and
 //! quote-split commands (`w'h'o'am'i`), read on the normalized value.
 
-use super::{Hit, Lazy, Subject, mask};
+use super::{Hit, Lazy, Subject, Words, mask};
 use palisade_core::Severity;
 
 /// Command names that matter after a separator (or at the start of a value).
@@ -139,11 +139,9 @@ fn shapes(s: &Subject<'_>) -> Option<Hit> {
 /// [`STRONG`], then [`BATCH`] when it can match.
 fn strong(lower: &str) -> Option<usize> {
     STRONG.find(lower).or_else(|| {
-        let b = lower.as_bytes();
-        let batch = memchr::memchr(b'%', b).is_some()
-            || ["exist", "defined", "errorlevel", "cmdextversion"]
-                .iter()
-                .any(|w| memchr::memmem::find(b, w.as_bytes()).is_some());
+        static CONDITIONS: Words = Words::new(&["exist", "defined", "errorlevel", "cmdextversion"]);
+        let batch =
+            memchr::memchr(b'%', lower.as_bytes()).is_some() || CONDITIONS.find(lower).is_some();
         if batch { BATCH.find(lower) } else { None }
     })
 }

@@ -47,13 +47,25 @@ pub(crate) const SCRIPT_WORDS: &[&str] = &[
     "getruntime",
     "_$$nd_func",
     "@{",
+    "!!",
+    "!ruby/",
+    "resume next",
+    "createobject",
+    "wscript",
 ];
 
+/// Server-side include directives (`<!--#exec cmd="id"-->`, `#include`).
+static SSI: Lazy =
+    Lazy::new(r"<!--\s*#\s*(exec|include|echo|config|set|printenv|fsize|flastmod|if|elif)\b");
 static PHP_STRONG: Lazy = Lazy::new(concat!(
     r"<\?(php\b|=|\s*(echo|print|system|eval|include|require|passthru|exec)\b|\s*\$\w)|\$_(get|post|request|cookie|server|files|env|session)\b\s*\[|\bphp://(input|filter|fd)",
     r#"|\b(shell_exec|passthru|proc_open|popen|pcntl_exec|assert|create_function|call_user_func(_array)?|base64_decode|gzinflate|str_rot13|file_put_contents|fsockopen|move_uploaded_file|phpinfo|preg_replace|array_map|unserialize|highlight_file|show_source|system|exec|eval)\s*\(\s*['"`$\w]"#,
     r#"|\b[oc]:\d+:\s*"\w[\w\\]*"\s*:\s*\d+\s*:\s*\{|\ba:\d+:\s*\{\s*[is]:\d"#,
     r"|\$\{\s*@?\s*(system|eval|exec)|\$\w+\s*\(\s*\$_",
+    // names only PHP has, called even without arguments
+    r"|\b(base64_decode|gzinflate|gzuncompress|gzdecode|bzdecompress|str_rot13|call_user_func(_array)?|create_function|shell_exec|proc_open|pcntl_exec|fsockopen|move_uploaded_file|phpinfo|highlight_file|show_source|get_defined_vars|ini_set)\s*\(",
+    // the whole value is a variable function call: $a(1), $$b(2), @$__[o](4)
+    r"|^\s*@?\$+[a-z_]\w*(\[[^\]]*\])*\s*\([^()]*\)\s*;?\s*$",
 ));
 static JAVA: Lazy = Lazy::new(concat!(
     r"\bjava\.(lang\.(runtime|processbuilder|reflect|classloader|system\b|class\b|thread|process\b)|io\.(file\w*|objectinputstream)|net\.(url|socket)|beans\.xmldecoder|util\.priorityqueue)",
@@ -96,6 +108,12 @@ static NODE_PY: Lazy = Lazy::new(concat!(
     r#"|\b__import__\s*\(\s*['"`]|\bos\.(system|popen|exec\w*)\s*\(|\bsubprocess\.(call|popen|run|check_output)\s*\(|\bexec\s*\(\s*compile\s*\(|\bpickle\.loads\s*\("#,
     r#"|_\$\$nd_func\$\$_|\bprocess\s*\[\s*['"`]?\w|\bglobal\.process\b|@\{\s*\[\s*!*\s*(system|exec|`|qx)"#,
     r"|\bkernel\.(exec|system|spawn|open)\b|\bio\.popen\s*\(|\bruntime\.getruntime\b",
+    // unsafe YAML tags that construct objects: Python, Ruby, Java (SnakeYAML)
+    r"|!!python/(object|name|module)|!ruby/(object|hash|struct)|!!javax?\.\w+|!!com\.sun\.",
+    // classic ASP / VBScript code
+    r"|\bon error resume next\b|\b(server\.createobject|wscript\.shell|createobject\s*\(\s*['\x22]wscript)",
+    // JavaScript sandbox escapes
+    r"|\bconstructor\s*\.\s*constructor\b|\bconstructor\s*\[\s*['\x22`]constructor|\bnew\s+function\s*\(\s*['\x22`]",
 ));
 
 /// Whether a value made only of word characters (which skips the value
@@ -129,6 +147,20 @@ pub fn detect(s: &Subject<'_>) -> Option<Hit> {
     let lower = s.lower;
     if lower.len() < 5 {
         return None;
+    }
+    if s.has("<!--")
+        && let Some(at) = SSI.find(lower)
+    {
+        return Some(
+            Hit::new(
+                "code",
+                "code.ssi",
+                Severity::Critical,
+                90,
+                "server-side include directive",
+            )
+            .near(lower, at),
+        );
     }
     if s.has_any(mask(b"(<${:"))
         && let Some(at) = PHP_STRONG.find(lower)

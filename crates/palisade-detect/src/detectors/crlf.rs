@@ -1,7 +1,9 @@
 //! CRLF and header injection: a line break in a URL parameter, path,
 //! cookie or header value followed by something that reads as a header or a
 //! second response (`%0d%0aSet-Cookie:`, `\r\nLocation:`, `HTTP/1.1 200`).
-//! Bodies are not read: JSON text fields carry newlines legitimately.
+//! Bodies are read only for mail commands and headers after a break that
+//! follows a single token (`a@b.example\r\nRCPT TO:...`): JSON text fields
+//! carry newlines legitimately.
 
 use palisade_core::Severity;
 
@@ -15,7 +17,21 @@ static REQUEST_IN_VALUE: Lazy = Lazy::new(
     r"(?i)\b(get|post|head|put|delete|options|trace|connect|patch) +(/|https?://)\S* +http/\d",
 );
 
+/// A mail protocol command on a line of its own (IMAP with its tag, SMTP,
+/// POP3): e-mail header and command injection through a field that ends up
+/// in a mail session (`a@b.example\r\nRCPT TO:<x@evil.example>`).
+static MAIL_COMMAND: Lazy = Lazy::new(concat!(
+    r"(?i)[\r\n]\s*(",
+    r"[a-z]\d{1,5} +(capability|fetch|login|select|examine|logout|noop|list|lsub|status|append|store|copy|uid|search|authenticate|starttls|create|delete|rename)\b",
+    r"|(rcpt +to|mail +from) *:|(helo|ehlo) +[\w.-]+\s*$|(quit|rset|noop|data|starttls)\s*(\r?\n|$)",
+    r"|(bcc|cc|to|from|reply-to|subject) *: *[^\r\n]*@",
+    r")",
+));
+
 pub fn detect(s: &Subject<'_>) -> Option<Hit> {
+    if let Some(hit) = mail_command(s) {
+        return Some(hit);
+    }
     if s.part.is_body() {
         return None;
     }
@@ -63,6 +79,29 @@ pub fn detect(s: &Subject<'_>) -> Option<Hit> {
         );
     }
     None
+}
+
+/// [`MAIL_COMMAND`] after a line break. In a body, only when nothing or an
+/// address precedes the first break, not the prose of a message that
+/// quotes an e-mail ("...wrote:\nTo: support@...").
+fn mail_command(s: &Subject<'_>) -> Option<Hit> {
+    let d = s.decoded;
+    let first = d.find(['\r', '\n'])?;
+    let head = d.get(..first).unwrap_or("").trim();
+    if s.part.is_body() && !(head.is_empty() || (head.contains('@') && !head.contains(' '))) {
+        return None;
+    }
+    let m = MAIL_COMMAND.get().find(d)?;
+    Some(
+        Hit::new(
+            "crlf",
+            "crlf.mail_command",
+            Severity::Critical,
+            85,
+            "line break followed by a mail protocol command or header",
+        )
+        .near(d, m.start()),
+    )
 }
 
 #[cfg(test)]

@@ -10,11 +10,13 @@ static FILTER: Lazy = Lazy::new(concat!(
     r"\)\s*\(\s*[|&!]?\s*\(?\s*[\w.-]+\s*[~<>]?=",
     r"|\)\s*\(\s*[|&]\s*\)?",
     r"|^\s*\*\s*\)\s*\(",
+    // extensible match with a matching-rule OID: userPassword:2.5.13.18:=x
+    r"|\b[a-z][\w-]*(:dn)?:\d+(\.\d+){2,}:=",
     r"|^\s*\(\s*[|&]\s*\(\s*[\w.-]+\s*=",
     r"|\(\s*(objectclass|uid|cn|sn|mail|userpassword|samaccountname|memberof)\s*=\s*\*\s*\)",
 ));
 
-pub(crate) const TRIGGERS: &[&str] = &[")(", ") (", "(|", "(&", "=*", "*)", "( |", "( &"];
+pub(crate) const TRIGGERS: &[&str] = &[")(", ") (", "(|", "(&", "=*", "*)", "( |", "( &", ":="];
 
 pub fn detect(s: &Subject<'_>) -> Option<Hit> {
     let lower = s.lower;

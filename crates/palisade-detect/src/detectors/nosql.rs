@@ -41,6 +41,10 @@ static IN_VALUE: Lazy = Lazy::new(concat!(
     r#"\{\s*['"]?\$(ne|gt|gte|lt|lte|nin|in|regex|where|exists|expr|or|function)['"]?\s*:"#,
     r#"|['"`]\s*;\s*return\s+(true|1|this\b)|\bthis\.\w+\.match\s*\(|\bdb\.(getcollection|\w+\.find)\s*\(|;\s*sleep\s*\(\s*\d+\s*\)\s*;?\s*(var|//|$)"#,
     r#"|\|\|\s*['"`]?\d['"`]?\s*==\s*['"`]?\d|['"`]\s*\|\|\s*['"`]\w*['"`]\s*==\s*['"`]"#,
+    // an operator key spliced into a query built from text: `true, $where: '1 == 1'`
+    r#"|(^|[,{\s'"])\$(where|or|and|nor|ne|gt|gte|lt|lte|regex|nin|in|exists|expr|function|not|elemmatch)\s*['"]?\s*:"#,
+    // Mongo shell calls: db.users.insert({...}), db.orders.drop()
+    r"|\bdb\.\w+\.(insert|find|update|remove|delete|drop|aggregate|mapreduce|replace|bulkwrite|rename)\w*\s*\(",
 ));
 
 /// The Mongo operator named by a key or a dotted name segment, if any.

@@ -33,6 +33,70 @@ fn hit(
     Hit::new("protocol", rule, sev, conf, msg).phase(Phase::Probing)
 }
 
+/// The `charset` parameter of a content type, lower-cased and unquoted.
+pub fn charset_param(ct: &str) -> Option<String> {
+    ct.to_ascii_lowercase().split(';').skip(1).find_map(|p| {
+        let (k, v) = p.split_once('=')?;
+        (k.trim() == "charset").then(|| v.trim().trim_matches(['"', '\'']).to_string())
+    })
+}
+
+/// How much a body (or multipart part) charset other than UTF-8 / Latin-1
+/// weighs: EBCDIC, UTF-7 and wide encodings are how payloads are hidden
+/// from byte-level inspection (high); a regional charset (Shift_JIS, Big5,
+/// GBK, EUC-KR, KOI8-R...) is a legitimate client, only noted (low); an
+/// unknown name (`garbage`, `utf-88`) is no client library's doing (high).
+/// `None` for the charsets the engine reads.
+pub fn charset_risk(cs: &str) -> Option<(Severity, u8)> {
+    if matches!(cs, "utf-8" | "utf8" | "us-ascii" | "ascii" | "latin1")
+        || cs.starts_with("iso-8859-")
+        || cs.starts_with("windows-125")
+    {
+        return None;
+    }
+    const REGIONAL: &[&str] = &[
+        "shift_jis",
+        "shift-jis",
+        "sjis",
+        "windows-31j",
+        "euc-jp",
+        "iso-2022-jp",
+        "euc-kr",
+        "iso-2022-kr",
+        "ks_c_5601-1987",
+        "gb2312",
+        "gbk",
+        "gb18030",
+        "big5",
+        "big5-hkscs",
+        "koi8-r",
+        "koi8-u",
+        "tis-620",
+        "windows-874",
+        "macintosh",
+        "cp850",
+        "cp866",
+        "cp1252",
+        "cp1251",
+        "ibm866",
+    ];
+    if REGIONAL.contains(&cs) {
+        return Some((Severity::Low, 60));
+    }
+    let evasive = [
+        "ibm", "cp0", "cp5", "cp8", "cp1026", "cp1140", "utf-7", "utf7", "utf-16", "utf16",
+        "utf-32", "utf32", "ucs-",
+    ]
+    .iter()
+    .any(|p| cs.starts_with(p))
+        || cs.contains("ebcdic");
+    Some(if evasive {
+        (Severity::High, 100)
+    } else {
+        (Severity::High, 90)
+    })
+}
+
 pub fn detect(req: &RequestPart, head: bool, out: &mut Vec<(String, Hit)>) {
     if !head {
         if !req.body.data.is_empty() && matches!(req.method.as_str(), "GET" | "HEAD") {
@@ -219,22 +283,15 @@ pub fn detect(req: &RequestPart, head: bool, out: &mut Vec<(String, Hit)>) {
     }
     // a body charset other than UTF-8 / Latin-1 hides payloads from inspection
     if let Some(ct) = req.content_type()
-        && let Some(cs) = ct.to_ascii_lowercase().split(';').skip(1).find_map(|p| {
-            let (k, v) = p.split_once('=')?;
-            (k.trim() == "charset").then(|| v.trim().trim_matches(['"', '\'']).to_string())
-        })
-        && !(matches!(
-            cs.as_str(),
-            "utf-8" | "utf8" | "us-ascii" | "ascii" | "latin1"
-        ) || cs.starts_with("iso-8859-")
-            || cs.starts_with("windows-125"))
+        && let Some(cs) = charset_param(ct)
+        && let Some((sev, conf)) = charset_risk(&cs)
     {
         out.push((
             "header.content-type".into(),
             hit(
                 "protocol.charset",
-                Severity::High,
-                100,
+                sev,
+                conf,
                 format!("body charset {cs} is not inspected as such"),
             ),
         ));

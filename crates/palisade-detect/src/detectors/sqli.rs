@@ -32,7 +32,7 @@ static SHAPES: Lazy = Lazy::new(concat!(
     // PostgreSQL: a call cast with `::` (error-based extraction), and JSON
     // operators on quoted JSON literals (the JSON-in-SQL WAF bypass)
     r"|\w\s*\([^()]{0,80}\)\s*::\s*(int|integer|bigint|smallint|numeric|text|varchar|jsonb?|xml|regclass|bool|boolean)\b",
-    r#"|['"]\s*::\s*jsonb?\s*(@>|<@|\?[|&]?|#>>?|->>?|=|<>)|(@>|<@|#>>?|->>?)\s*['"]\s*[\[{]"#,
+    r#"|['"]\s*::\s*jsonb?\s*(@>|<@|\?[|&]?|#>>?|->>?|=|<>|<|>)|(@>|<@|#>>?|->>?)\s*['"]\s*[\[{]"#,
     r"|\bjson_(extract|unquote|keys|contains|search|value|query|build_object|agg)\s*\([^)]{0,80}\)\s*(=|<|>|<>|!=|\bis\b|\blike\b|::)",
 ));
 static UNION_HEAD: Lazy = Lazy::new(r"^\s*union( all| distinct)? ?\(? ?select\b");

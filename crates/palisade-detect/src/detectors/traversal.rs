@@ -57,6 +57,10 @@ static FILES: Words = Words::new(&[
     "web.config",
     "wp-config.php",
     "/etc/passwd\0",
+    "ntuser.dat",
+    "\\c$\\",
+    "\\admin$\\",
+    "/c$/",
 ]);
 
 /// Indices into [`FILES`] of Unix paths (slash-separated), the ones that

@@ -41,7 +41,6 @@ static SCRIPT: Lazy = Lazy::new(concat!(
     r"|<[a-z][\w:-]*[\s/+][^>]*\bon[a-z]{3,}\s*=",
     r#"|<[a-z][\w:-]*[^>]*\b(src|href|action|formaction|data|xlink:href|background|dynsrc|lowsrc)\s*=\s*['"`]?\s*(javascript|vbscript|livescript|data\s*:\s*text/html)"#,
     r#"|(^|[\s'"`/;])on(error|load|click|dblclick|mouse\w+|focus\w*|blur|change|submit|key\w+|input|toggle|begin|end|animation\w+|transition\w+|pointer\w+|drag\w*|drop|wheel|scroll|select|copy|paste|cut|touch\w+|message|hashchange|pageshow|popstate|resize|unload|beforeunload|show|error)\s*=\s*['"`]?[\w$.]*\s*[\(`=]"#,
-    r"|^\s*(javascript|vbscript|livescript)\s*:",
     r#"|(document\s*\.\s*(cookie|domain|write|location)|window\s*\.\s*location|\.innerhtml\s*=|string\s*\.\s*fromcharcode|top\s*\[|self\s*\[\s*['"`])"#,
     r#"|\bexpression\s*\(|-moz-binding|@import\s*['"`]?\s*(javascript|data):"#,
     r#"|\(!\[\]\s*\+\s*\[\]\)|\[\]\s*\[\s*\(|\bself\s*\[\s*['"`]|\bglobaleval\b"#,
@@ -80,8 +79,26 @@ pub fn detect(s: &Subject<'_>) -> Option<Hit> {
     }
 }
 
+/// A value that is a script URL: `javascript:alert(1)`, not the title
+/// "JavaScript: Basics of JavaScript" (prose after the colon, no code).
+static SCRIPT_URL: Lazy = Lazy::new(r"^\s*(javascript|vbscript|livescript)\s*:");
+
 fn shapes(s: &Subject<'_>) -> Option<Hit> {
     let lower = s.lower;
+    if let Some(m) = SCRIPT_URL.get().find(lower) {
+        let rest = lower.get(m.end()..).unwrap_or("").trim();
+        let code = rest.bytes().any(|b| {
+            matches!(
+                b,
+                b'(' | b')' | b'`' | b'=' | b'[' | b';' | b'/' | b'\\' | b'%' | b'&'
+            )
+        }) || !rest.contains(' ');
+        if code {
+            return Some(
+                Hit::new("xss", "xss.shape", Severity::Critical, 90, "script URL").near(lower, 0),
+            );
+        }
+    }
     if let Some(m) = SCRIPT.get().find(lower) {
         let at = m.start();
         // a bare function call in text is weaker evidence than a tag
