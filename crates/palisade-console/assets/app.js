@@ -251,7 +251,39 @@ async function incident(id) {
   return html;
 }
 
+async function rules() {
+  const r = await api("/rules");
+  const html = `<h1>Rules</h1>
+  <p class="muted">Custom rules in <span class="mono">${esc(r.file)}</span> (TOML, see docs/rules.md), beside ${num(r.builtin)} built-in rules.
+  Check validates every line; Test runs the engine with your text over recent traffic; Save (admins) applies it without dropping connections.</p>
+  <div class="panel"><table><tr><th>Rule</th><th>Action</th><th>Description</th><th>Line</th></tr>
+  ${r.rules.map(x => `<tr><td class="mono">${esc(x.id)}</td><td>${pill(x.action, x.action === "block" ? "block" : "watch")}</td><td>${esc(x.description)}</td><td>${esc(x.line)}</td></tr>`).join("") || `<tr><td colspan="4" class="muted">No custom rule yet.</td></tr>`}</table></div>
+  <h2>Edit</h2><textarea id="rules-text" spellcheck="false" style="width:100%;height:320px" class="mono">${esc(r.text)}</textarea>
+  <p><button id="rules-check">Check</button> <button id="rules-test">Test on recent traffic</button> <button id="rules-save">Save</button></p>
+  <div id="rules-out" class="panel"><span class="muted">Results appear here.</span></div>`;
+  setTimeout(() => {
+    const out = document.getElementById("rules-out");
+    const text = () => document.getElementById("rules-text").value;
+    const show = (h) => { out.innerHTML = h; };
+    const fail = (e) => show(`<pre class="error">${esc(e.message || "failed")}</pre>`);
+    document.getElementById("rules-check").addEventListener("click", async () => {
+      try { const x = await api("/rules/check", { method: "POST", body: { text: text() } }); show(`Valid: ${x.length} rule(s): ${x.map(r => esc(r.id)).join(", ")}`); } catch (e) { fail(e); }
+    });
+    document.getElementById("rules-test").addEventListener("click", async () => {
+      try {
+        const x = await api("/rules/test", { method: "POST", body: { text: text(), limit: 500 } });
+        show(`<p>Fires on ${num(x.length)} of the last 500 recorded requests.</p><table><tr><th>Request</th><th>Rules</th><th>Verdict</th></tr>${x.slice(0, 100).map(h => `<tr><td class="mono">${esc(h.method)} ${esc(h.path)}</td><td>${h.rules.map(esc).join(", ")}</td><td>${pill(h.verdict)}</td></tr>`).join("")}</table>`);
+      } catch (e) { fail(e); }
+    });
+    document.getElementById("rules-save").addEventListener("click", async () => {
+      try { const x = await api("/rules", { method: "PUT", body: { text: text() } }); show(`Saved and applied: ${x.length} rule(s).`); } catch (e) { fail(e); }
+    });
+  }, 0);
+  return html;
+}
+
 const ROUTES = [
+  [/^\/rules$/, rules],
   [/^\/incidents$/, incidents], [/^\/incidents\/([^/]+)$/, incident],
   [/^\/overview$/, overview], [/^\/actors$/, actors], [/^\/actors\/([^/]+)$/, actor],
   [/^\/catalog$/, catalog], [/^\/catalog\/([^/]+)$/, endpoint], [/^\/exchanges$/, exchanges], [/^\/audit$/, audit],
@@ -284,7 +316,7 @@ async function route() {
         document.querySelectorAll("tr[data-href]").forEach(tr => tr.addEventListener("click", () => { location.hash = tr.dataset.href; }));
         document.getElementById("updated").textContent = "Updated " + new Date().toLocaleTimeString() + " · refreshes every 5 s";
         // live updates by polling (not on an incident, where a note may be half typed)
-        if (!/^\/incidents\/./.test(path)) S.timer = setTimeout(route, 5000);
+        if (!/^\/incidents\/./.test(path) && path !== "/rules") S.timer = setTimeout(route, 5000);
         return;
       }
     }

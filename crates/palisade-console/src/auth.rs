@@ -176,6 +176,7 @@ pub const ANALYST_WRITES: &[&str] = &[
     "/ingest",
     "/incidents/",
     "/rules/test",
+    "/rules/check",
     "/auth/logout",
     "/auth/password",
 ];

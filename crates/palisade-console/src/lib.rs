@@ -21,6 +21,7 @@ mod error;
 mod incidents_api;
 mod live_api;
 pub mod openapi;
+pub mod rules_api;
 mod ui;
 pub mod users;
 
@@ -79,6 +80,8 @@ pub struct ConsoleState {
     pub pipeline: Option<Arc<PipelineStats>>,
     /// Where `POST /api/v1/ingest` hands exchanges (detection, then analysis).
     pub ingest: Option<Arc<dyn palisade_core::ExchangeSink>>,
+    /// Rule management, provided by the node running the engine.
+    pub rules: Option<std::sync::Arc<dyn rules_api::RulesControl>>,
     /// The incident engine, shared with analysis.
     pub incidents: Option<std::sync::Arc<std::sync::Mutex<palisade_incidents::IncidentEngine>>>,
     /// Live views published by analysis (actors, catalog).
@@ -107,6 +110,7 @@ impl ConsoleState {
             pipeline: None,
             live: None,
             incidents: None,
+            rules: None,
             ingest: None,
             security: SecuritySettings::default(),
             reader: Arc::new(std::sync::Mutex::new(None)),
@@ -165,6 +169,7 @@ pub fn router(state: ConsoleState) -> Router {
     let api = api::router()
         .merge(live_api::router())
         .merge(incidents_api::router())
+        .merge(rules_api::router())
         .merge(auth::router())
         .merge(users::router())
         .merge(audit::router())

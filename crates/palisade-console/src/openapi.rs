@@ -7,7 +7,7 @@ use axum::response::IntoResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::{api, audit, auth, incidents_api, live_api, users};
+use crate::{api, audit, auth, incidents_api, live_api, rules_api, users};
 
 struct BearerAuth;
 
@@ -42,6 +42,7 @@ Send `Authorization: Bearer <token>` (`palisade token create`) or sign in with `
         users::list_users, users::create_user, users::update_user,
         users::list_tokens, users::create_token, users::revoke_token,
         audit::list, audit::verify,
+        rules_api::view, rules_api::check, rules_api::save, rules_api::test,
     ),
     modifiers(&BearerAuth)
 )]

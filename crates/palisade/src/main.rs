@@ -12,6 +12,7 @@ mod demo;
 mod engine;
 mod ingest;
 mod node;
+mod rules_ctl;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -198,11 +198,26 @@ pub fn start_analysis(config: &config::Config) -> anyhow::Result<Analysis> {
 
 /// Starts the servers of a node; they stop when `stop` turns true.
 pub async fn start(
-    v: Validated,
+    mut v: Validated,
     config_path: Option<PathBuf>,
     stop: watch::Receiver<bool>,
 ) -> anyhow::Result<Node> {
     let data_dir = v.config.store.data_dir.clone();
+    // The rule file the console edits: the first configured one, else
+    // `<data dir>/rules.toml`, created empty and loaded (and watched) like any.
+    let rules_file = match v.config.detect.rules.first() {
+        Some(f) => f.clone(),
+        None => {
+            let f = data_dir.join("rules.toml");
+            if !f.exists() {
+                std::fs::create_dir_all(&data_dir)?;
+                std::fs::write(&f, crate::rules_ctl::EMPTY_RULES)
+                    .with_context(|| format!("creating {}", f.display()))?;
+            }
+            v.config.detect.rules.push(f.clone());
+            f
+        }
+    };
     let Analysis {
         pipeline,
         incidents,
@@ -228,6 +243,8 @@ pub async fn start(
         decisions,
         rule_files: v.config.detect.rules.clone(),
     };
+    let detect_cfg = v.config.detect.clone();
+    let reloader = Arc::new(reloader);
     let metrics = metrics_handle();
     let gateway = Gateway::new(
         v.settings.clone(),
@@ -285,6 +302,15 @@ pub async fn start(
         state.pipeline = Some(pipeline.stats());
         state.live = Some(live.clone());
         state.incidents = Some(incidents.clone());
+        state.rules = Some(Arc::new(crate::rules_ctl::NodeRules {
+            file: rules_file.clone(),
+            base: detect_cfg.clone(),
+            apply: {
+                let gw = gateway.clone();
+                let r = reloader.clone();
+                Arc::new(move |cfg: &palisade_detect::DetectConfig| r.apply_detect(cfg, &gw))
+            },
+        }));
         state.ingest = Some(Arc::new(crate::engine::InspectingSink {
             engine: detect_for_ingest.clone(),
             sink: pipeline.sink(),
@@ -298,7 +324,6 @@ pub async fn start(
     }
 
     // SIGHUP reloads the file; rule files are also watched for changes.
-    let reloader = Arc::new(reloader);
     #[cfg(unix)]
     {
         let gw = gateway.clone();
@@ -333,7 +358,7 @@ pub async fn start(
 }
 
 /// What a reload needs to rebuild the inline engine.
-struct Reloader {
+pub(crate) struct Reloader {
     hasher: palisade_core::KeyedHasher,
     decisions: Arc<ArcSwap<DecisionSnapshot>>,
     rule_files: Vec<PathBuf>,
@@ -342,7 +367,7 @@ struct Reloader {
 impl Reloader {
     /// Builds a new engine from a detect config and swaps it in; requests in
     /// flight finish with the old one. An invalid config is refused whole.
-    fn apply_detect(&self, cfg: &palisade_detect::DetectConfig, gw: &Gateway) -> bool {
+    pub(crate) fn apply_detect(&self, cfg: &palisade_detect::DetectConfig, gw: &Gateway) -> bool {
         match cfg.build() {
             Ok(detect) => {
                 gw.set_inspector(Box::new(NodeEngine {

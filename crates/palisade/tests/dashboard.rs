@@ -156,6 +156,11 @@ async fn a_person_signs_in_and_sees_attackers_incidents_and_the_catalog() {
         !t.contains("4111111111111111"),
         "no full card number on screen"
     );
+    let r = page("rules");
+    assert!(
+        r.contains("Custom rules") && r.contains("built-in rules"),
+        "{r}"
+    );
     let i = page("incident");
     assert!(
         i.contains("What happened")

@@ -170,3 +170,115 @@ async fn rules_reload_when_the_file_changes_without_dropping_connections() {
     assert!(node.stop().await.success());
     let _ = stop_api.send(());
 }
+
+/// Sends a JSON request to the console with a bearer token; returns (status, body).
+async fn console(addr: &str, method: &str, path: &str, token: &str, body: &str) -> (u16, String) {
+    let raw = common::http(addr, &format!(
+        "{method} {path} HTTP/1.1\r\nHost: c\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )).await;
+    let status = raw.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
+    (status, common::body(&raw).to_string())
+}
+
+#[tokio::test]
+async fn rules_are_viewed_checked_tested_and_saved_from_the_console() {
+    let (api, _stop_api) = common::demo_api().await;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let node = start(&[
+        "gateway",
+        "--listen",
+        "127.0.0.1:0",
+        "--upstream",
+        &format!("http://{api}"),
+        "--console",
+        "127.0.0.1:0",
+        "--data-dir",
+        data.to_str().unwrap(),
+    ])
+    .await;
+    let admin = common::token(&data, "admin");
+    let viewer = common::token(&data, "viewer");
+    // Some recorded traffic to test against.
+    for i in 0..5 {
+        common::http(
+            &node.gateway,
+            &format!(
+                "GET /v1/export?format=CSV&i={i} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+            ),
+        )
+        .await;
+    }
+    common::http(
+        &node.gateway,
+        "GET /v1/export?format=csv HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(800)).await; // batched writes
+
+    let (st, view) = console(&node.console, "GET", "/api/v1/rules", &viewer, "").await;
+    assert_eq!(st, 200, "{view}");
+    assert!(
+        view.contains("rules.toml") && view.contains("\"builtin\""),
+        "{view}"
+    );
+
+    let patch = serde_json::json!({"text": PATCH}).to_string();
+    let broken =
+        serde_json::json!({"text": "[[rule]]\nid = \"x\"\naction = \"explode\"\n"}).to_string();
+    let (st, err) = console(
+        &node.console,
+        "POST",
+        "/api/v1/rules/check",
+        &admin,
+        &broken,
+    )
+    .await;
+    assert_eq!(st, 400, "{err}");
+    assert!(
+        err.contains("invalid_rules") && err.contains(":3"),
+        "the problem's line: {err}"
+    );
+
+    let (st, hits) = console(&node.console, "POST", "/api/v1/rules/test", &viewer, &patch).await;
+    assert_eq!(
+        st, 403,
+        "a viewer cannot run tests (analyst and up): {hits}"
+    );
+    let (st, hits) = console(&node.console, "POST", "/api/v1/rules/test", &admin, &patch).await;
+    assert_eq!(st, 200, "{hits}");
+    let hits: serde_json::Value = serde_json::from_str(&hits).unwrap();
+    assert_eq!(
+        hits.as_array().unwrap().len(),
+        5,
+        "fires on the five CSV exports, not the csv one: {hits}"
+    );
+
+    let before = common::http(
+        &node.gateway,
+        "GET /v1/export?format=CSV HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert!(before.starts_with("HTTP/1.1 404"), "{before}");
+    let (st, body) = console(&node.console, "PUT", "/api/v1/rules", &viewer, &patch).await;
+    assert_eq!(st, 403, "a viewer cannot change rules: {body}");
+    let (st, body) = console(&node.console, "PUT", "/api/v1/rules", &admin, &broken).await;
+    assert_eq!(st, 400, "{body}");
+    let (st, body) = console(&node.console, "PUT", "/api/v1/rules", &admin, &patch).await;
+    assert_eq!(st, 200, "{body}");
+    let after = common::http(
+        &node.gateway,
+        "GET /v1/export?format=CSV HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert!(
+        after.starts_with("HTTP/1.1 403"),
+        "the saved patch applies at once: {after}"
+    );
+    let on_disk = std::fs::read_to_string(data.join("rules.toml")).unwrap();
+    assert!(on_disk.contains("vp.export-format"));
+    let (_, audit) = console(&node.console, "GET", "/api/v1/audit", &admin, "").await;
+    assert!(audit.contains("rules.update"), "{audit}");
+    assert!(node.stop().await.success());
+}

@@ -39,6 +39,7 @@ try {
     ["actors", "actors", "Actors"],
     ["catalog", "catalog", "API catalog"],
     ["traffic", "exchanges?flagged=1", "Traffic"],
+    ["rules", "rules", "Rules"],
   ]) {
     await page.goto(url + "/#/" + route);
     await heading(title);
