@@ -88,9 +88,9 @@ async function overview() {
     <div class="card"><div class="l">Actors tracked</div><div class="v">${num(o.actors_tracked)}</div><span class="muted">${num(o.campaigns)} campaign(s)</span></div>
     <div class="card"><div class="l">Endpoints</div><div class="v">${num(o.endpoints)}</div><span class="muted">${num(o.shadow_endpoints)} shadow</span></div>
   </div>
-  <h2>Requests and blocks per minute</h2>
-  <div class="panel">${bars(slots, ["requests", "blocked"], ["#2f6f9f", "#ff5c5c"])}
-    <div class="legend"><span><i style="background:#2f6f9f"></i>requests</span><span><i style="background:#ff5c5c"></i>blocked</span></div></div>
+  <h2>Requests, risky requests and blocks per minute</h2>
+  <div class="panel">${bars(slots, ["requests", "flagged", "blocked"], ["#2f6f9f", "#ffb347", "#ff5c5c"])}
+    <div class="legend"><span><i style="background:#2f6f9f"></i>requests</span><span><i style="background:#ffb347"></i>flagged (risky)</span><span><i style="background:#ff5c5c"></i>blocked</span></div></div>
   <div class="grid2">
     <div><h2>Riskiest actors</h2><div class="panel"><table><tr><th>Actor</th><th>Risk</th><th>Level</th><th>Phase</th><th>Requests</th></tr>
       ${o.top_actors.map(a => `<tr class="click" data-href="#/actors/${esc(a.id)}"><td>${esc(a.name)}</td><td>${risk(a.risk)}</td><td>${pill(a.level)}</td><td>${esc(a.phase || "")}</td><td>${num(a.requests)}</td></tr>`).join("") || `<tr><td colspan="5" class="muted">No risky actor.</td></tr>`}
@@ -150,12 +150,21 @@ async function exchanges(params) {
 
 async function catalog() {
   const e = await api("/catalog/endpoints?limit=500");
+  let spec = "";
+  try {
+    const r = await api("/catalog/spec-report");
+    const rows = (k) => (r[k] || []).map(x => `<div class="mono">${esc(x.method || "")} ${esc(x.template || x.path || x.operation || JSON.stringify(x))}</div>`).join("") || `<span class="muted">none</span>`;
+    spec = `<h2>Against the declared spec</h2><div class="grid2"><div class="panel"><b>Shadow</b> (called, not declared)${rows("shadow")}</div>
+      <div class="panel"><b>Zombie</b> (deprecated, still called)${rows("zombie")}</div>
+      <div class="panel"><b>Unused</b> (declared, never called)${rows("unused")}</div>
+      <div class="panel"><b>Drift</b> (requests unlike the spec)${rows("drift")}</div></div>`;
+  } catch (_) { spec = `<p class="muted">No OpenAPI spec imported: add <span class="mono">[spec] files = ["openapi.yaml"]</span> or run <span class="mono">palisade catalog import-spec</span> to find shadow, zombie and unused endpoints.</p>`; }
   return `<h1>API catalog <span class="muted">· ${num(e.total)} endpoint(s) learned from traffic</span></h1>
   <div class="panel"><table><tr><th>Endpoint</th><th>Host</th><th>Requests</th><th>Auth</th><th>Sensitive data</th><th>Flags</th><th>Risk</th></tr>
   ${e.items.map(x => `<tr class="click" data-href="#/catalog/${esc(x.id)}"><td class="mono">${esc(x.method)} ${esc(x.template)}</td><td>${esc(x.host)}</td><td>${num(x.requests)}</td>
     <td>${esc(authText(x.auth))}</td><td>${x.data.map(d => pill(d.class || d.kind || JSON.stringify(d), "watch")).join("")}</td>
     <td>${x.shadow ? pill("shadow") : ""}${x.zombie ? pill("zombie") : ""}</td><td>${risk(Math.min(100, x.posture.score))}</td></tr>`).join("") || `<tr><td colspan="7" class="muted">Nothing learned yet.</td></tr>`}
-  </table></div>`;
+  </table></div>${spec}`;
 }
 function authText(a) {
   if (!a) return "";
@@ -282,7 +291,16 @@ async function rules() {
   return html;
 }
 
+async function settings() {
+  const c = await api("/settings");
+  const section = (name, v) => `<h2>${esc(name)}</h2><div class="panel"><pre class="mono">${esc(JSON.stringify(v, null, 2))}</pre></div>`;
+  return `<h1>Settings</h1><p class="muted">The running configuration (secrets masked). Change it in the configuration file and send SIGHUP,
+    or edit rules on the Rules page; every change is in the audit log.</p>
+    ${Object.entries(c).map(([k, v]) => section(k, v)).join("")}`;
+}
+
 const ROUTES = [
+  [/^\/settings$/, settings],
   [/^\/rules$/, rules],
   [/^\/incidents$/, incidents], [/^\/incidents\/([^/]+)$/, incident],
   [/^\/overview$/, overview], [/^\/actors$/, actors], [/^\/actors\/([^/]+)$/, actor],

@@ -183,6 +183,7 @@ pub const ANALYST_WRITES: &[&str] = &[
 
 /// Reads that need more than `viewer`.
 pub const RESTRICTED_READS: &[(&str, Role)] = &[
+    ("/settings", Role::Admin),
     ("/users", Role::Admin),
     ("/tokens", Role::Admin),
     ("/audit", Role::Analyst),

@@ -80,6 +80,8 @@ pub struct ConsoleState {
     pub pipeline: Option<Arc<PipelineStats>>,
     /// Where `POST /api/v1/ingest` hands exchanges (detection, then analysis).
     pub ingest: Option<Arc<dyn palisade_core::ExchangeSink>>,
+    /// The effective configuration, secrets already masked (for `/settings`).
+    pub settings: Option<serde_json::Value>,
     /// Rule management, provided by the node running the engine.
     pub rules: Option<std::sync::Arc<dyn rules_api::RulesControl>>,
     /// The incident engine, shared with analysis.
@@ -110,6 +112,7 @@ impl ConsoleState {
             pipeline: None,
             live: None,
             incidents: None,
+            settings: None,
             rules: None,
             ingest: None,
             security: SecuritySettings::default(),

@@ -15,6 +15,7 @@ use crate::{ApiError, ConsoleState};
 pub fn router() -> Router<ConsoleState> {
     Router::new()
         .route("/overview", get(overview))
+        .route("/settings", get(settings))
         .route("/actors", get(actors))
         .route("/actors/{id}", get(actor))
         .route("/campaigns", get(campaigns))
@@ -316,4 +317,14 @@ pub(crate) async fn overview(
         endpoints,
         shadow_endpoints,
     }))
+}
+
+#[utoipa::path(get, path = "/api/v1/settings", tag = "admin", responses((status = 200, description = "the running configuration, secrets masked", content_type = "application/json"), (status = 403, description = "admins only")))]
+pub(crate) async fn settings(State(s): State<ConsoleState>) -> Result<impl IntoResponse, ApiError> {
+    match &s.settings {
+        Some(v) => Ok(Json(v.clone())),
+        None => Err(ApiError::not_found(
+            "no configuration is known to this console",
+        )),
+    }
 }

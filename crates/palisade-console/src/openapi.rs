@@ -35,7 +35,7 @@ Send `Authorization: Bearer <token>` (`palisade token create`) or sign in with `
     ),
     paths(
         api::list_exchanges, api::get_exchange, api::ingest,
-        live_api::overview, live_api::actors, live_api::actor, live_api::campaigns,
+        live_api::overview, live_api::settings, live_api::actors, live_api::actor, live_api::campaigns,
         live_api::endpoints, live_api::endpoint, live_api::spec_report, live_api::changes, live_api::openapi,
         incidents_api::list, incidents_api::one, incidents_api::set_status, incidents_api::add_note,
         auth::login, auth::logout, auth::me, auth::change_own_password,

@@ -334,6 +334,39 @@ impl Config {
     }
 }
 
+/// The configuration as JSON for the console's settings page, with what
+/// could be secret masked: webhook URLs keep only scheme and host, webhook
+/// headers their names, and the allowlist's raw tokens are dropped.
+pub fn masked_settings(c: &Config) -> serde_json::Value {
+    let mut v = serde_json::to_value(c).unwrap_or_default();
+    if let Some(hooks) = v["alerts"]["webhooks"].as_array_mut() {
+        for h in hooks {
+            if let Some(url) = h["url"].as_str() {
+                let shown = match url.split_once("://") {
+                    Some((scheme, rest)) => {
+                        format!("{scheme}://{}/…", rest.split('/').next().unwrap_or(""))
+                    }
+                    None => "…".to_string(),
+                };
+                h["url"] = serde_json::Value::String(shown);
+            }
+            if let Some(obj) = h["headers"].as_object_mut() {
+                for (_, val) in obj.iter_mut() {
+                    *val = serde_json::Value::String("[secret]".into());
+                }
+            }
+        }
+    }
+    if let Some(list) = v["actors"]["allowlist"].as_array_mut() {
+        for item in list.iter_mut() {
+            if item.as_str().is_some_and(|s| s.contains('=')) {
+                *item = serde_json::Value::String("[raw identifier hidden]".into());
+            }
+        }
+    }
+    v
+}
+
 /// Finds the line of a dotted field path (`route[1].upstream`,
 /// `gateway.tls.cert`) in TOML source: the table header, then the key.
 pub fn locate(src: &str, field: &str) -> Option<usize> {
@@ -439,6 +472,18 @@ host = "pay.example"
 upstream = "http://127.0.0.1:9001"
 mode = "detect"
 "#;
+
+    #[test]
+    fn settings_shown_in_the_console_hide_secrets() {
+        let src = "[[route]]\nupstream = \"http://127.0.0.1:1\"\n\n[[alerts.webhooks]]\nurl = \"https://hooks.slack.example/services/T000/B000/XXXXSECRET\"\nheaders = { Authorization = \"Bearer s3cr3t-value\" }\n\n[actors]\nallowlist = [\"10.0.0.0/8\", \"token=raw-token-value\"]\n";
+        let c = Config::parse(src, "p.toml").unwrap();
+        let shown = masked_settings(&c).to_string();
+        for secret in ["XXXXSECRET", "s3cr3t-value", "raw-token-value"] {
+            assert!(!shown.contains(secret), "{secret} shown: {shown}");
+        }
+        assert!(shown.contains("https://hooks.slack.example/"), "{shown}");
+        assert!(shown.contains("10.0.0.0/8"), "{shown}");
+    }
 
     #[test]
     fn a_good_file_validates() {

@@ -302,6 +302,7 @@ pub async fn start(
         state.pipeline = Some(pipeline.stats());
         state.live = Some(live.clone());
         state.incidents = Some(incidents.clone());
+        state.settings = Some(crate::config::masked_settings(&v.config));
         state.rules = Some(Arc::new(crate::rules_ctl::NodeRules {
             file: rules_file.clone(),
             base: detect_cfg.clone(),

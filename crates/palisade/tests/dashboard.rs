@@ -161,6 +161,11 @@ async fn a_person_signs_in_and_sees_attackers_incidents_and_the_catalog() {
         r.contains("Custom rules") && r.contains("built-in rules"),
         "{r}"
     );
+    let set = page("settings");
+    assert!(
+        set.contains("gateway") && set.contains("max_body_bytes"),
+        "{set}"
+    );
     let i = page("incident");
     assert!(
         i.contains("What happened")

@@ -40,6 +40,7 @@ try {
     ["catalog", "catalog", "API catalog"],
     ["traffic", "exchanges?flagged=1", "Traffic"],
     ["rules", "rules", "Rules"],
+    ["settings", "settings", "Settings"],
   ]) {
     await page.goto(url + "/#/" + route);
     await heading(title);
