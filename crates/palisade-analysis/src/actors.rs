@@ -81,9 +81,10 @@ impl Analyzer for ActorsAnalyzer {
             let mut actors = self.tracker.actors(now_ms);
             actors.truncate(MAX_ACTORS);
             self.live.actors.store(Arc::new(actors));
-            self.live
-                .campaigns
-                .store(Arc::new(self.tracker.campaigns(now_ms)));
+            let campaigns = self.tracker.campaigns(now_ms);
+            metrics::gauge!("palisade_actors_tracked").set(self.tracker.len() as f64);
+            metrics::gauge!("palisade_campaigns").set(campaigns.len() as f64);
+            self.live.campaigns.store(Arc::new(campaigns));
             self.last_views = Instant::now();
         }
     }

@@ -164,7 +164,10 @@ impl Analyzer for IncidentsAnalyzer {
         if self.last_tick.elapsed() >= Duration::from_secs(1) {
             self.last_tick = Instant::now();
             let events = match self.engine.lock() {
-                Ok(mut e) => e.tick(now_ms),
+                Ok(mut e) => {
+                    metrics::gauge!("palisade_incidents_open").set(e.open_ids().len() as f64);
+                    e.tick(now_ms)
+                }
                 Err(_) => Vec::new(),
             };
             if !events.is_empty() {

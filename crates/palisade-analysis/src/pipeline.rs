@@ -251,8 +251,15 @@ impl Worker {
 
     fn analyse(&mut self, mut ex: Exchange) {
         let now = now_ms();
+        // How long the exchange waited for analysis (queue plus batching).
+        metrics::histogram!("palisade_pipeline_delay_seconds")
+            .record(((now - ex.ts_ms).max(0) as f64) / 1000.0);
         for a in self.analyzers.iter_mut() {
             a.observe(&mut ex, now);
+        }
+        for f in &ex.findings {
+            metrics::counter!("palisade_findings_total", "kind" => f.kind.clone(), "phase" => f.phase.as_str())
+                .increment(1);
         }
         self.stats.analysed.fetch_add(1, Ordering::Relaxed);
         self.batch.push(ex);

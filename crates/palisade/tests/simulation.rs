@@ -155,6 +155,24 @@ async fn mixed_campaigns_are_stopped_and_customers_are_not() {
         "no card number in alerts"
     );
 
+    // Prometheus metrics for what the run did.
+    let metrics = common::http(
+        &console,
+        "GET /metrics HTTP/1.1\r\nHost: c\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    for series in [
+        "palisade_requests_total",
+        "palisade_inspect_seconds",
+        "palisade_findings_total{kind=\"card_testing\"",
+        "palisade_actors_tracked",
+        "palisade_incidents_open",
+        "palisade_pipeline_delay_seconds",
+        "palisade_pipeline_lag",
+        "palisade_incident_events_total",
+    ] {
+        assert!(metrics.contains(series), "{series} missing from /metrics");
+    }
     assert!(node.stop().await.success());
     let _ = stop_api.send(());
 }
