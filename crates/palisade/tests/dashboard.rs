@@ -7,13 +7,11 @@
 //! output directory (`target/tmp/dashboard-screenshots`).
 
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 
-const BIN: &str = env!("CARGO_BIN_EXE_palisade");
+mod common;
 
 fn chromium() -> PathBuf {
     for c in ["chromium", "chromium-browser", "google-chrome"] {
@@ -41,39 +39,7 @@ async fn a_person_signs_in_and_sees_attackers_incidents_and_the_catalog() {
 
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let mut demo = Command::new(BIN)
-        .args([
-            "demo",
-            "--duration",
-            "120s",
-            "--listen",
-            "127.0.0.1:0",
-            "--console",
-            "127.0.0.1:0",
-            "--upstream-listen",
-            "127.0.0.1:0",
-            "--rate",
-            "20",
-            "--data-dir",
-            data.to_str().unwrap(),
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(demo.stdout.take().unwrap()).lines();
-    let console = tokio::time::timeout(Duration::from_secs(30), async {
-        loop {
-            let l = lines.next_line().await.unwrap().expect("demo exited early");
-            if let Some(rest) = l.trim().strip_prefix("console") {
-                return rest.split_whitespace().next().unwrap().to_string();
-            }
-        }
-    })
-    .await
-    .unwrap();
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    let (mut demo, console) = common::start_demo(&data, "120s").await;
     // Let customers and the attack campaigns run (attacks start after 3 s).
     tokio::time::sleep(Duration::from_secs(15)).await;
     let password = std::fs::read_to_string(data.join("initial-admin-password"))
@@ -206,9 +172,5 @@ async fn a_person_signs_in_and_sees_attackers_incidents_and_the_catalog() {
             f.display()
         );
     }
-    std::process::Command::new("kill")
-        .args(["-TERM", &demo.id().unwrap().to_string()])
-        .status()
-        .unwrap();
-    let _ = tokio::time::timeout(Duration::from_secs(30), demo.wait()).await;
+    common::terminate(&mut demo).await;
 }

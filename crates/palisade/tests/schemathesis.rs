@@ -2,10 +2,8 @@
 //! node with data in it: every documented operation is called with generated
 //! inputs, authenticated as an admin; no answer may be a server error.
 
-use std::process::Stdio;
 use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 
 mod common;
@@ -24,39 +22,7 @@ async fn the_console_api_has_no_server_errors_under_schemathesis() {
     );
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let mut demo = Command::new(common::BIN)
-        .args([
-            "demo",
-            "--duration",
-            "120s",
-            "--listen",
-            "127.0.0.1:0",
-            "--console",
-            "127.0.0.1:0",
-            "--upstream-listen",
-            "127.0.0.1:0",
-            "--rate",
-            "20",
-            "--data-dir",
-            data.to_str().unwrap(),
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(demo.stdout.take().unwrap()).lines();
-    let console = tokio::time::timeout(Duration::from_secs(30), async {
-        loop {
-            let l = lines.next_line().await.unwrap().expect("demo exited early");
-            if let Some(rest) = l.trim().strip_prefix("console") {
-                return rest.split_whitespace().next().unwrap().to_string();
-            }
-        }
-    })
-    .await
-    .unwrap();
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    let (mut demo, console) = common::start_demo(&data, "120s").await;
     tokio::time::sleep(Duration::from_secs(8)).await; // some traffic, actors, incidents
     let t = token(&data, "admin");
     let out = tokio::time::timeout(
@@ -90,9 +56,5 @@ async fn the_console_api_has_no_server_errors_under_schemathesis() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(report.contains("passed"), "{report}");
-    std::process::Command::new("kill")
-        .args(["-TERM", &demo.id().unwrap().to_string()])
-        .status()
-        .unwrap();
-    let _ = tokio::time::timeout(Duration::from_secs(30), demo.wait()).await;
+    common::terminate(&mut demo).await;
 }

@@ -119,3 +119,53 @@ pub fn token(dir: &Path, role: &str) -> String {
     assert!(out.status.success(), "{out:?}");
     String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
+
+/// Starts `palisade demo` (customers and attackers through the gateway) on
+/// free ports with its data in `data`; returns the process and the console's
+/// `http://host:port`.
+pub async fn start_demo(data: &Path, duration: &str) -> (Child, String) {
+    let mut demo = Command::new(BIN)
+        .args([
+            "demo",
+            "--duration",
+            duration,
+            "--listen",
+            "127.0.0.1:0",
+            "--console",
+            "127.0.0.1:0",
+            "--upstream-listen",
+            "127.0.0.1:0",
+            "--rate",
+            "20",
+            "--data-dir",
+        ])
+        .arg(data)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(demo.stdout.take().unwrap()).lines();
+    let console = tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            let l = lines.next_line().await.unwrap().expect("demo exited early");
+            if let Some(rest) = l.trim().strip_prefix("console") {
+                return rest.split_whitespace().next().unwrap().to_string();
+            }
+        }
+    })
+    .await
+    .expect("the demo did not start in time");
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    (demo, console)
+}
+
+/// SIGTERM to a child, then waits for it (bounded).
+pub async fn terminate(child: &mut Child) {
+    if let Some(pid) = child.id() {
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status();
+    }
+    let _ = tokio::time::timeout(Duration::from_secs(30), child.wait()).await;
+}
