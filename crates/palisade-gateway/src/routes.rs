@@ -104,11 +104,17 @@ impl Routes {
             };
             if let Some(u) = &uri {
                 let s = u.scheme_str().unwrap_or("");
-                if s != "http" && s != "https" {
+                if s == "https" {
+                    issues.push(ConfigIssue {
+                        field: field("upstream"),
+                        message: "https:// upstreams are not supported yet".into(),
+                        hint: "point the route at the service's plain-HTTP address (Palisade terminates client TLS itself)".into(),
+                    });
+                } else if s != "http" {
                     issues.push(ConfigIssue {
                         field: field("upstream"),
                         message: format!("scheme `{s}` is not supported"),
-                        hint: "use http:// or https://".into(),
+                        hint: "use http://".into(),
                     });
                 }
             }
@@ -231,6 +237,7 @@ mod tests {
             &[
                 route(Some("http://x"), "api", "localhost:9000"),
                 route(None, "/", "ftp://x"),
+                route(None, "/tls", "https://upstream:443"),
             ],
             Mode::Block,
             &mut issues,
@@ -242,8 +249,10 @@ mod tests {
                 "route[0].upstream",
                 "route[0].path_prefix",
                 "route[0].host",
-                "route[1].upstream"
+                "route[1].upstream",
+                "route[2].upstream"
             ]
         );
+        assert!(issues[4].message.contains("https"), "{issues:?}");
     }
 }
