@@ -100,6 +100,96 @@ pub fn request_keys(ex: &Exchange, hasher: &KeyedHasher) -> Vec<ActorKey> {
     keys
 }
 
+/// JSON fields of a response that carry a token issued to the requester.
+const TOKEN_FIELDS: &[&str] = &[
+    "token",
+    "access_token",
+    "accesstoken",
+    "id_token",
+    "auth_token",
+    "jwt",
+    "session",
+    "session_token",
+    "session_id",
+    "sessionid",
+    "sid",
+];
+
+/// Response bodies larger than this are not searched for tokens.
+const MAX_TOKEN_BODY: usize = 16 * 1024;
+
+fn has_word(data: &[u8], word: &[u8]) -> bool {
+    data.windows(word.len())
+        .any(|w| w.eq_ignore_ascii_case(word))
+}
+
+fn json_tokens(v: &serde_json::Value, depth: usize, hasher: &KeyedHasher, out: &mut Vec<ActorKey>) {
+    let serde_json::Value::Object(m) = v else {
+        return;
+    };
+    for (k, child) in m {
+        if out.len() >= 4 {
+            return;
+        }
+        let lk = k.to_ascii_lowercase();
+        match child {
+            serde_json::Value::String(t) if TOKEN_FIELDS.contains(&lk.as_str()) => {
+                let t = t.trim();
+                if t.len() < 8 {
+                    continue;
+                }
+                // as a later request carries it: a bearer token, or a cookie
+                // named like the field
+                out.push(ActorKey::Token(hasher.hash_str("token", t)));
+                if lk.contains("sess") || lk == "sid" {
+                    let material = format!("{k}={t}");
+                    out.push(ActorKey::Session(hasher.hash_str("session", &material)));
+                }
+            }
+            serde_json::Value::Object(_) if depth < 3 => json_tokens(child, depth + 1, hasher, out),
+            _ => {}
+        }
+    }
+}
+
+/// The strong keys an answer issues to its requester: session cookies set
+/// with `Set-Cookie`, and tokens in a JSON body (`token`, `access_token`,
+/// `id_token`, `session`...). Each is hashed exactly as a later request that
+/// carries it is (a bearer token, a cookie), so that request resolves to the
+/// requester's actor; no raw value is kept.
+pub(crate) fn issued_keys(ex: &Exchange, hasher: &KeyedHasher) -> Vec<ActorKey> {
+    let Some(resp) = ex.response.as_ref() else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (name, value) in &resp.headers {
+        if !name.eq_ignore_ascii_case("set-cookie") || out.len() >= 4 {
+            continue;
+        }
+        let pair = value.split(';').next().unwrap_or("");
+        if let Some((cn, cv)) = pair.split_once('=') {
+            let cv = cv.trim();
+            if !cv.is_empty() && is_session_cookie(cn) {
+                let material = format!("{}={}", cn.trim(), cv);
+                out.push(ActorKey::Session(hasher.hash_str("session", &material)));
+            }
+        }
+    }
+    let data = &resp.body.data;
+    if !resp.body.truncated
+        && data.len() <= MAX_TOKEN_BODY
+        && data.first().is_some_and(|b| *b == b'{')
+        && (has_word(data, b"token")
+            || has_word(data, b"sess")
+            || has_word(data, b"jwt")
+            || has_word(data, b"sid"))
+        && let Ok(v) = serde_json::from_slice::<serde_json::Value>(data)
+    {
+        json_tokens(&v, 0, hasher, &mut out);
+    }
+    out
+}
+
 /// FNV-1a over parts with a final avalanche: a fast, deterministic 64-bit hash
 /// for in-memory indexes (never for anything secret: secrets arrive already
 /// hashed with the keyed hasher).

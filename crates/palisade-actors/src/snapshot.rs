@@ -115,3 +115,87 @@ impl DecisionSnapshot {
         best.cloned()
     }
 }
+
+/// A decision with the index hashes that select it, as one gateway shares it
+/// with the others (cluster mode). The hashes are the snapshot's own: the
+/// strong keys and IP + fingerprint combinations of the actor (or of the
+/// campaign's members), and the campaign's fingerprint when it is blocked by
+/// it. They mean the same on every gateway that shares the installation key
+/// (`hash.key`), and nothing without it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportedDecision {
+    pub decision: Decision,
+    pub keys: Vec<u64>,
+    pub fingerprints: Vec<u64>,
+}
+
+impl DecisionSnapshot {
+    /// Every decision with the hashes that select it (for sharing between
+    /// gateways). The allowlist is not exported: each gateway has its own.
+    pub fn export(&self) -> Vec<ExportedDecision> {
+        let inner = &*self.inner;
+        let mut out: Vec<ExportedDecision> = inner
+            .entries
+            .iter()
+            .map(|d| ExportedDecision {
+                decision: d.clone(),
+                keys: Vec::new(),
+                fingerprints: Vec::new(),
+            })
+            .collect();
+        for (k, i) in inner.by_key.iter() {
+            if let Some(e) = out.get_mut(*i as usize) {
+                e.keys.push(*k);
+            }
+        }
+        for (k, i) in inner.by_fp.iter() {
+            if let Some(e) = out.get_mut(*i as usize) {
+                e.fingerprints.push(*k);
+            }
+        }
+        for e in &mut out {
+            e.keys.sort_unstable();
+            e.fingerprints.sort_unstable();
+        }
+        out
+    }
+
+    /// A snapshot of decisions received from other gateways, without an
+    /// allowlist (the local snapshot answers that first). When two decisions
+    /// claim one hash, the stronger verdict keeps it.
+    pub fn from_exported(items: impl IntoIterator<Item = ExportedDecision>, built_ms: i64) -> Self {
+        let mut inner = Inner {
+            built_ms,
+            ..Default::default()
+        };
+        for item in items {
+            let idx = inner.entries.len() as u32;
+            let action = item.decision.verdict.action();
+            inner.entries.push(item.decision);
+            let entries = &inner.entries;
+            let stronger = |cur: Option<&u32>| {
+                cur.and_then(|i| entries.get(*i as usize))
+                    .is_none_or(|d| d.verdict.action() < action)
+            };
+            let mut put_key = Vec::new();
+            for k in item.keys {
+                if stronger(inner.by_key.get(&k)) {
+                    put_key.push(k);
+                }
+            }
+            let mut put_fp = Vec::new();
+            for k in item.fingerprints {
+                if stronger(inner.by_fp.get(&k)) {
+                    put_fp.push(k);
+                }
+            }
+            for k in put_key {
+                inner.by_key.insert(k, idx);
+            }
+            for k in put_fp {
+                inner.by_fp.insert(k, idx);
+            }
+        }
+        Self::from_inner(inner)
+    }
+}

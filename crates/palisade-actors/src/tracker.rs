@@ -5,11 +5,15 @@
 //! 2. resolves the actor: a known strong key (session, token, API key, device
 //!    id) wins; otherwise the actor's own IP + fingerprint combination, but
 //!    only for an anonymous actor or one already under suspicion (so two
-//!    customers with the same browser behind one NAT never merge); otherwise a
-//!    new actor. Login names and networks never resolve an actor;
+//!    customers with the same browser behind one NAT never merge); a login
+//!    with no strong key may resolve to the account's usual actor (same
+//!    client, not under suspicion, account not tried by others); otherwise a
+//!    new actor. Networks never resolve an actor, nor does a login name alone;
 //! 3. runs the abuse detectors and links campaign members;
 //! 4. adds the findings (inline ones from `ex.findings` and the detectors')
 //!    to the risk, tracks the phase, and updates the response level.
+//! 5. indexes the tokens and session cookies the answer issued (hashed) to
+//!    the actor, so the requests that carry them resolve to it.
 //!
 //! Memory is bounded: actors live in a dense vector (about 640 bytes each
 //! with their index entries, see the bench) and the least valuable sixteenth
@@ -36,6 +40,9 @@ const MAX_KEYS: usize = 6;
 const MAX_IPS: usize = 4;
 const HISTORY: usize = 8;
 const MAX_MEMBERS: usize = 32;
+/// An actor that got its identity from a login we watched counts as an
+/// established customer of its fingerprint only once known this long.
+const ESTABLISHED_AFTER_MS: i64 = 60_000;
 
 /// Finding kinds remembered per actor as a bit set.
 const KINDS: &[&str] = &[
@@ -92,6 +99,9 @@ struct Actor {
     flagged: bool,
     /// Counted once as an established customer of its fingerprint.
     good: bool,
+    /// Its first request already carried a strong identifier (issued before
+    /// we saw it, not by a login we watched).
+    arrived_identified: bool,
     abuse: ActorAbuse,
 }
 
@@ -123,6 +133,7 @@ impl Actor {
             denied: false,
             flagged: false,
             good: false,
+            arrived_identified: false,
             abuse: ActorAbuse::default(),
         }
     }
@@ -220,6 +231,10 @@ pub struct ActorTracker {
     /// The behaviour campaign (not `shared_identity`) last linked to a fingerprint.
     fp_campaign: IdMap<u64, CampaignId>,
     globals: Globals,
+    /// The actor that last logged in cleanly to each account (hashed login
+    /// name): the customer's next logins resolve to it, so one customer who
+    /// logs in again (and gets a new token) stays one actor.
+    owners: BoundedMap<u64>,
     active: HashSet<u64, IdBuild>,
     observed: u64,
 }
@@ -269,6 +284,7 @@ impl ActorTracker {
             by_key: IdMap::default(),
             campaigns: IdMap::default(),
             fp_campaign: IdMap::default(),
+            owners: BoundedMap::new(cap),
             active: HashSet::default(),
             observed: 0,
         }
@@ -415,7 +431,14 @@ impl ActorTracker {
 
     /// Resolves the request to an actor slot; links actors that share strong
     /// identifiers.
-    fn resolve(&mut self, keys: &[ActorKey], ip: IpAddr, fp: u64, now: i64) -> usize {
+    fn resolve(
+        &mut self,
+        keys: &[ActorKey],
+        ip: IpAddr,
+        fp: u64,
+        owner: Option<usize>,
+        now: i64,
+    ) -> usize {
         let strong: Vec<u64> = keys.iter().filter_map(strong_hash).collect();
         let combo = combo_hash(Some(ip), fp);
         let mut found: Vec<ActorId> = Vec::new();
@@ -429,6 +452,8 @@ impl ActorTracker {
         }
         let slot = if let Some(first) = found.first().and_then(|id| self.slot(*id)) {
             first
+        } else if let Some(s) = owner {
+            s
         } else if let Some(s) = self
             .by_key
             .get(&combo)
@@ -535,12 +560,14 @@ impl ActorTracker {
                     a.campaign = Some(cid);
                 }
                 if a.campaign == Some(cid) {
-                    joined.push((a.id, a.fp, a.flagged));
+                    joined.push((a.id, a.fp, a.flagged, a.good));
                     a.flagged = true;
+                    // a campaign member is no established customer
+                    a.good = false;
                 }
             }
         }
-        for (id, afp, was_flagged) in joined {
+        for (id, afp, was_flagged, was_good) in joined {
             if let Some(c) = self.campaigns.get_mut(&cid.0)
                 && !c.members.contains(&id)
             {
@@ -549,10 +576,66 @@ impl ActorTracker {
                     c.members.push(id);
                 }
             }
-            if !was_flagged && afp != 0 {
+            if afp != 0 && (!was_flagged || was_good) {
                 let info = self.fps.entry(afp, now);
-                info.flagged = (info.flagged + 1).min(info.actors.max(1));
+                if !was_flagged {
+                    info.flagged = (info.flagged + 1).min(info.actors.max(1));
+                }
+                if was_good {
+                    info.good = info.good.saturating_sub(1);
+                }
             }
+        }
+    }
+
+    /// The actor a login (with no strong key) resolves to: the account's
+    /// usual actor, when it runs the same client (same fingerprint), is not
+    /// under suspicion, and the account is not being tried by others; a
+    /// failed login also needs one of the actor's own addresses (a mistyped
+    /// password at home), a successful one may come from anywhere (a phone
+    /// on another network).
+    fn login_owner(&self, facts: &extract::Facts, ip: IpAddr, fp: u64, now: i64) -> Option<usize> {
+        let login = facts.login?.0;
+        if !facts.has_password || facts.status.is_none() {
+            return None;
+        }
+        let id = *self.owners.get(login)?;
+        let s = self.slot(ActorId(id))?;
+        let a = &self.actors[s];
+        let same_place = facts.login_ok() || a.ips.contains(&Some(ip));
+        (a.fp == fp
+            && same_place
+            && !self.suspicious(a, now)
+            && !self.globals.login.contested(login, fp))
+        .then_some(s)
+    }
+
+    /// After a login or any answer that issues a token: the token (or session
+    /// cookie) is the requester's, so it is indexed to this actor and the
+    /// requests that carry it resolve here. A clean, successful login also
+    /// makes this actor the account's usual actor.
+    fn link_login(&mut self, ex: &Exchange, facts: &extract::Facts, slot: usize, n: u32, now: i64) {
+        let ok = facts.status.is_some_and(|s| (200..400).contains(&s));
+        if !ok {
+            return;
+        }
+        for k in crate::keys::issued_keys(ex, &self.hasher) {
+            let Some(h) = strong_hash(&k) else { continue };
+            let owned = self
+                .by_key
+                .get(&h)
+                .is_some_and(|o| self.by_id.contains_key(o));
+            if !owned {
+                self.index_key(slot, h, true);
+            }
+        }
+        if facts.login_ok()
+            && n == 0
+            && let Some(l) = facts.login
+            && !self.suspicious(&self.actors[slot], now)
+        {
+            let id = self.actors[slot].id.0;
+            *self.owners.entry(l.0, now) = id;
         }
     }
 
@@ -579,7 +662,15 @@ impl ActorTracker {
             };
         }
         let fp = fingerprint_of(&keys);
-        let slot = self.resolve(&keys, ex.client_ip, fp, now);
+        // facts first: a login may resolve to the account's own actor
+        let authenticated = keys.iter().any(|k| strong_hash(k).is_some());
+        let facts = extract::facts(ex, &self.hasher, authenticated);
+        let owner = if authenticated {
+            None
+        } else {
+            self.login_owner(&facts, ex.client_ip, fp, now)
+        };
+        let slot = self.resolve(&keys, ex.client_ip, fp, owner, now);
         let hl = self.half_life_ms;
         let level_before = self.actor_level(&self.actors[slot], now);
         let camp_level_before = self.actors[slot]
@@ -587,11 +678,13 @@ impl ActorTracker {
             .and_then(|c| self.campaigns.get(&c.0))
             .map(|c| self.campaign_level(c, now));
 
-        // basic facts, fingerprint bookkeeping
-        let authenticated = keys.iter().any(|k| strong_hash(k).is_some());
+        // fingerprint bookkeeping
         {
             let a = &mut self.actors[slot];
             a.last_seen = a.last_seen.max(now);
+            if a.requests == 0 {
+                a.arrived_identified = authenticated;
+            }
             a.requests = a.requests.saturating_add(1);
             a.push_ip(ex.client_ip);
         }
@@ -629,7 +722,6 @@ impl ActorTracker {
             .is_some_and(|i| i.rare(self.cfg.rare_fingerprint_max_good_share));
 
         // detectors
-        let facts = extract::facts(ex, &self.hasher, authenticated);
         let actor_id = self.actors[slot].id;
         let ctx = Ctx {
             facts: &facts,
@@ -657,18 +749,15 @@ impl ActorTracker {
             } else {
                 Vec::new()
             };
-            if out
-                .findings
-                .iter()
-                .any(|f| f.kind == sig.kind || f.rule_id.ends_with(".campaign"))
+            if (sig.earned || out.findings.iter().any(|f| f.kind == sig.kind))
                 && !members.contains(&actor_id)
             {
                 members.push(actor_id);
             }
             self.join_campaign(cid, sig.kind, sig.fp, &members, &sig.message, now);
             if let Some(c) = self.campaigns.get_mut(&cid.0) {
-                let pts = 20.0 * crate::risk::phase_weight(&self.cfg.phase_weights, Phase::Abuse);
-                c.risk.add(now, hl, pts);
+                let w = crate::risk::phase_weight(&self.cfg.phase_weights, Phase::Abuse);
+                c.risk.add(now, hl, sig.points * w);
             }
         }
 
@@ -691,8 +780,14 @@ impl ActorTracker {
         let r = self.cfg.responses.clone();
         let newly_flagged;
         let newly_good;
+        let lost_good;
         {
             let a = &mut self.actors[slot];
+            // an actor with a finding is no established customer any more
+            lost_good = n > 0 && a.good;
+            if lost_good {
+                a.good = false;
+            }
             if n > 0 {
                 a.risk.add(now, hl, pts);
                 a.findings = a.findings.saturating_add(n);
@@ -727,9 +822,14 @@ impl ActorTracker {
             if newly_flagged {
                 a.flagged = true;
             }
+            // established: identified, answered, clean, and either identified
+            // from its first request or known for a while (a stuffer's hit
+            // reading the account it just took over is neither)
             newly_good = !a.good
                 && a.strong > 0
                 && a.findings == 0
+                && (a.arrived_identified || now - a.first_seen >= ESTABLISHED_AFTER_MS)
+                && a.abuse.may_establish()
                 && risk_now < watch
                 && facts.status.is_some_and(|s| (200..300).contains(&s));
             if newly_good {
@@ -741,6 +841,12 @@ impl ActorTracker {
             let info = self.fps.entry(afp, now);
             info.good = (info.good + 1).min(info.actors.max(1));
         }
+        if lost_good {
+            let afp = self.actors[slot].fp;
+            let info = self.fps.entry(afp, now);
+            info.good = info.good.saturating_sub(1);
+        }
+        self.link_login(ex, &facts, slot, n, now);
         if newly_flagged {
             let afp = self.actors[slot].fp;
             let info = self.fps.entry(afp, now);

@@ -521,19 +521,24 @@ async fn customer_loop(n: u32, opts: SimOptions, budget: Arc<Budget>, c: Arc<Cou
     let pace = Duration::from_secs_f64(
         f64::from(opts.concurrent_customers.max(1)) / opts.customer_rate.max(0.1),
     );
-    // Customers 0..n share 40 source addresses: some sit behind the same office NAT.
+    // Every fourth customer sits behind one office NAT (they share address
+    // 0); every fifth is on a phone that changes network at each new login.
     let cust = world::customer((n * 37 + opts.seed as u32) % CUSTOMERS);
-    let mut client = SimClient::new(
-        &opts.target,
-        Some(source_addr(0, n % 40)),
-        UAS[(n as usize) % UAS.len()],
-    );
+    let ua = UAS[(n as usize) % UAS.len()];
+    let home = if n.is_multiple_of(4) { 0 } else { n % 40 };
+    let mobile = n % 5 == 3;
+    let mut client = SimClient::new(&opts.target, Some(source_addr(0, home)), ua);
+    let mut logins = 0u32;
     c.clients.fetch_add(1, Ordering::Relaxed);
     let mut was_blocked = false;
     let mut step = 0u32;
     while budget.take() {
         let (method, path, body) = match step % 7 {
             0 => {
+                if mobile && logins > 0 {
+                    let net = 1000 + n * 50 + logins % 50;
+                    client = SimClient::new(&opts.target, Some(source_addr(0, net)), ua);
+                }
                 client.set_token(None);
                 // One login in ten starts with a typo.
                 let pw = if rng.random_ratio(1, 10) {
@@ -599,6 +604,7 @@ async fn customer_loop(n: u32, opts: SimOptions, budget: Arc<Budget>, c: Arc<Cou
                     c.reached.fetch_add(1, Ordering::Relaxed);
                 }
                 if step.is_multiple_of(7) && a.status == 200 {
+                    logins += 1;
                     let token = serde_json::from_slice::<serde_json::Value>(&a.body)
                         .ok()
                         .and_then(|v| v["token"].as_str().map(str::to_string));

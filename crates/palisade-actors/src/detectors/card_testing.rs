@@ -15,7 +15,10 @@
 use palisade_core::{Phase, Severity};
 use serde::{Deserialize, Serialize};
 
-use super::{CampaignSignal, Ctx, Output, Recent, check_pos, check_ratio, finding, ratio};
+use super::{
+    CAMPAIGN_POINTS, CampaignRule, Ctx, FpCounter, Output, Own, campaign, check_pos, check_ratio,
+    finding, ratio,
+};
 use crate::sketch::{BoundedMap, Distinct128, Window};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -114,16 +117,6 @@ pub(crate) struct ActorState {
 }
 
 #[derive(Debug, Default)]
-pub(crate) struct FpState {
-    win: Window,
-    attempts: u32,
-    declines: u32,
-    cards: Distinct128,
-    actors: Distinct128,
-    recent: Recent,
-}
-
-#[derive(Debug, Default)]
 pub(crate) struct BinState {
     win: Window,
     attempts: u32,
@@ -133,7 +126,7 @@ pub(crate) struct BinState {
 
 #[derive(Debug)]
 pub(crate) struct Global {
-    fps: BoundedMap<FpState>,
+    fps: BoundedMap<FpCounter>,
     bins: BoundedMap<BinState>,
 }
 
@@ -260,48 +253,31 @@ pub(crate) fn observe(
 
     // fingerprint-wide: the campaign view across actors
     let s = g.fps.entry(ctx.fp, now);
-    if s.win.roll(now, win) {
-        *s = FpState {
-            win: s.win,
-            ..Default::default()
-        };
-    }
-    s.attempts += 1;
-    if declined {
-        s.declines += 1;
-        s.recent.push(ctx.actor);
-    }
-    for (c, _) in &f.cards {
-        s.cards.insert(c.0);
-    }
-    s.actors.insert(ctx.actor.0);
-    let (fc, fa) = (s.cards.estimate(), s.actors.estimate());
-    let fr = ratio(s.declines, s.attempts);
+    s.record(ctx, win, f.cards.iter().map(|(c, _)| c.0), declined);
+    let (fc, fa, fr) = (s.items.estimate(), s.actors.estimate(), s.bad_ratio());
     if fc >= cfg.campaign_min_cards
         && fa >= cfg.campaign_min_actors
         && fr >= cfg.campaign_min_decline_ratio
     {
+        let rule = CampaignRule {
+            kind: "card_testing",
+            finding_kind: "card_testing",
+            rule_id: "card_testing.campaign",
+            phase: Phase::Abuse,
+            own_rare: 1,
+            own_common: 2,
+            points: CAMPAIGN_POINTS,
+            fragment: None,
+        };
+        let own = Own {
+            bad_now: declined,
+            bad: dec,
+            items: cards,
+        };
         let message = format!(
             "{fa} actors sharing one client fingerprint tried {fc} cards, {:.0} % declined",
             fr * 100.0
         );
-        out.campaigns.push(CampaignSignal {
-            kind: "card_testing",
-            fp: ctx.fp,
-            members: s.recent.members(),
-            message: message.clone(),
-        });
-        let own = if ctx.fp_rare { 1 } else { 2 };
-        if declined && dec >= own && cards >= own {
-            out.findings.push(finding(
-                "card_testing",
-                "card_testing.campaign",
-                Phase::Abuse,
-                Severity::High,
-                40,
-                90,
-                message,
-            ));
-        }
+        campaign(out, ctx, &rule, s.recent.members(), own, message);
     }
 }

@@ -13,6 +13,9 @@
 //! (a declined card, a failed login, a denied object) -- once when the
 //! fingerprint is rare, at least twice (distinct cards, usernames, objects)
 //! when the fingerprint is common.
+//!
+//! The campaign views share [`FpCounter`] (the fingerprint-wide counters) and
+//! [`campaign`] (the signal and the member finding, with that rule).
 
 pub mod card_testing;
 pub mod credential_stuffing;
@@ -26,6 +29,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::extract::Facts;
 use crate::ids::ActorId;
+use crate::sketch::{Distinct128, Window};
 
 /// Thresholds of every abuse detector.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
@@ -59,6 +63,14 @@ pub(crate) struct ActorAbuse {
     pub scan: scanning::ActorState,
     pub scrape: scraping::ActorState,
     pub flood: flood::ActorState,
+}
+
+impl ActorAbuse {
+    /// Whether the detectors let the actor count as an established customer
+    /// (see `credential_stuffing::ActorState::may_establish`).
+    pub(crate) fn may_establish(&self) -> bool {
+        self.login.may_establish()
+    }
 }
 
 /// Global, bounded detector state.
@@ -98,8 +110,14 @@ pub(crate) struct Ctx<'a> {
 pub(crate) struct CampaignSignal {
     pub kind: &'static str,
     pub fp: u64,
+    /// The last actors that did the suspicious thing on this fingerprint.
     pub members: Vec<ActorId>,
     pub message: String,
+    /// Risk points (before the abuse phase weight) the campaign gains.
+    pub points: f32,
+    /// The current actor earned membership itself (its own suspicious acts),
+    /// so it joins even on a common fingerprint.
+    pub earned: bool,
 }
 
 #[derive(Debug, Default)]
@@ -132,6 +150,132 @@ impl Recent {
             .collect()
     }
 }
+
+/// The fingerprint-wide counters every campaign view keeps in its window:
+/// attempts, bad outcomes (declines, failed logins, refused ids), distinct
+/// items (cards, usernames, object ids), distinct actors, and the last actors
+/// that did something bad.
+#[derive(Debug, Default)]
+pub(crate) struct FpCounter {
+    win: Window,
+    pub attempts: u32,
+    pub bad: u32,
+    pub items: Distinct128,
+    pub actors: Distinct128,
+    pub recent: Recent,
+}
+
+impl FpCounter {
+    /// Counts one attempt of the current actor, rolling the window first.
+    pub(crate) fn record(
+        &mut self,
+        ctx: &Ctx<'_>,
+        window_ms: i64,
+        items: impl IntoIterator<Item = u64>,
+        bad: bool,
+    ) {
+        if self.win.roll(ctx.now_ms, window_ms) {
+            *self = FpCounter {
+                win: self.win,
+                ..Default::default()
+            };
+        }
+        self.attempts = self.attempts.saturating_add(1);
+        if bad {
+            self.bad = self.bad.saturating_add(1);
+            self.recent.push(ctx.actor);
+        }
+        for i in items {
+            self.items.insert(i);
+        }
+        self.actors.insert(ctx.actor.0);
+    }
+
+    pub(crate) fn bad_ratio(&self) -> f32 {
+        ratio(self.bad, self.attempts)
+    }
+
+    /// When the current window started (views that keep more counters beside
+    /// these restart them when it changes).
+    pub(crate) fn window_start(&self) -> i64 {
+        self.win.start_ms
+    }
+}
+
+/// What a campaign view emits, and to whom its finding is given.
+pub(crate) struct CampaignRule<'a> {
+    /// The campaign kind (`card_testing`, `credential_stuffing`...).
+    pub kind: &'static str,
+    /// The member finding's kind (`bola` or `enumeration` for a walk).
+    pub finding_kind: &'a str,
+    pub rule_id: &'a str,
+    pub phase: Phase,
+    /// Evidence a member needs of its own: on a rare fingerprint and on a
+    /// common one (in distinct items and in bad outcomes).
+    pub own_rare: u32,
+    pub own_common: u32,
+    /// Risk points (before the phase weight) the campaign gains.
+    pub points: f32,
+    /// Shown with the finding (the templated endpoint of a walk).
+    pub fragment: Option<&'a str>,
+}
+
+/// What the current actor did itself.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Own {
+    /// This request was itself a bad outcome.
+    pub bad_now: bool,
+    pub bad: u32,
+    pub items: u32,
+}
+
+/// The campaign signal every campaign view emits, in one place: the
+/// fingerprint-wide signal, and the member finding for the current actor when
+/// it earned it (a bad outcome now, and enough of its own: once on a rare
+/// fingerprint, `own_common` times on a common one, so honest users of a
+/// popular browser never join a botnet that rides it).
+pub(crate) fn campaign(
+    out: &mut Output,
+    ctx: &Ctx<'_>,
+    rule: &CampaignRule<'_>,
+    members: Vec<ActorId>,
+    own: Own,
+    message: String,
+) {
+    let need = if ctx.fp_rare {
+        rule.own_rare
+    } else {
+        rule.own_common
+    };
+    let earned = own.bad_now && own.bad >= need && own.items >= need;
+    if earned {
+        let mut f = finding(
+            rule.finding_kind,
+            rule.rule_id,
+            rule.phase,
+            Severity::High,
+            40,
+            90,
+            message.clone(),
+        );
+        if let Some(frag) = rule.fragment {
+            f = f.fragment(frag);
+        }
+        out.findings.push(f);
+    }
+    out.campaigns.push(CampaignSignal {
+        kind: rule.kind,
+        fp: ctx.fp,
+        members,
+        message,
+        points: rule.points,
+        earned,
+    });
+}
+
+/// Points (before the phase weight) of a campaign signal backed by one piece
+/// of evidence; stronger linking adds one such share per extra piece.
+pub(crate) const CAMPAIGN_POINTS: f32 = 20.0;
 
 pub(crate) fn finding(
     kind: &str,
