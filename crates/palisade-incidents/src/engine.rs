@@ -2,14 +2,28 @@
 //!
 //! Grouping, in order of precedence:
 //!
-//! 1. the actor's **campaign**, when the actors analyser linked it into one
+//! 1. the group's own incident, or the incident it was merged into (an
+//!    **alias**: a merged key keeps routing to the survivor while it is
+//!    active; the alias map is bounded by `max_aliases`);
+//! 2. the **attack**: an exchange whose behavioural abuse finding (card
+//!    testing, credential stuffing, ...) names the same kind on the same
+//!    endpoint as an active incident within `target_window_ms` joins that
+//!    incident, whatever campaign id or actor it comes with; recon from the
+//!    same network (/24, /64) joins the network's scan incident. Two
+//!    incidents found to be the same attack are merged;
+//! 3. the actor's **campaign**, when the actors analyser linked it into one
 //!    (an actor incident opened before the link is merged into it);
-//! 2. a **target** incident, when at least `target_min_actors` distinct
+//! 4. a **target** incident, when at least `target_min_actors` distinct
 //!    actors (or addresses) without a campaign sent flagged requests to one
 //!    endpoint within `target_window_ms` (their single-endpoint incidents are
 //!    merged into it; actors that also attack elsewhere keep their own);
-//! 3. the **actor**;
-//! 4. the **client address**, for findings with no actor attributed.
+//! 5. the **actor**;
+//! 6. the **client address**, for findings with no actor attributed.
+//!
+//! When groups join, the incident keeps the key that says most about who is
+//! behind it ([`GroupKey::rank`]): a campaign, else the target endpoint
+//! (unrelated actors doing the same abuse on one endpoint), else the network
+//! (several scanners of one network), else the actor.
 //!
 //! Only exchanges with findings (other than tags and info-level notes) or
 //! that were stopped inline count. An incident stops grouping ("quiet") after
@@ -59,6 +73,9 @@ pub struct EngineConfig {
     pub ignore_kinds: Vec<String>,
     /// Findings below this severity are ignored.
     pub min_severity: Severity,
+    /// Merged or joined group keys remembered (each routes to the incident
+    /// it joined); the oldest is forgotten first.
+    pub max_aliases: usize,
 }
 
 impl Default for EngineConfig {
@@ -74,6 +91,7 @@ impl Default for EngineConfig {
             max_targets: 512,
             ignore_kinds: vec!["tag".into()],
             min_severity: Severity::Low,
+            max_aliases: 4096,
         }
     }
 }
@@ -88,6 +106,8 @@ const MAX_KINDS: usize = 32;
 const MAX_CAMPAIGNS: usize = 16;
 const MAX_NOTES: usize = 200;
 const MAX_TARGET_KEYS: usize = 256;
+/// The finding kind the inline path adds for an actor under a decision.
+const DECISION_KIND: &str = "actor";
 
 /// Per-incident state that is not shown: distinct sets for counting.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -98,6 +118,50 @@ struct Internals {
     /// compares with, so that replayed old traffic groups as live traffic.
     #[serde(default)]
     active_ms: i64,
+}
+
+/// What makes two groups one attack.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum AttackSig {
+    /// A behavioural abuse kind (card testing, credential stuffing, ...)
+    /// against one endpoint (`METHOD template`).
+    Abuse { kind: String, ep: String },
+    /// Recon (scanners, probing paths) from one network.
+    Recon { net: String },
+}
+
+impl AttackSig {
+    /// The key a group of unrelated actors doing this attack gets.
+    fn group_key(&self) -> GroupKey {
+        match self {
+            AttackSig::Abuse { ep, .. } => GroupKey::Target(ep.clone()),
+            AttackSig::Recon { net } => GroupKey::Network(net.clone()),
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            AttackSig::Abuse { kind, ep } => {
+                format!("{} on {ep}", narrative::kind_label(kind).to_lowercase())
+            }
+            AttackSig::Recon { net } => format!("recon from {net}"),
+        }
+    }
+}
+
+/// The network of an address: /24 for IPv4, /64 for IPv6 (as the actors
+/// crate's network keys).
+pub fn network_of(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => {
+            let o = v4.octets();
+            format!("{}.{}.{}.0/24", o[0], o[1], o[2])
+        }
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+    }
 }
 
 /// Distinct groups that hit one endpoint recently.
@@ -128,6 +192,15 @@ pub struct IncidentEngine {
     activity: BTreeSet<(i64, u64)>,
     /// Exchanges ignored because nothing in them counts.
     ignored: u64,
+    /// Keys of merged or joined groups → the incident they now feed.
+    aliases: HashMap<GroupKey, u64>,
+    /// Keys in `aliases`, oldest first (may hold stale entries).
+    alias_order: VecDeque<GroupKey>,
+    /// The incident each recent attack feeds, with when it last did
+    /// (processing time).
+    attacks: HashMap<AttackSig, (u64, i64)>,
+    /// Keys in `attacks`, oldest first (may hold stale entries).
+    attack_order: VecDeque<AttackSig>,
 }
 
 /// What the engine holds, for the console and metrics.
@@ -137,6 +210,10 @@ pub struct EngineStats {
     pub kept: usize,
     pub ignored: u64,
     pub next_seq: u64,
+    /// Merged or joined group keys remembered (at most `max_aliases`).
+    pub aliases: usize,
+    /// Recent attacks remembered (at most `max_targets`).
+    pub attacks: usize,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -146,6 +223,9 @@ struct SnapshotRepr {
     incidents: Vec<Incident>,
     #[serde(default)]
     internals: Vec<(String, Internals)>,
+    /// Merged group keys and the incident they route to.
+    #[serde(default)]
+    aliases: Vec<(GroupKey, String)>,
 }
 
 impl Default for IncidentEngine {
@@ -184,6 +264,7 @@ impl IncidentEngine {
         cfg.target_min_actors = cfg.target_min_actors.clamp(2, MAX_TARGET_KEYS);
         cfg.max_targets = cfg.max_targets.max(1);
         cfg.quiet_after_ms = cfg.quiet_after_ms.max(1);
+        cfg.max_aliases = cfg.max_aliases.max(1);
         Self {
             cfg,
             next_seq: 1,
@@ -196,6 +277,10 @@ impl IncidentEngine {
             dirty: HashSet::new(),
             activity: BTreeSet::new(),
             ignored: 0,
+            aliases: HashMap::new(),
+            alias_order: VecDeque::new(),
+            attacks: HashMap::new(),
+            attack_order: VecDeque::new(),
         }
     }
 
@@ -247,45 +332,70 @@ impl IncidentEngine {
         self.expire_quiet(now_ms, &mut events);
 
         let base = base_key(ex);
+        let sig = attack_sig(&seen);
+        let own = self.resolve(&base);
+        let owner = sig.as_ref().and_then(|s| self.sig_owner(s, now_ms));
         // merges wait until the exchange is absorbed, so that a new
         // incident's `Opened` event comes first and carries its request
         let mut to_merge: Vec<u64> = Vec::new();
-        let seq = match &base {
-            GroupKey::Campaign(_) => {
-                let seq = self.get_or_open(&base, &seen, now_ms, &mut events);
-                if let Some(a) = &ex.actor
-                    && let Some(&from) = self.open.get(&GroupKey::Actor(a.id.clone()))
-                {
-                    to_merge.push(from);
+        let seq = match (own, owner) {
+            (Some(seq), _) => seq,
+            // a new group doing what an open incident's groups do: the same
+            // attack (another campaign id of one botnet, an actor not yet
+            // linked, a second scanner of one network)
+            (None, Some(o)) => self.join(o, &base, sig.as_ref(), &seen, now_ms, &mut events),
+            (None, None) => match &base {
+                GroupKey::Campaign(_) => self.get_or_open(&base, &seen, now_ms, &mut events),
+                // recon is grouped by network, not by the endpoint it probes
+                _ if matches!(sig, Some(AttackSig::Recon { .. })) => {
+                    self.get_or_open(&base, &seen, now_ms, &mut events)
                 }
-                seq
-            }
-            _ => {
-                let tk = GroupKey::Target(seen.ep_key.clone());
-                if !self.open.contains_key(&tk) {
-                    self.count_target(&seen.ep_key, &base, now_ms);
-                }
-                if !self.open.contains_key(&tk) && self.target_ready(&seen.ep_key) {
-                    to_merge = self.open_target(&seen, now_ms, &mut events);
-                }
-                match self.open.get(&tk).copied() {
-                    Some(t) => match self.open.get(&base).copied() {
-                        Some(own) if !self.only_on(own, &seen.ep_key) => own,
-                        Some(own) => {
-                            if !to_merge.contains(&own) {
-                                to_merge.push(own);
-                            }
-                            t
+                _ => {
+                    let tk = GroupKey::Target(seen.ep_key.clone());
+                    let mut t = self.resolve(&tk);
+                    if t.is_none() {
+                        self.count_target(&seen.ep_key, &base, now_ms);
+                        if self.target_ready(&seen.ep_key) {
+                            to_merge = self.open_target(&seen, now_ms, &mut events);
+                            t = self.resolve(&tk);
                         }
-                        None => t,
-                    },
-                    None => self.get_or_open(&base, &seen, now_ms, &mut events),
+                    }
+                    match t {
+                        Some(t) => t,
+                        None => self.get_or_open(&base, &seen, now_ms, &mut events),
+                    }
                 }
-            }
+            },
         };
+        // an actor seen alone before it was linked into a campaign: its
+        // incident (or the endpoint's target incident it fed) is this one
+        if matches!(base, GroupKey::Campaign(_))
+            && let Some(a) = ex.actor.as_ref().filter(|a| !a.id.is_empty())
+            && let Some(y) = self.resolve(&GroupKey::Actor(clip(&a.id, 64)))
+            && y != seq
+            && self.incidents.get(&y).is_some_and(|i| match &i.key {
+                GroupKey::Actor(_) | GroupKey::Ip(_) => true,
+                GroupKey::Target(t) => *t == seen.ep_key,
+                _ => false,
+            })
+            && !to_merge.contains(&y)
+        {
+            to_merge.push(y);
+        }
         self.absorb(seq, &seen, lookup, now_ms, &mut events);
+        let mut cur = seq;
         for from in to_merge {
-            self.merge(from, seq, now_ms, &mut events);
+            cur = self.merge_pair(cur, from, None, now_ms, &mut events);
+        }
+        if let Some(s) = &sig {
+            // two incidents found to be one attack become one
+            if let Some(o) = self.sig_owner(s, now_ms)
+                && o != cur
+                && self.eligible(cur, s)
+            {
+                cur = self.merge_pair(cur, o, Some(s), now_ms, &mut events);
+            }
+            self.register_sig(s.clone(), cur, now_ms);
         }
         events
     }
@@ -299,6 +409,15 @@ impl IncidentEngine {
         self.targets.retain(|_, w| w.last_ms >= cutoff);
         let targets = &self.targets;
         self.target_order.retain(|k| targets.contains_key(k));
+        let incidents = &self.incidents;
+        self.attacks
+            .retain(|_, (seq, at)| *at >= cutoff && incidents.get(seq).is_some_and(|i| i.active));
+        let attacks = &self.attacks;
+        self.attack_order.retain(|k| attacks.contains_key(k));
+        self.aliases
+            .retain(|_, seq| incidents.get(seq).is_some_and(|i| i.active));
+        let aliases = &self.aliases;
+        self.alias_order.retain(|k| aliases.contains_key(k));
         self.refresh_dirty();
         events
     }
@@ -313,12 +432,18 @@ impl IncidentEngine {
         now_ms: i64,
     ) -> Vec<IncidentEvent> {
         let mut events = Vec::new();
-        let Some(&into) = self.open.get(&GroupKey::Campaign(campaign_id.to_string())) else {
+        let Some(mut into) = self.resolve(&GroupKey::Campaign(clip(campaign_id, 64))) else {
             return events;
         };
         for a in actor_ids {
-            if let Some(&from) = self.open.get(&GroupKey::Actor(a.clone())) {
-                self.merge(from, into, now_ms, &mut events);
+            if let Some(from) = self.resolve(&GroupKey::Actor(clip(a, 64)))
+                && from != into
+                && self
+                    .incidents
+                    .get(&from)
+                    .is_some_and(|i| matches!(i.key, GroupKey::Actor(_) | GroupKey::Ip(_)))
+            {
+                into = self.merge_pair(into, from, None, now_ms, &mut events);
             }
         }
         events
@@ -383,6 +508,8 @@ impl IncidentEngine {
             kept: self.incidents.len(),
             ignored: self.ignored,
             next_seq: self.next_seq,
+            aliases: self.aliases.len(),
+            attacks: self.attacks.len(),
         }
     }
 
@@ -420,6 +547,19 @@ impl IncidentEngine {
             .find(|(s, i)| i.active && self.open.get(&i.key) != Some(s))
         {
             return Err(format!("{}: active but not grouping", i.1.id));
+        }
+        if self.aliases.len() > self.cfg.max_aliases {
+            return Err(format!(
+                "{} aliases over the bound {}",
+                self.aliases.len(),
+                self.cfg.max_aliases
+            ));
+        }
+        if let Some(k) = self.aliases.keys().find(|k| self.open.contains_key(*k)) {
+            return Err(format!("{k}: both grouping and an alias"));
+        }
+        if self.attacks.len() > self.cfg.max_targets {
+            return Err(format!("{} attacks remembered", self.attacks.len()));
         }
         Ok(())
     }
@@ -507,6 +647,7 @@ impl IncidentEngine {
                     break;
                 }
             }
+            self.aliases.remove(&key);
             self.open.insert(key, seq);
             self.reindex(seq, now_ms);
         }
@@ -562,6 +703,17 @@ impl IncidentEngine {
                 .internals
                 .iter()
                 .map(|(s, i)| (id_of(*s), i.clone()))
+                .collect(),
+            aliases: self
+                .alias_order
+                .iter()
+                .filter_map(|k| {
+                    let seq = *self.aliases.get(k)?;
+                    self.incidents
+                        .get(&seq)
+                        .filter(|i| i.active)
+                        .map(|_| (k.clone(), id_of(seq)))
+                })
                 .collect(),
         };
         serde_json::to_value(&repr).unwrap_or(serde_json::Value::Null)
@@ -619,10 +771,303 @@ impl IncidentEngine {
             }
         }
         eng.evict_inactive();
+        for (key, id) in repr.aliases {
+            if let Some(seq) =
+                seq_of(&id).filter(|s| eng.incidents.get(s).is_some_and(|i| i.active))
+            {
+                eng.add_alias(key, seq);
+            }
+        }
         Ok(eng)
     }
 
     // ---- internals ----
+
+    /// The active incident a group feeds: its own, or the one it was
+    /// merged into or joined. Forgets aliases of inactive incidents.
+    fn resolve(&mut self, key: &GroupKey) -> Option<u64> {
+        if let Some(&seq) = self.open.get(key) {
+            return Some(seq);
+        }
+        let seq = *self.aliases.get(key)?;
+        if self.incidents.get(&seq).is_some_and(|i| i.active) {
+            Some(seq)
+        } else {
+            self.aliases.remove(key);
+            None
+        }
+    }
+
+    /// Routes `key` to incident `seq` from now on (bounded: the oldest
+    /// alias is forgotten first).
+    fn add_alias(&mut self, key: GroupKey, seq: u64) {
+        if self.open.contains_key(&key) {
+            return;
+        }
+        if self.aliases.insert(key.clone(), seq).is_none() {
+            self.alias_order.push_back(key);
+        }
+        while self.aliases.len() > self.cfg.max_aliases {
+            match self.alias_order.pop_front() {
+                Some(old) => {
+                    self.aliases.remove(&old);
+                }
+                None => break,
+            }
+        }
+        if self.alias_order.len() > 2 * self.cfg.max_aliases + 16 {
+            let aliases = &self.aliases;
+            let mut seen = HashSet::new();
+            self.alias_order
+                .retain(|k| aliases.contains_key(k) && seen.insert(k.clone()));
+        }
+    }
+
+    /// Whether incident `seq` can stand for attack `sig`: a campaign for
+    /// abuse on its main endpoint (the one with most findings: a stuffing
+    /// campaign reading accounts after a login does not stand for an
+    /// enumeration of accounts), a target incident for abuse on its
+    /// endpoint, an actor or address only when it did nothing but this
+    /// endpoint; for recon, an incident whose addresses are all in the
+    /// network.
+    fn eligible(&self, seq: u64, sig: &AttackSig) -> bool {
+        let Some(inc) = self.incidents.get(&seq) else {
+            return false;
+        };
+        match sig {
+            AttackSig::Abuse { ep, .. } => match &inc.key {
+                GroupKey::Campaign(_) => inc
+                    .endpoints
+                    .iter()
+                    .max_by_key(|e| e.findings)
+                    .is_none_or(|e| *ep == e.label()),
+                GroupKey::Target(t) => t == ep,
+                GroupKey::Network(_) => false,
+                GroupKey::Actor(_) | GroupKey::Ip(_) => self.only_on(seq, ep),
+            },
+            AttackSig::Recon { net } => match &inc.key {
+                GroupKey::Campaign(_) | GroupKey::Target(_) => false,
+                GroupKey::Network(n) => n == net,
+                GroupKey::Actor(_) | GroupKey::Ip(_) => {
+                    inc.counts.ips as usize == inc.ips.len()
+                        && inc.ips.iter().all(|ip| network_of(*ip) == *net)
+                }
+            },
+        }
+    }
+
+    /// The active incident that fed attack `sig` within the target window.
+    fn sig_owner(&self, sig: &AttackSig, now_ms: i64) -> Option<u64> {
+        let &(seq, at) = self.attacks.get(sig)?;
+        let active = self.incidents.get(&seq).is_some_and(|i| i.active);
+        (active && at >= now_ms - self.cfg.target_window_ms && self.eligible(seq, sig))
+            .then_some(seq)
+    }
+
+    /// Records that incident `seq` feeds attack `sig` now (bounded by
+    /// `max_targets`, forgotten first-in first-out).
+    fn register_sig(&mut self, sig: AttackSig, seq: u64, now_ms: i64) {
+        if !self.eligible(seq, &sig) {
+            return;
+        }
+        if let Some(cur) = self.attacks.get(&sig).copied()
+            && cur.0 != seq
+            && self.sig_owner(&sig, now_ms) == Some(cur.0)
+        {
+            // another incident holds it (this one could not be merged)
+            return;
+        }
+        if self.attacks.insert(sig.clone(), (seq, now_ms)).is_none() {
+            self.attack_order.push_back(sig);
+        }
+        while self.attacks.len() > self.cfg.max_targets {
+            match self.attack_order.pop_front() {
+                Some(old) => {
+                    self.attacks.remove(&old);
+                }
+                None => break,
+            }
+        }
+        if self.attack_order.len() > 2 * self.cfg.max_targets + 16 {
+            let attacks = &self.attacks;
+            let mut seen = HashSet::new();
+            self.attack_order
+                .retain(|k| attacks.contains_key(k) && seen.insert(k.clone()));
+        }
+    }
+
+    /// The key of an incident that groups `a` and `b`, found to be one
+    /// attack: the key of highest rank; two single actors (or addresses)
+    /// become the attack's group (the target endpoint, or the network).
+    fn union_key(a: &GroupKey, b: &GroupKey, sig: Option<&AttackSig>) -> GroupKey {
+        let best = if b.rank() > a.rank() { b } else { a };
+        match sig {
+            Some(s) if a != b && best.rank() <= GroupKey::Actor(String::new()).rank() => {
+                s.group_key()
+            }
+            _ => best.clone(),
+        }
+    }
+
+    /// A group without an incident joins incident `o`, which feeds the same
+    /// attack. Returns the incident to absorb the exchange into.
+    fn join(
+        &mut self,
+        o: u64,
+        base: &GroupKey,
+        sig: Option<&AttackSig>,
+        seen: &Seen<'_>,
+        now_ms: i64,
+        events: &mut Vec<IncidentEvent>,
+    ) -> u64 {
+        let Some(okey) = self.incidents.get(&o).map(|i| i.key.clone()) else {
+            return o;
+        };
+        let union = Self::union_key(&okey, base, sig);
+        let what = sig.map(|s| s.describe()).unwrap_or_default();
+        let into = if union != okey {
+            self.rekey(o, union, &what, seen.ex.ts_ms, now_ms, events)
+        } else {
+            o
+        };
+        let final_key = self.incidents.get(&into).map(|i| i.key.clone());
+        if final_key.as_ref() != Some(base) {
+            self.add_alias(base.clone(), into);
+        }
+        if let GroupKey::Campaign(c) = base
+            && final_key.as_ref() != Some(base)
+        {
+            let max_tl = self.cfg.max_timeline;
+            if let Some(inc) = self.incidents.get_mut(&into) {
+                push_timeline(
+                    inc,
+                    max_tl,
+                    TimelineEntry {
+                        ts_ms: seen.ex.ts_ms,
+                        kind: TimelineKind::Merged,
+                        text: clip(
+                            &format!("Campaign {c} joined: the same attack ({what})"),
+                            300,
+                        ),
+                        request_id: Some(clip(&seen.ex.id, 64)),
+                        who: None,
+                    },
+                );
+                events.push(event(
+                    EventKind::Merged,
+                    inc,
+                    Some(seen),
+                    format!("campaign {c} joined ({what})"),
+                    now_ms,
+                ));
+            }
+        }
+        into
+    }
+
+    /// Gives incident `seq` a new group key (the old one becomes an alias).
+    /// When another incident already groups by that key, `seq` is merged
+    /// into it instead. Returns the incident that holds the key.
+    fn rekey(
+        &mut self,
+        seq: u64,
+        key: GroupKey,
+        what: &str,
+        ts_ms: i64,
+        now_ms: i64,
+        events: &mut Vec<IncidentEvent>,
+    ) -> u64 {
+        if let Some(other) = self.resolve(&key)
+            && other != seq
+        {
+            return self.merge_pair(other, seq, None, now_ms, events);
+        }
+        let max_tl = self.cfg.max_timeline;
+        let Some(inc) = self.incidents.get_mut(&seq) else {
+            return seq;
+        };
+        let old = std::mem::replace(&mut inc.key, key.clone());
+        let text = if what.is_empty() {
+            format!("Grouped by {key} (was {old})")
+        } else {
+            format!("Grouped by {key} (was {old}): the same attack, {what}")
+        };
+        push_timeline(
+            inc,
+            max_tl,
+            TimelineEntry {
+                ts_ms: ts_ms.max(inc.opened_ms),
+                kind: TimelineKind::Merged,
+                text: clip(&text, 300),
+                request_id: None,
+                who: None,
+            },
+        );
+        inc.title = narrative::title(inc);
+        narrative::refresh(inc);
+        events.push(event(
+            EventKind::Merged,
+            inc,
+            None,
+            format!("grouped by {key} (was {old})"),
+            now_ms,
+        ));
+        if self.open.get(&old) == Some(&seq) {
+            self.open.remove(&old);
+        }
+        self.aliases.remove(&key);
+        self.open.insert(key, seq);
+        self.add_alias(old, seq);
+        seq
+    }
+
+    /// Merges two active incidents found to be one attack: the one whose
+    /// key ranks higher (else the older) survives, with the union's key.
+    /// Returns the survivor.
+    fn merge_pair(
+        &mut self,
+        a: u64,
+        b: u64,
+        sig: Option<&AttackSig>,
+        now_ms: i64,
+        events: &mut Vec<IncidentEvent>,
+    ) -> u64 {
+        if a == b {
+            return a;
+        }
+        let (Some(ka), Some(kb)) = (
+            self.incidents.get(&a).map(|i| i.key.clone()),
+            self.incidents.get(&b).map(|i| i.key.clone()),
+        ) else {
+            return if self.incidents.contains_key(&a) {
+                a
+            } else {
+                b
+            };
+        };
+        let (from, into) = if kb.rank() > ka.rank() || (kb.rank() == ka.rank() && b < a) {
+            (a, b)
+        } else {
+            (b, a)
+        };
+        let union = if into == a {
+            Self::union_key(&ka, &kb, sig)
+        } else {
+            Self::union_key(&kb, &ka, sig)
+        };
+        self.merge(from, into, now_ms, events);
+        let cur = self
+            .incidents
+            .get(&into)
+            .map(|i| (i.key.clone(), i.last_seen_ms));
+        if let Some((k, ts)) = cur
+            && k != union
+        {
+            let what = sig.map(|s| s.describe()).unwrap_or_default();
+            return self.rekey(into, union, &what, ts, now_ms, events);
+        }
+        into
+    }
 
     fn get_or_open(
         &mut self,
@@ -655,8 +1100,10 @@ impl IncidentEngine {
         let first_phase = seen
             .findings
             .iter()
+            .filter(|f| f.kind != DECISION_KIND)
             .map(|f| f.phase)
             .min()
+            .or_else(|| seen.findings.iter().map(|f| f.phase).min())
             .unwrap_or(Phase::Abuse);
         let mut inc = Incident {
             id: id_of(seq),
@@ -687,30 +1134,20 @@ impl IncidentEngine {
             summary: String::new(),
             next_steps: Vec::new(),
         };
-        let kinds: Vec<&str> = dedup(seen.findings.iter().map(|f| f.kind.as_str()));
-        let who = match (&key, &ex.actor) {
-            (GroupKey::Target(t), _) => format!("many actors against {t}"),
-            (_, Some(a)) => format!("{} from {}", a.name, ex.client_ip),
-            _ => ex.client_ip.to_string(),
-        };
-        let what = if kinds.is_empty() {
-            "a request stopped inline".to_string()
-        } else {
-            kinds.join(", ")
-        };
         push_timeline(
             &mut inc,
             self.cfg.max_timeline,
             TimelineEntry {
                 ts_ms: ex.ts_ms,
                 kind: TimelineKind::FirstSeen,
-                text: format!("First seen: {what} by {who} on {}", seen.ep_key),
+                text: first_seen_text(&key, seen),
                 request_id: Some(clip(&ex.id, 64)),
                 who: None,
             },
         );
         self.incidents.insert(seq, inc);
         self.internals.insert(seq, Internals::default());
+        self.aliases.remove(&key);
         self.open.insert(key, seq);
         self.reindex(seq, now_ms.max(ex.ts_ms));
         // `Opened` is emitted after the first exchange is absorbed, so it
@@ -734,6 +1171,24 @@ impl IncidentEngine {
         let internals = self.internals.entry(seq).or_default();
         let ex = seen.ex;
         let is_new = inc.counts.exchanges == 0;
+        // exchanges reach analysis in the order they finish, not the order
+        // they started: one that started before everything the incident
+        // holds is its first request now
+        let predates = !is_new && ex.ts_ms < inc.opened_ms;
+        if predates {
+            let text = first_seen_text(&inc.key, seen);
+            if let Some(t) = inc
+                .timeline
+                .iter_mut()
+                .find(|t| t.kind == TimelineKind::FirstSeen)
+            {
+                t.ts_ms = ex.ts_ms;
+                t.text = text;
+                t.request_id = req_id_of(ex);
+            }
+            inc.timeline.sort_by_key(timeline_order);
+        }
+        // the first exchange's lowest phase is where the incident starts
         let before_phase = inc.phase;
         let before_sev = inc.severity;
         let req_id = Some(clip(&ex.id, 64));
@@ -827,6 +1282,30 @@ impl IncidentEngine {
         };
         if let Some(i) = ep_idx {
             let e = &mut inc.endpoints[i];
+            // the catalog may learn the endpoint's data after the first
+            // request: look again now and then (1, 2, 4, 8, ... requests)
+            if e.data_classes.is_empty()
+                && seen.template_known
+                && (e.requests + 1).is_power_of_two()
+            {
+                let host = ex.request.host.as_deref();
+                e.data_classes =
+                    bounded(lookup.data_classes(host, &seen.method, &seen.endpoint), 16);
+                if e.services.is_empty() {
+                    e.services = bounded(lookup.services(host, &seen.method, &seen.endpoint), 16);
+                }
+            }
+            let e = &inc.endpoints[i];
+            let (dc, label) = (e.data_classes.clone(), e.label());
+            let b = &mut inc.blast_radius;
+            push_bounded(&mut b.endpoints_targeted, &label, MAX_ENDPOINTS);
+            for d in dc {
+                push_bounded(&mut b.data_at_risk, &d, 32);
+            }
+            if !seen.stopped {
+                b.requests_not_stopped += 1;
+            }
+            let e = &mut inc.endpoints[i];
             e.requests += 1;
             e.findings += seen.findings.len() as u64;
             if seen.stopped {
@@ -838,7 +1317,11 @@ impl IncidentEngine {
             }
         }
 
-        // what
+        // what: a blocked actor's decision findings say what Palisade did,
+        // not how far the attacker got; they set the phase only while the
+        // incident knows nothing else
+        let decision_only = seen.findings.iter().all(|f| f.kind == DECISION_KIND)
+            && inc.kinds.iter().all(|k| k.kind == DECISION_KIND);
         for f in &seen.findings {
             match inc.kinds.iter().position(|k| k.kind == f.kind) {
                 Some(i) => {
@@ -862,7 +1345,7 @@ impl IncidentEngine {
                         first_ms: ex.ts_ms,
                         last_ms: ex.ts_ms,
                     });
-                    if !is_new {
+                    if !is_new && !predates {
                         let text = format!(
                             "New finding kind: {} ({}) at {} on {}",
                             narrative::kind_label(&f.kind),
@@ -885,6 +1368,9 @@ impl IncidentEngine {
                 }
                 None => {}
             }
+            if f.kind == DECISION_KIND && !decision_only {
+                continue;
+            }
             match inc.phases.iter_mut().find(|p| p.phase == f.phase) {
                 Some(p) => {
                     p.findings += 1;
@@ -904,7 +1390,7 @@ impl IncidentEngine {
         if let Some(p) = max_phase {
             inc.phase = inc.phase.max(p);
         }
-        if inc.phase > before_phase && !is_new {
+        if inc.phase > before_phase {
             push_timeline(
                 inc,
                 max_tl,
@@ -1010,7 +1496,7 @@ impl IncidentEngine {
                 },
             );
         }
-        consider_evidence(inc, seen, is_new, max_ev);
+        consider_evidence(inc, seen, is_new, predates, max_ev);
 
         // events
         let changed =
@@ -1130,11 +1616,21 @@ impl IncidentEngine {
             })
             .unwrap_or_default();
         let t = self.open_new(tk, seen, now_ms, events);
-        contributors
-            .iter()
-            .filter_map(|k| self.open.get(k).copied())
-            .filter(|&own| own != t && self.only_on(own, &seen.ep_key))
-            .collect()
+        let mut out = Vec::new();
+        for k in &contributors {
+            if let Some(own) = self.resolve(k)
+                && own != t
+                && !out.contains(&own)
+                && self.only_on(own, &seen.ep_key)
+                && self
+                    .incidents
+                    .get(&own)
+                    .is_some_and(|i| matches!(i.key, GroupKey::Actor(_) | GroupKey::Ip(_)))
+            {
+                out.push(own);
+            }
+        }
+        out
     }
 
     fn only_on(&self, seq: u64, ep_key: &str) -> bool {
@@ -1160,6 +1656,18 @@ impl IncidentEngine {
             self.open.remove(&src.key);
         }
         self.dirty.remove(&from);
+        // the merged group and everything that fed it keep routing here
+        for v in self.aliases.values_mut() {
+            if *v == from {
+                *v = into;
+            }
+        }
+        for v in self.attacks.values_mut() {
+            if v.0 == from {
+                v.0 = into;
+            }
+        }
+        self.add_alias(src.key.clone(), into);
         let max_tl = self.cfg.max_timeline;
         let max_ev = self.cfg.max_evidence;
         let Some(dst) = self.incidents.get_mut(&into) else {
@@ -1234,6 +1742,21 @@ impl IncidentEngine {
                 None => {}
             }
         }
+        // an incident that knew only a blocked actor's decisions has no
+        // phase of its own to bring (see `absorb`)
+        let decisions_only = |kinds: &[KindStat]| kinds.iter().all(|k| k.kind == DECISION_KIND);
+        let (src_dec, dst_dec) = (decisions_only(&src.kinds), decisions_only(&dst.kinds));
+        let mut src_phases = src.phases;
+        if src_dec && !dst_dec {
+            src_phases.clear();
+        } else if dst_dec && !src_dec {
+            dst.phases.clear();
+            dst.phase = src_phases
+                .iter()
+                .map(|p| p.phase)
+                .min()
+                .unwrap_or(dst.phase);
+        }
         for k in src.kinds {
             match dst.kinds.iter().position(|d| d.kind == k.kind) {
                 Some(i) => {
@@ -1254,7 +1777,7 @@ impl IncidentEngine {
                 None => {}
             }
         }
-        for p in src.phases {
+        for p in src_phases {
             match dst.phases.iter_mut().find(|d| d.phase == p.phase) {
                 Some(d) => {
                     d.findings += p.findings;
@@ -1269,6 +1792,13 @@ impl IncidentEngine {
         }
         let b = &mut dst.blast_radius;
         b.attack_succeeded |= src.blast_radius.attack_succeeded;
+        b.requests_not_stopped += src.blast_radius.requests_not_stopped;
+        for e in src.blast_radius.endpoints_targeted {
+            push_bounded(&mut b.endpoints_targeted, &e, MAX_ENDPOINTS);
+        }
+        for d in src.blast_radius.data_at_risk {
+            push_bounded(&mut b.data_at_risk, &d, 32);
+        }
         for e in src.blast_radius.endpoints_reached {
             push_bounded(&mut b.endpoints_reached, &e, 64);
         }
@@ -1301,13 +1831,13 @@ impl IncidentEngine {
         // timeline: the source's first-seen entry is kept as it tells
         // when that part of the attack started
         let mut tl: Vec<TimelineEntry> = dst.timeline.drain(..).chain(src.timeline).collect();
-        tl.sort_by_key(|t| t.ts_ms);
+        tl.sort_by_key(timeline_order);
         dst.timeline_dropped += src.timeline_dropped;
         dst.timeline = Vec::new();
         for t in tl {
             push_timeline(dst, max_tl, t);
         }
-        dst.merged_from.push(src.id.clone());
+        push_bounded(&mut dst.merged_from, &src.id, 256);
         for m in src.merged_from {
             push_bounded(&mut dst.merged_from, &m, 256);
         }
@@ -1453,6 +1983,51 @@ fn base_key(ex: &Exchange) -> GroupKey {
     }
 }
 
+/// What attack an exchange is part of, beyond its group: its behavioural
+/// abuse finding (the kind that best names the attack) on its endpoint, or
+/// recon from its network.
+fn attack_sig(seen: &Seen<'_>) -> Option<AttackSig> {
+    let abuse = seen
+        .findings
+        .iter()
+        .filter(|f| {
+            f.location == "actor" && f.kind != DECISION_KIND && f.phase >= Phase::Exploitation
+        })
+        .max_by_key(|f| (narrative::abuse_rank(&f.kind), std::cmp::Reverse(&f.kind)));
+    if let Some(f) = abuse {
+        return Some(AttackSig::Abuse {
+            kind: clip(&f.kind, 64),
+            ep: seen.ep_key.clone(),
+        });
+    }
+    seen.findings
+        .iter()
+        .any(|f| f.phase == Phase::Recon && f.kind != DECISION_KIND)
+        .then(|| AttackSig::Recon {
+            net: network_of(seen.ex.client_ip),
+        })
+}
+
+/// `First seen: card_testing by keen-goose from 127.11.0.8 on POST /v1/charges`.
+fn first_seen_text(key: &GroupKey, seen: &Seen<'_>) -> String {
+    let ex = seen.ex;
+    let kinds: Vec<&str> = dedup(seen.findings.iter().map(|f| f.kind.as_str()));
+    let who = match (key, &ex.actor) {
+        (GroupKey::Target(t), _) => format!("many actors against {t}"),
+        (_, Some(a)) => format!("{} from {}", a.name, ex.client_ip),
+        _ => ex.client_ip.to_string(),
+    };
+    let what = if kinds.is_empty() {
+        "a request stopped inline".to_string()
+    } else {
+        kinds.join(", ")
+    };
+    clip(
+        &format!("First seen: {what} by {who} on {}", seen.ep_key),
+        300,
+    )
+}
+
 fn id_of(seq: u64) -> String {
     format!("inc-{seq:06}")
 }
@@ -1497,26 +2072,45 @@ fn dedup<'a>(it: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
     v
 }
 
-/// Appends to the timeline; when full, drops the oldest entry that is not a
-/// status change, first-seen or note, and counts it.
+/// Timeline order: by time, a first-seen entry before others at the same
+/// millisecond.
+fn timeline_order(t: &TimelineEntry) -> (i64, bool) {
+    (t.ts_ms, t.kind != TimelineKind::FirstSeen)
+}
+
+fn req_id_of(ex: &Exchange) -> Option<String> {
+    Some(clip(&ex.id, 64))
+}
+
+/// Appends to the timeline; when full, drops the oldest of the least
+/// telling entries and counts it: merges first, then new finding kinds and
+/// the first-seen entries of merged incidents, then other events (phase
+/// escalations, first block, first success, ...). Status changes, notes and
+/// the incident's own first-seen entry go last.
 fn push_timeline(inc: &mut Incident, max: usize, e: TimelineEntry) {
     inc.timeline.push(e);
-    inc.timeline.sort_by_key(|t| t.ts_ms);
+    inc.timeline.sort_by_key(timeline_order);
     while inc.timeline.len() > max {
-        let idx = inc.timeline.iter().position(|t| {
-            !matches!(
-                t.kind,
-                TimelineKind::StatusChanged | TimelineKind::FirstSeen | TimelineKind::Note
-            )
-        });
-        match idx {
-            Some(i) => {
-                inc.timeline.remove(i);
+        let first_seen = inc
+            .timeline
+            .iter()
+            .position(|t| t.kind == TimelineKind::FirstSeen);
+        let keep = |i: usize, t: &TimelineEntry| -> u8 {
+            match t.kind {
+                TimelineKind::StatusChanged | TimelineKind::Note => 3,
+                TimelineKind::FirstSeen if Some(i) == first_seen => 3,
+                TimelineKind::Merged => 0,
+                TimelineKind::NewFindingKind | TimelineKind::FirstSeen => 1,
+                _ => 2,
             }
-            None => {
-                inc.timeline.remove(0);
-            }
-        }
+        };
+        let idx = inc
+            .timeline
+            .iter()
+            .enumerate()
+            .min_by_key(|(i, t)| (keep(*i, t), *i))
+            .map_or(0, |(i, _)| i);
+        inc.timeline.remove(idx);
         inc.timeline_dropped += 1;
     }
 }
@@ -1526,7 +2120,30 @@ fn evidence_rank(e: &Evidence) -> (Severity, bool, u32, std::cmp::Reverse<i64>) 
     (e.max_severity, success, e.score, std::cmp::Reverse(e.ts_ms))
 }
 
-fn consider_evidence(inc: &mut Incident, seen: &Seen<'_>, is_first: bool, max: usize) {
+fn consider_evidence(
+    inc: &mut Incident,
+    seen: &Seen<'_>,
+    is_first: bool,
+    predates: bool,
+    max: usize,
+) {
+    if predates {
+        // the incident's first request now: it is kept, in place of the
+        // weakest piece when full
+        for e in inc.evidence.iter_mut() {
+            e.first = false;
+        }
+        if inc.evidence.len() >= max
+            && let Some((i, _)) = inc
+                .evidence
+                .iter()
+                .enumerate()
+                .min_by(|a, b| evidence_rank(a.1).cmp(&evidence_rank(b.1)))
+        {
+            inc.evidence.remove(i);
+        }
+    }
+    let is_first = is_first || predates;
     let max_sev = seen
         .findings
         .iter()

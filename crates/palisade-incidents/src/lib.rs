@@ -2,8 +2,13 @@
 //!
 //! The [`IncidentEngine`] sees every analysed [`palisade_core::Exchange`] and
 //! groups those that carry findings (or were stopped inline) into
-//! [`Incident`]s: one per campaign, else per actor, else per client address,
-//! and one per *target* when many unrelated actors hit one endpoint. Each
+//! [`Incident`]s: one per *attack*. An exchange goes to its campaign's (else
+//! actor's, else client address's) incident, or to the incident that group
+//! was merged into; a group without one joins the incident of the same
+//! attack (the same behavioural abuse on the same endpoint, or recon from
+//! the same network, within a window), so a botnet the actors layer splits
+//! into several campaign ids, or sees before linking it, is one incident;
+//! many unrelated actors on one endpoint make a *target* incident. Each
 //! incident keeps its phase progression (recon, probing, exploitation, abuse),
 //! a timeline of key events, the actors, addresses and fingerprints involved,
 //! the endpoints targeted and the blast radius, a few pieces of masked
@@ -34,7 +39,7 @@
 //! assert_eq!(events[0].kind, EventKind::Opened);
 //! let id = events[0].incident_id.clone();
 //! let inc = engine.get(&id).unwrap();
-//! assert!(inc.title.starts_with("SQL injection by actor brave-otter"));
+//! assert!(inc.title.starts_with("SQL injection against GET /v1/search by actor brave-otter"));
 //! assert!(inc.blast_radius.attack_succeeded);
 //! assert!(inc.next_steps.iter().any(|s| s.action == "add_rule"));
 //!

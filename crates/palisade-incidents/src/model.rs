@@ -23,6 +23,24 @@ pub enum GroupKey {
     Ip(IpAddr),
     /// Many unrelated actors against one endpoint: `METHOD template`.
     Target(String),
+    /// Several actors of one network (`203.0.113.0/24`, `2001:db8:1:2::/64`)
+    /// scanning at the same time.
+    Network(String),
+}
+
+impl GroupKey {
+    /// How much a key says about who is behind an incident: when two
+    /// incidents turn out to be one attack, the survivor keeps the key of
+    /// highest rank (campaign, then target, network, actor, address).
+    pub fn rank(&self) -> u8 {
+        match self {
+            GroupKey::Campaign(_) => 4,
+            GroupKey::Target(_) => 3,
+            GroupKey::Network(_) => 2,
+            GroupKey::Actor(_) => 1,
+            GroupKey::Ip(_) => 0,
+        }
+    }
 }
 
 impl fmt::Display for GroupKey {
@@ -32,6 +50,7 @@ impl fmt::Display for GroupKey {
             GroupKey::Actor(a) => write!(f, "actor {a}"),
             GroupKey::Ip(ip) => write!(f, "address {ip}"),
             GroupKey::Target(t) => write!(f, "target {t}"),
+            GroupKey::Network(n) => write!(f, "network {n}"),
         }
     }
 }
@@ -215,9 +234,20 @@ pub struct Counts {
     pub actors: u64,
 }
 
-/// What the attack reached.
+/// What the attack aimed at and what it reached.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BlastRadius {
+    /// Endpoints that received flagged requests (`METHOD template`, at
+    /// most 64): what was at risk, whether or not anything got through.
+    #[serde(default)]
+    pub endpoints_targeted: Vec<String>,
+    /// Data classes carried by the endpoints targeted (from the catalog).
+    #[serde(default)]
+    pub data_at_risk: Vec<String>,
+    /// Flagged requests that were not stopped inline (they reached the
+    /// upstream, whatever it answered).
+    #[serde(default)]
+    pub requests_not_stopped: u64,
     /// Endpoints where a flagged request was answered 2xx.
     pub endpoints_reached: Vec<String>,
     /// Data classes carried by the endpoints reached.

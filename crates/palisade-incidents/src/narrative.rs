@@ -57,24 +57,99 @@ fn behavioural(k: &KindStat) -> bool {
     k.locations.iter().all(|l| l == "actor")
 }
 
-/// The kind that best names the incident: the furthest phase, then the
-/// highest severity, then the most findings. A blocked actor's decision
-/// findings only name it when nothing else does.
+/// How well a behavioural kind names an attack (higher is better): the
+/// abuse itself (card testing, credential stuffing, enumeration, scraping,
+/// and kinds this crate does not know) before what it leads to or exposes
+/// (account takeover, broken object-level authorization), before mere
+/// volume (flood), before a blocked actor's decision findings.
+pub fn abuse_rank(kind: &str) -> u8 {
+    match kind {
+        "card_testing" | "credential_stuffing" | "enumeration" | "scraping" => 4,
+        "bola" | "account_takeover" => 2,
+        "flood" => 1,
+        "actor" => 0,
+        _ => 3,
+    }
+}
+
+/// The kind that names the attack, whatever kind is most frequent:
+/// 1. a behavioural abuse (card testing, credential stuffing, ...; see
+///    [`abuse_rank`]), the most telling first;
+/// 2. else a content attack (injection and the like) in the furthest phase,
+///    then of the highest severity, then the most frequent;
+/// 3. else recon (scanners, probing paths);
+/// 4. else anything but a blocked actor's decision findings (a flood);
+/// 5. else those.
 fn dominant(inc: &Incident) -> Option<&KindStat> {
-    let pick = |skip_actor: bool| {
-        inc.kinds
-            .iter()
-            .filter(|k| !(skip_actor && k.kind == "actor"))
-            .max_by(|a, b| {
-                (a.phase, a.max_severity, a.count, std::cmp::Reverse(&a.kind)).cmp(&(
-                    b.phase,
-                    b.max_severity,
-                    b.count,
-                    std::cmp::Reverse(&b.kind),
-                ))
-            })
+    let by_phase = |a: &&KindStat, b: &&KindStat| {
+        (a.phase, a.max_severity, a.count, std::cmp::Reverse(&a.kind)).cmp(&(
+            b.phase,
+            b.max_severity,
+            b.count,
+            std::cmp::Reverse(&b.kind),
+        ))
     };
-    pick(true).or_else(|| pick(false))
+    let abuse = inc
+        .kinds
+        .iter()
+        .filter(|k| behavioural(k) && k.phase >= Phase::Exploitation && abuse_rank(&k.kind) >= 2)
+        .max_by(|a, b| {
+            (abuse_rank(&a.kind), a.count, std::cmp::Reverse(&a.kind)).cmp(&(
+                abuse_rank(&b.kind),
+                b.count,
+                std::cmp::Reverse(&b.kind),
+            ))
+        });
+    abuse
+        .or_else(|| {
+            inc.kinds
+                .iter()
+                .filter(|k| !behavioural(k) && k.kind != "actor" && k.phase >= Phase::Probing)
+                .max_by(by_phase)
+        })
+        .or_else(|| {
+            inc.kinds
+                .iter()
+                .filter(|k| k.kind != "actor" && k.phase == Phase::Recon)
+                .max_by(by_phase)
+        })
+        .or_else(|| {
+            inc.kinds
+                .iter()
+                .filter(|k| k.kind != "actor")
+                .max_by(by_phase)
+        })
+        .or_else(|| inc.kinds.iter().max_by(by_phase))
+}
+
+/// `SQL injection` stays, `Path traversal` becomes `path traversal`.
+fn lower_first(s: &str) -> String {
+    let mut cs = s.chars();
+    match (cs.next(), cs.next()) {
+        (Some(a), Some(b)) if a.is_uppercase() && !b.is_uppercase() => {
+            let mut o: String = a.to_lowercase().collect();
+            o.push_str(&s[a.len_utf8()..]);
+            o
+        }
+        _ => s.to_string(),
+    }
+}
+
+/// What the attack is, in a few words: `Card testing`, `SQL injection`,
+/// `Scan with SQL injection attempts` (a content attack next to recon).
+pub fn attack_label(inc: &Incident) -> String {
+    let Some(dom) = dominant(inc) else {
+        return "Requests stopped inline".into();
+    };
+    let recon = inc
+        .kinds
+        .iter()
+        .any(|k| k.kind != "actor" && k.phase == Phase::Recon);
+    if !behavioural(dom) && dom.kind != "actor" && dom.phase >= Phase::Probing && recon {
+        format!("Scan with {} attempts", lower_first(&kind_label(&dom.kind)))
+    } else {
+        kind_label(&dom.kind)
+    }
 }
 
 /// The most frequent rule of the dominant kind.
@@ -82,16 +157,50 @@ pub fn top_rule(inc: &Incident) -> Option<String> {
     dominant(inc).and_then(|k| k.rules.first().cloned())
 }
 
+/// `(14 actors, 100 IPs)`, when there is more than one of either.
+fn sizes(inc: &Incident) -> String {
+    let (a, i) = (inc.counts.actors, inc.counts.ips);
+    if a <= 1 && i <= 1 {
+        return String::new();
+    }
+    format!(
+        " ({a} actor{}, {i} IP{})",
+        plural(a),
+        if i == 1 { "" } else { "s" }
+    )
+}
+
 fn who(inc: &Incident) -> String {
     let actor_name = inc.actors.first().map(|a| a.name.clone());
     match &inc.key {
-        GroupKey::Campaign(c) => format!("campaign {c}"),
+        GroupKey::Campaign(c) => {
+            let more = inc.campaigns.iter().filter(|x| *x != c).count();
+            let also = match more {
+                0 => String::new(),
+                n => format!(" and {n} linked campaign{}", plural(n as u64)),
+            };
+            format!("campaign {c}{also}{}", sizes(inc))
+        }
         GroupKey::Actor(id) => match actor_name {
             Some(n) => format!("actor {n}"),
             None => format!("actor {id}"),
         },
         GroupKey::Ip(ip) => format!("{ip}"),
-        GroupKey::Target(_) => "many actors".to_string(),
+        GroupKey::Target(_) => format!(
+            "{} unrelated actor{}{}",
+            inc.counts.actors.max(1),
+            plural(inc.counts.actors.max(1)),
+            if inc.counts.ips > 1 {
+                format!(" from {} IPs", inc.counts.ips)
+            } else {
+                String::new()
+            }
+        ),
+        GroupKey::Network(n) => format!(
+            "{} actor{} from {n}",
+            inc.counts.actors.max(1),
+            plural(inc.counts.actors.max(1))
+        ),
     }
 }
 
@@ -101,8 +210,11 @@ fn plural(n: u64) -> &'static str {
 
 fn where_(inc: &Incident) -> String {
     match inc.endpoints.len() {
-        0 => String::new(),
-        1 => format!("on {}", inc.endpoints[0].label()),
+        0 => match &inc.key {
+            GroupKey::Target(t) => t.clone(),
+            _ => String::new(),
+        },
+        1 => inc.endpoints[0].label(),
         n => {
             let top = inc
                 .endpoints
@@ -110,23 +222,22 @@ fn where_(inc: &Incident) -> String {
                 .max_by_key(|e| (e.findings, std::cmp::Reverse(e.label())))
                 .map(|e| e.label())
                 .unwrap_or_default();
-            format!("on {n} endpoints (mostly {top})")
+            format!("{n} endpoints (mostly {top})")
         }
     }
 }
 
-/// `Card testing by campaign c-12 (14 actors, 100 IPs) on POST /v1/charges`.
+/// `Card testing against POST /v1/charges by campaign c-12 (14 actors, 100
+/// IPs)`: what the attack is, against what, by whom.
 pub fn title(inc: &Incident) -> String {
-    let label = dominant(inc)
-        .map(|k| kind_label(&k.kind))
-        .unwrap_or_else(|| "Requests stopped inline".into());
+    let label = attack_label(inc);
     let w = where_(inc);
-    let mut t = match &inc.key {
-        GroupKey::Target(t) => format!("{label} against {t} by many actors"),
-        _ => format!("{label} by {} {w}", who(inc)),
+    let t = if w.is_empty() {
+        format!("{label} by {}", who(inc))
+    } else {
+        format!("{label} against {w} by {}", who(inc))
     };
-    t = t.trim().to_string();
-    crate::engine::clip(&t, 200)
+    crate::engine::clip(t.trim(), 200)
 }
 
 fn is_sensitive_class(c: &str) -> bool {
@@ -201,9 +312,7 @@ fn effort(phase: Phase) -> &'static str {
 /// A plain-language account of the incident.
 pub fn summary(inc: &Incident) -> String {
     let mut out = String::new();
-    let label = dominant(inc)
-        .map(|k| kind_label(&k.kind).to_lowercase())
-        .unwrap_or_else(|| "requests stopped inline".into());
+    let label = lower_first(&attack_label(inc));
     let dur = inc.last_seen_ms - inc.opened_ms;
     let kinds: Vec<String> = {
         let mut ks: Vec<&KindStat> = inc.kinds.iter().collect();
@@ -221,10 +330,34 @@ pub fn summary(inc: &Incident) -> String {
             inc.counts.ips,
             if inc.counts.ips == 1 { "" } else { "es" }
         ),
-        GroupKey::Campaign(c) => format!(
-            "a campaign ({c}) of {} linked actor{} from {} IP address{}",
+        GroupKey::Campaign(c) => {
+            let others: Vec<&str> = inc
+                .campaigns
+                .iter()
+                .filter(|x| *x != c)
+                .map(String::as_str)
+                .collect();
+            let also = if others.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    ", and {} more campaign id{} for the same attack: {}",
+                    others.len(),
+                    plural(others.len() as u64),
+                    others.join(", ")
+                )
+            };
+            format!(
+                "a campaign ({c}{also}) of {} linked actor{} from {} IP address{}",
+                inc.counts.actors,
+                plural(inc.counts.actors),
+                inc.counts.ips,
+                if inc.counts.ips == 1 { "" } else { "es" }
+            )
+        }
+        GroupKey::Network(n) => format!(
+            "{} actors of one network ({n}) from {} IP address{}",
             inc.counts.actors,
-            plural(inc.counts.actors),
             inc.counts.ips,
             if inc.counts.ips == 1 { "" } else { "es" }
         ),
@@ -288,6 +421,13 @@ pub fn summary(inc: &Incident) -> String {
         out.push_str("Nothing was stopped inline (detect-only, or below the blocking threshold). ");
     }
     let b = &inc.blast_radius;
+    if stopped > 0 && b.requests_not_stopped > 0 {
+        out.push_str(&format!(
+            "{} flagged request{} reached the upstream. ",
+            b.requests_not_stopped,
+            plural(b.requests_not_stopped)
+        ));
+    }
     if b.attack_succeeded {
         out.push_str(&format!(
             "{} flagged request{} got a 2xx answer, reaching {}",
@@ -321,7 +461,21 @@ pub fn summary(inc: &Incident) -> String {
         }
         out.push_str(". ");
     } else {
-        out.push_str("No flagged request got a 2xx answer. ");
+        out.push_str("No flagged request got a 2xx answer");
+        if b.data_at_risk.is_empty() {
+            out.push_str(". ");
+        } else {
+            out.push_str(&format!(
+                " (at risk: {} on {}). ",
+                b.data_at_risk.join(", "),
+                b.endpoints_targeted
+                    .iter()
+                    .take(4)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
     }
     out.push_str(&format!("Severity {}", inc.severity.as_str()));
     out.push_str(match inc.status {
@@ -607,7 +761,12 @@ pub fn next_steps(inc: &Incident) -> Vec<NextStep> {
         GroupKey::Campaign(c) if !all_stopped => steps.push(NextStep {
             action: "block_campaign".into(),
             text: format!(
-                "Block campaign {c}: its {} actors rotate addresses, so block it by its shared fingerprint rather than by IP{}.",
+                "Block campaign {c}{}: its {} actors rotate addresses, so block it by its shared fingerprint rather than by IP{}.",
+                if inc.campaigns.len() > 1 {
+                    format!(" (campaign ids {})", inc.campaigns.join(", "))
+                } else {
+                    String::new()
+                },
                 inc.counts.actors,
                 if inc.fingerprints.is_empty() {
                     String::new()
@@ -617,7 +776,7 @@ pub fn next_steps(inc: &Incident) -> Vec<NextStep> {
             ),
             config: None,
         }),
-        GroupKey::Actor(_) | GroupKey::Ip(_) if !all_stopped => {
+        GroupKey::Actor(_) | GroupKey::Ip(_) | GroupKey::Network(_) if !all_stopped => {
             let names: Vec<String> = inc
                 .actors
                 .iter()

@@ -99,52 +99,171 @@ async fn mixed_campaigns_are_stopped_and_customers_are_not() {
         "card testing got through:\n{report}"
     );
 
-    // Incidents: grouped by campaign and actor, not one per request.
+    // Incidents: exactly one per attack campaign (not one per request, nor
+    // one per campaign id the actors layer gives a botnet), none for
+    // customers, each with its phase, timeline, blast radius and summary.
+    // Each population has its own addresses, 127.(10 + n).x.y (customers
+    // 10, then the campaigns in `Campaign::ALL` order): an incident belongs
+    // to the population most of its addresses are in.
+    tokio::time::sleep(Duration::from_millis(1500)).await; // analysis catches up
     let token = token(&dir.path().join("data"), "viewer");
-    let incidents: serde_json::Value = {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let mut s = tokio::net::TcpStream::connect(&console).await.unwrap();
-        s.write_all(format!("GET /api/v1/incidents?limit=100 HTTP/1.1\r\nHost: c\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n").as_bytes()).await.unwrap();
-        let mut raw = String::new();
-        s.read_to_string(&mut raw).await.unwrap();
-        let body = raw.split("\r\n\r\n").nth(1).unwrap_or("").to_string();
-        serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {raw}"))
+    let get = |path: String| {
+        let (console, token) = (console.clone(), token.clone());
+        async move {
+            let raw = common::http(
+                &console,
+                &format!("GET {path} HTTP/1.1\r\nHost: c\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"),
+            )
+            .await;
+            serde_json::from_str::<serde_json::Value>(common::body(&raw))
+                .unwrap_or_else(|e| panic!("{path}: {e}: {raw}"))
+        }
     };
-    let items = incidents["items"].as_array().unwrap();
-    let titles: Vec<String> = items
+    let list = get("/api/v1/incidents?limit=500".into()).await;
+    let mut incidents = Vec::new();
+    for item in list["items"].as_array().unwrap() {
+        let id = item["id"].as_str().unwrap();
+        incidents.push(get(format!("/api/v1/incidents/{id}")).await);
+    }
+    let population = |i: &serde_json::Value| -> u8 {
+        let mut n = std::collections::BTreeMap::<u8, usize>::new();
+        for ip in i["ips"].as_array().unwrap() {
+            if let Ok(std::net::IpAddr::V4(v4)) = ip.as_str().unwrap_or("").parse() {
+                *n.entry(v4.octets()[1]).or_default() += 1;
+            }
+        }
+        n.into_iter()
+            .max_by_key(|(p, c)| (*c, *p))
+            .map_or(0, |(p, _)| p)
+    };
+    let names = [
+        "customers",
+        "card-testing",
+        "credential-stuffing",
+        "enumeration",
+        "scanner",
+    ];
+    let mut per_campaign = std::collections::BTreeMap::<&str, Vec<&serde_json::Value>>::new();
+    println!("{} incidents:", incidents.len());
+    for i in &incidents {
+        let pop = population(i);
+        let name = names
+            .get(usize::from(pop).wrapping_sub(10))
+            .copied()
+            .unwrap_or("unknown");
+        println!(
+            "  {name:<20} {} {} [{} {}] {} (requests {}, actors {}, ips {}, campaign ids {})",
+            i["id"].as_str().unwrap_or(""),
+            i["key"],
+            i["severity"].as_str().unwrap_or(""),
+            i["phase"].as_str().unwrap_or(""),
+            i["title"].as_str().unwrap_or(""),
+            i["counts"]["exchanges"],
+            i["counts"]["actors"],
+            i["counts"]["ips"],
+            i["campaigns"].as_array().map_or(0, Vec::len),
+        );
+        per_campaign.entry(name).or_default().push(i);
+    }
+    let titles: Vec<&str> = incidents
         .iter()
-        .map(|i| i["title"].as_str().unwrap_or("").to_string())
+        .map(|i| i["title"].as_str().unwrap_or(""))
         .collect();
+    assert!(
+        !per_campaign.contains_key("customers"),
+        "an incident for customers: {titles:#?}"
+    );
+    assert!(!per_campaign.contains_key("unknown"), "{titles:#?}");
+    // (name, title, phases the incident may end in, an endpoint targeted)
+    let expect: [(&str, &str, &[&str], &str); 4] = [
+        (
+            "card-testing",
+            "Card testing",
+            &["abuse"],
+            "POST /api/v1/charges",
+        ),
+        (
+            "credential-stuffing",
+            "Credential stuffing",
+            &["abuse"],
+            "POST /api/v1/login",
+        ),
+        (
+            "enumeration",
+            "",
+            &["exploitation", "abuse"],
+            "GET /api/v1/accounts/",
+        ),
+        ("scanner", "Scan with", &["exploitation"], "GET "),
+    ];
+    for (name, title, phases, endpoint) in expect {
+        let got = per_campaign.get(name).map_or(&[][..], Vec::as_slice);
+        assert_eq!(got.len(), 1, "{name}: {} incidents: {titles:#?}", got.len());
+        let i = got[0];
+        let ctx = format!("{name}: {}", serde_json::to_string_pretty(i).unwrap());
+        assert_eq!(i["status"], "open", "{ctx}");
+        assert_eq!(i["active"], true, "{ctx}");
+        let t = i["title"].as_str().unwrap();
+        assert!(t.starts_with(title), "{name}: title {t:?}");
+        // the title names the attack, never a blocked actor's decisions
+        assert!(
+            !t.starts_with("Activity of a blocked actor") && !t.starts_with("Flood"),
+            "{name}: title {t:?}"
+        );
+        let phase = i["phase"].as_str().unwrap();
+        assert!(
+            phases.contains(&phase),
+            "{name}: phase {phase}, want {phases:?}"
+        );
+        // the progression: phases in time order, the furthest one the
+        // incident's phase
+        let seen = i["phases"].as_array().unwrap();
+        assert!(seen.iter().any(|p| p["phase"] == phase), "{ctx}");
+        if name == "scanner" {
+            assert_eq!(seen[0]["phase"], "recon", "{ctx}");
+        }
+        let tl = i["timeline"].as_array().unwrap();
+        assert!(!tl.is_empty(), "{ctx}");
+        assert_eq!(tl[0]["kind"], "first_seen", "{ctx}");
+        let br = &i["blast_radius"];
+        let targeted: Vec<&str> = br["endpoints_targeted"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|e| e.as_str())
+            .collect();
+        assert!(
+            targeted.iter().any(|e| e.starts_with(endpoint)),
+            "{name}: blast radius {br}"
+        );
+        assert!(i["counts"]["exchanges"].as_u64().unwrap() >= 5, "{ctx}");
+        let summary = i["summary"].as_str().unwrap();
+        assert!(
+            summary.contains(&format!("the {phase} phase")),
+            "{name}: {summary}"
+        );
+        println!("  {name}: {summary}");
+    }
+    // the botnets are one incident each however many campaign ids and
+    // unlinked actors the actors layer saw
+    for name in ["card-testing", "credential-stuffing"] {
+        let i = per_campaign[name][0];
+        assert!(
+            i["counts"]["actors"].as_u64().unwrap() >= 5,
+            "{name}: {}",
+            i["counts"]
+        );
+    }
     let blocked: u64 = report
         .campaigns
         .iter()
         .filter(|c| c.is_attack())
         .map(|c| c.blocked)
         .sum();
-    println!(
-        "{} incidents for {blocked} blocked attack requests:\n{}",
-        items.len(),
-        titles.join("\n")
-    );
     assert!(
-        items.len() >= 4,
-        "each campaign makes an incident: {titles:?}"
+        (incidents.len() as u64) * 20 < blocked,
+        "incidents group requests, not one per request: {titles:#?}"
     );
-    assert!(
-        (items.len() as u64) * 20 < blocked,
-        "incidents group requests, not one per request: {titles:?}"
-    );
-    for kind in ["Card testing", "Credential stuffing"] {
-        assert!(
-            titles.iter().any(|t| t.contains(kind)),
-            "no {kind} incident in {titles:?}"
-        );
-    }
-    let card = items
-        .iter()
-        .find(|i| i["title"].as_str().unwrap_or("").contains("Card testing"))
-        .unwrap();
-    assert_eq!(card["phase"], "abuse", "{card}");
     // Alerts reached the local webhook receiver, as Slack-compatible JSON.
     let got = hooks.lock().unwrap().clone();
     assert!(!got.is_empty(), "no alert reached the webhook");
