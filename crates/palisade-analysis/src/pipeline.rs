@@ -1,5 +1,13 @@
 //! The bounded pipeline from sources to analysers and the store.
+//!
+//! When the store fails (a PostgreSQL server down, a disk full), analysed
+//! exchanges wait in a bounded backlog (`max_pending_writes`): beyond it the
+//! oldest are dropped and counted (`dropped_writes`). Writes are retried
+//! with a growing pause (up to [`MAX_RETRY_PAUSE`]), so a dead store never
+//! stalls analysis, and once it answers again the backlog is written in
+//! batches, oldest first. Sources never wait for any of this.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
@@ -35,9 +43,16 @@ pub struct PipelineConfig {
     pub retention: Retention,
     /// How often retention runs.
     pub retention_interval: Duration,
-    /// Exchanges kept in memory while the store fails, before dropping.
+    /// Exchanges kept in memory while the store fails, before dropping
+    /// the oldest.
     pub max_pending_writes: usize,
 }
+
+/// Longest pause between two write attempts while the store fails.
+pub const MAX_RETRY_PAUSE: Duration = Duration::from_secs(5);
+
+/// Longest one flush spends writing a backlog before analysing again.
+const CATCH_UP_BUDGET: Duration = Duration::from_millis(250);
 
 impl Default for PipelineConfig {
     fn default() -> Self {
@@ -60,7 +75,10 @@ pub struct PipelineStats {
     pub analysed: AtomicU64,
     pub stored: AtomicU64,
     pub store_errors: AtomicU64,
+    /// Analysed exchanges dropped unwritten because the backlog was full.
     pub dropped_writes: AtomicU64,
+    /// Analysed exchanges waiting to be written (the backlog).
+    pub pending_writes: AtomicU64,
 }
 
 impl PipelineStats {
@@ -189,9 +207,14 @@ struct Worker {
     store: Store,
     analyzers: Vec<Box<dyn Analyzer>>,
     stats: Arc<PipelineStats>,
-    batch: Vec<Exchange>,
+    /// Analysed exchanges not yet written, oldest first (bounded by
+    /// `max_pending_writes`).
+    batch: VecDeque<Exchange>,
     last_flush: Instant,
     last_retention: Instant,
+    /// While the store fails: no write is tried before this.
+    retry_at: Option<Instant>,
+    retry_pause: Duration,
 }
 
 impl Worker {
@@ -206,10 +229,17 @@ impl Worker {
             store,
             analyzers,
             stats,
-            batch: Vec::new(),
+            batch: VecDeque::new(),
             last_flush: Instant::now(),
             last_retention: Instant::now(),
+            retry_at: None,
+            retry_pause: Duration::ZERO,
         }
+    }
+
+    /// No write failure is waiting out its pause.
+    fn store_ready(&self) -> bool {
+        self.retry_at.is_none_or(|t| Instant::now() >= t)
     }
 
     fn run(mut self, rx: Receiver<Msg>) {
@@ -221,11 +251,20 @@ impl Worker {
             match rx.recv_timeout(wait) {
                 Ok(Msg::Exchange(ex)) => {
                     self.analyse(*ex);
-                    if self.batch.len() >= self.cfg.batch_size {
+                    // A full batch is written at once; a larger backlog
+                    // (catching up after an outage) is written at the
+                    // periodic flush, within a budget, so analysis goes on.
+                    let n = self.batch.len();
+                    if n >= self.cfg.batch_size
+                        && n < 2 * self.cfg.batch_size.max(1)
+                        && self.store_ready()
+                    {
                         self.flush();
                     }
                 }
                 Ok(Msg::Flush(done)) => {
+                    // Asked for explicitly: try now, whatever the pause.
+                    self.retry_at = None;
                     self.flush();
                     let _ = done.send(());
                 }
@@ -234,7 +273,14 @@ impl Worker {
                     while let Ok(Msg::Exchange(ex)) = rx.try_recv() {
                         self.analyse(*ex);
                     }
+                    self.retry_at = None;
                     self.flush();
+                    if !self.batch.is_empty() {
+                        tracing::error!(
+                            lost = self.batch.len(),
+                            "the store is unavailable at shutdown; these exchanges were not written"
+                        );
+                    }
                     let now = now_ms();
                     for a in self.analyzers.iter_mut() {
                         a.finish(now, &mut self.store);
@@ -262,36 +308,80 @@ impl Worker {
                 .increment(1);
         }
         self.stats.analysed.fetch_add(1, Ordering::Relaxed);
-        self.batch.push(ex);
+        self.batch.push_back(ex);
+        // The backlog is bounded: while the store fails, the oldest go.
+        let max = self.cfg.max_pending_writes.max(self.cfg.batch_size).max(1);
+        if self.batch.len() > max {
+            let excess = self.batch.len() - max;
+            self.batch.drain(..excess);
+            self.stats
+                .dropped_writes
+                .fetch_add(excess as u64, Ordering::Relaxed);
+            metrics::counter!("palisade_pipeline_dropped_writes_total").increment(excess as u64);
+        }
+        self.stats
+            .pending_writes
+            .store(self.batch.len() as u64, Ordering::Relaxed);
+    }
+
+    /// Writes the backlog in batches, oldest first, until it is empty, the
+    /// store fails (then waits out a growing pause) or the catch-up budget
+    /// is spent.
+    fn write_pending(&mut self) {
+        if !self.store_ready() {
+            return;
+        }
+        let started = Instant::now();
+        while !self.batch.is_empty() {
+            let n = self.batch.len().min(self.cfg.batch_size.max(1));
+            let chunk = &self.batch.make_contiguous()[..n];
+            match self.store.insert_exchanges(chunk) {
+                Ok(_) => {
+                    self.batch.drain(..n);
+                    self.stats.stored.fetch_add(n as u64, Ordering::Relaxed);
+                    if self.retry_at.take().is_some() {
+                        tracing::info!(
+                            backlog = self.batch.len(),
+                            "the store answers again; writing the backlog"
+                        );
+                    }
+                    self.retry_pause = Duration::ZERO;
+                }
+                Err(e) => {
+                    self.stats.store_errors.fetch_add(1, Ordering::Relaxed);
+                    metrics::counter!("palisade_store_errors_total").increment(1);
+                    // Log the first failure of an outage, then once per pause
+                    // at most (the pause grows to MAX_RETRY_PAUSE).
+                    self.retry_pause = (self.retry_pause * 2)
+                        .max(self.cfg.flush_interval)
+                        .min(MAX_RETRY_PAUSE);
+                    self.retry_at = Some(Instant::now() + self.retry_pause);
+                    tracing::error!(
+                        error = %e,
+                        pending = self.batch.len(),
+                        retry_in_ms = self.retry_pause.as_millis() as u64,
+                        "store write failed; keeping a bounded backlog and retrying"
+                    );
+                    break;
+                }
+            }
+            if started.elapsed() >= CATCH_UP_BUDGET {
+                break;
+            }
+        }
+        self.stats
+            .pending_writes
+            .store(self.batch.len() as u64, Ordering::Relaxed);
     }
 
     fn flush(&mut self) {
         self.last_flush = Instant::now();
         let now = now_ms();
-        if !self.batch.is_empty() {
-            match self.store.insert_exchanges(&self.batch) {
-                Ok(n) => {
-                    self.stats.stored.fetch_add(n as u64, Ordering::Relaxed);
-                    self.batch.clear();
-                }
-                Err(e) => {
-                    // Keep the batch for the next try, within a bound.
-                    self.stats.store_errors.fetch_add(1, Ordering::Relaxed);
-                    tracing::error!(error = %e, pending = self.batch.len(), "store write failed; will retry");
-                    if self.batch.len() > self.cfg.max_pending_writes {
-                        let excess = self.batch.len() - self.cfg.max_pending_writes;
-                        self.batch.drain(..excess);
-                        self.stats
-                            .dropped_writes
-                            .fetch_add(excess as u64, Ordering::Relaxed);
-                    }
-                }
-            }
-        }
+        self.write_pending();
         for a in self.analyzers.iter_mut() {
             a.tick(now, &mut self.store);
         }
-        if self.last_retention.elapsed() >= self.cfg.retention_interval {
+        if self.last_retention.elapsed() >= self.cfg.retention_interval && self.retry_at.is_none() {
             self.last_retention = Instant::now();
             match self.store.apply_retention(&self.cfg.retention, now) {
                 Ok(n) if n > 0 => tracing::info!(deleted = n, "retention"),
@@ -300,6 +390,7 @@ impl Worker {
             }
         }
         metrics::gauge!("palisade_pipeline_lag").set(self.stats.lag() as f64);
+        metrics::gauge!("palisade_pipeline_pending_writes").set(self.batch.len() as f64);
     }
 }
 

@@ -140,6 +140,8 @@ pub struct Catalog {
     dropped: u64,
     /// Exchanges not learned from (404s, blocks) for unknown paths.
     ignored: u64,
+    /// The endpoint the last `observe` filed its exchange under.
+    last: Option<usize>,
 }
 
 /// Normalises a host: lower case, port and trailing dot removed; `""` when
@@ -157,7 +159,7 @@ pub(crate) fn norm_host(h: Option<&str>) -> String {
     h.trim_end_matches('.').to_ascii_lowercase()
 }
 
-fn norm_method(m: &str) -> String {
+pub(crate) fn norm_method(m: &str) -> String {
     if !m.is_empty() && m.len() <= 16 && m.bytes().all(|b| b.is_ascii_alphabetic()) {
         m.to_ascii_uppercase()
     } else {
@@ -165,7 +167,7 @@ fn norm_method(m: &str) -> String {
     }
 }
 
-fn sample_of(name: &str, class: Option<DataClass>, value: &str) -> String {
+pub(crate) fn sample_of(name: &str, class: Option<DataClass>, value: &str) -> String {
     match class {
         Some(c) => classify::mask_sample(c, value),
         None if palisade_core::sensitive::is_secret_key(name) => {
@@ -193,6 +195,7 @@ impl Catalog {
             nodes: 0,
             dropped: 0,
             ignored: 0,
+            last: None,
         }
     }
 
@@ -262,6 +265,7 @@ impl Catalog {
     /// Learns from one exchange and returns the change feed it caused.
     pub fn observe(&mut self, ex: &Exchange, now_ms: i64) -> Vec<Change> {
         let mut changes = Vec::new();
+        self.last = None;
         let host = norm_host(
             ex.request
                 .host
@@ -325,7 +329,20 @@ impl Catalog {
             }
         };
         self.update(idx, ex, now_ms, &mut changes);
+        self.last = Some(idx);
         changes
+    }
+
+    /// The endpoint the last [`Catalog::observe`] filed its exchange under
+    /// (`None` when it was dropped or ignored).
+    pub fn last_observed(&self) -> Option<crate::baseline::EndpointKey<'_>> {
+        let e = self.endpoints.get(self.last?)?;
+        Some(crate::baseline::EndpointKey {
+            id: e.id(),
+            host: &e.host,
+            method: &e.method,
+            template: &e.template,
+        })
     }
 
     fn ref_of(&self, e: &Endpoint) -> EndpointRef {
@@ -357,6 +374,7 @@ impl Catalog {
         now_ms: i64,
         changes: &mut Vec<Change>,
     ) {
+        self.last = None;
         let old = std::mem::take(&mut self.endpoints);
         self.index.clear();
         self.declared.clear();
@@ -443,15 +461,15 @@ impl Catalog {
         push_bounded(&mut e.req_ct, extracted.req_ct.as_deref(), 8);
         push_bounded(&mut e.resp_ct, extracted.resp_ct.as_deref(), 8);
         let rq = ex.request.body.size;
-        e.req_bytes += rq;
+        e.req_bytes = e.req_bytes.saturating_add(rq);
         e.req_bytes_max = e.req_bytes_max.max(rq);
         if let Some(r) = &ex.response {
             e.responses += 1;
-            e.resp_bytes += r.body.size;
+            e.resp_bytes = e.resp_bytes.saturating_add(r.body.size);
             e.resp_bytes_max = e.resp_bytes_max.max(r.body.size);
         }
         let lat = ex.timings.total_us;
-        e.latency_us += lat;
+        e.latency_us = e.latency_us.saturating_add(lat);
         e.latency_max_us = e.latency_max_us.max(lat);
         let bucket = (64 - (lat >> 4).leading_zeros() as usize).min(LAT_BUCKETS - 1);
         if let Some(b) = e.latency_hist.get_mut(bucket) {

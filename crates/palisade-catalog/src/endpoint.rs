@@ -226,12 +226,12 @@ impl Endpoint {
         for c in o.resp_ct {
             push_bounded(&mut self.resp_ct, Some(&c), 8);
         }
-        self.req_bytes += o.req_bytes;
+        self.req_bytes = self.req_bytes.saturating_add(o.req_bytes);
         self.req_bytes_max = self.req_bytes_max.max(o.req_bytes_max);
-        self.resp_bytes += o.resp_bytes;
+        self.resp_bytes = self.resp_bytes.saturating_add(o.resp_bytes);
         self.resp_bytes_max = self.resp_bytes_max.max(o.resp_bytes_max);
         self.responses += o.responses;
-        self.latency_us += o.latency_us;
+        self.latency_us = self.latency_us.saturating_add(o.latency_us);
         self.latency_max_us = self.latency_max_us.max(o.latency_max_us);
         for (a, b) in self.latency_hist.iter_mut().zip(o.latency_hist) {
             *a += b;

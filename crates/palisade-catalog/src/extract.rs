@@ -70,7 +70,8 @@ impl ValueType {
             ValueType::Object => "object",
         }
     }
-    pub(crate) fn bit(self) -> u8 {
+    /// This type's bit in a type set (`1 << (self as u8)`).
+    pub fn bit(self) -> u8 {
         1 << (self as u8)
     }
 }

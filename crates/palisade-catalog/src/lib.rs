@@ -16,9 +16,12 @@
 //! The crate is pure and deterministic: no IO except reading the spec files
 //! or strings handed to it, no tokio, no clock (time comes in as `now_ms`).
 //! Memory is bounded by [`CatalogConfig`] (nodes, endpoints, parameters and
-//! samples per endpoint). It is *not* a detector of attacks and does not
-//! enforce schemas: `check_against_spec` gives drift findings that schema
-//! enforcement may act on. Terms are defined in `docs/catalog.md`.
+//! samples per endpoint). It is *not* a detector of attacks. [`Baselines`]
+//! learn each endpoint's normal from clean traffic of many distinct actors
+//! and report deviations (`baseline.*` findings); [`SchemaSnapshot`] is the
+//! compiled declared and learned schema the gateway enforces inline
+//! (`schema.*` findings, log or block per endpoint). Terms are defined in
+//! `docs/catalog.md`.
 //!
 //! ```
 //! use palisade_catalog::{CatalogConfig, Spec};
@@ -40,21 +43,25 @@
 //! ```
 
 pub mod auth;
+pub mod baseline;
 mod catalog;
 pub mod classify;
 mod config;
 mod endpoint;
 mod export;
 mod extract;
+pub mod schema;
 mod spec;
 pub mod template;
 
 pub use auth::{AuthScheme, AuthSeen};
+pub use baseline::{BaselineConfig, BaselineView, Baselines, EndpointKey};
 pub use catalog::{Catalog, Change, EndpointRef, SpecReport, SpecReportEntry};
 pub use classify::{DataClass, classify_value};
 pub use config::{CatalogConfig, PathRule};
 pub use endpoint::{EndpointId, EndpointView, Posture, PostureReason};
 pub use extract::{Location, ValueType};
+pub use schema::{SchemaConfig, SchemaMode, SchemaSnapshot, SchemaSource};
 pub use spec::{Operation, Spec, SpecParam};
 
 /// The one error type of this crate.

@@ -111,7 +111,7 @@ pub enum SpecSeg {
     },
 }
 
-fn parse_segs(template: &str) -> Vec<SpecSeg> {
+pub(crate) fn parse_segs(template: &str) -> Vec<SpecSeg> {
     template
         .split('/')
         .filter(|s| !s.is_empty())

@@ -3,9 +3,10 @@
 //! `/metrics`.
 //!
 //! This is the only crate that defines REST wire types. It reads the store
-//! through its own read-only SQLite connection (WAL lets it read beside the
-//! writer) on the blocking pool, so a slow query never stalls the runtime, and
-//! it reads live analysis state through the handles it is given.
+//! through its own read-only connection (SQLite in WAL mode lets it read
+//! beside the writer; on PostgreSQL a read-only session) on the blocking
+//! pool, so a slow query never stalls the runtime, and it reads live
+//! analysis state through the handles it is given.
 //!
 //! Everything under `/api/v1` needs authentication (an API token or a
 //! session cookie) and a role, checked by one middleware ([`auth`]); only
@@ -36,7 +37,7 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use metrics_exporter_prometheus::PrometheusHandle;
 use palisade_analysis::PipelineStats;
-use palisade_store::Store;
+use palisade_store::{Store, StoreSpec};
 
 pub use auth::{Principal, Role};
 pub use error::ApiError;
@@ -75,6 +76,8 @@ impl Default for SecuritySettings {
 #[derive(Clone)]
 pub struct ConsoleState {
     pub data_dir: PathBuf,
+    /// Where the store is: SQLite in `data_dir` (the default) or PostgreSQL.
+    pub store: StoreSpec,
     pub metrics: Option<PrometheusHandle>,
     pub ready: Arc<AtomicBool>,
     pub pipeline: Option<Arc<PipelineStats>>,
@@ -99,6 +102,7 @@ impl std::fmt::Debug for ConsoleState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ConsoleState")
             .field("data_dir", &self.data_dir)
+            .field("store", &self.store)
             .finish()
     }
 }
@@ -106,6 +110,7 @@ impl std::fmt::Debug for ConsoleState {
 impl ConsoleState {
     pub fn new(data_dir: PathBuf) -> Self {
         Self {
+            store: StoreSpec::sqlite(&data_dir),
             data_dir,
             metrics: None,
             ready: Arc::new(AtomicBool::new(true)),
@@ -129,11 +134,11 @@ impl ConsoleState {
         f: impl FnOnce(&mut Store) -> Result<T, ApiError> + Send + 'static,
     ) -> Result<T, ApiError> {
         let writer = self.writer.clone();
-        let dir = self.data_dir.clone();
+        let spec = self.store.clone();
         tokio::task::spawn_blocking(move || {
             let mut guard = writer.lock().unwrap_or_else(|p| p.into_inner());
             if guard.is_none() {
-                *guard = Some(Store::open(&dir).map_err(ApiError::store)?);
+                *guard = Some(Store::open_spec(&spec).map_err(ApiError::store)?);
             }
             match guard.as_mut() {
                 Some(s) => f(s),
@@ -150,11 +155,11 @@ impl ConsoleState {
         f: impl FnOnce(&Store) -> Result<T, ApiError> + Send + 'static,
     ) -> Result<T, ApiError> {
         let reader = self.reader.clone();
-        let dir = self.data_dir.clone();
+        let spec = self.store.clone();
         tokio::task::spawn_blocking(move || {
             let mut guard = reader.lock().unwrap_or_else(|p| p.into_inner());
             if guard.is_none() {
-                *guard = Some(Store::open_read_only(&dir).map_err(ApiError::store)?);
+                *guard = Some(Store::open_read_only_spec(&spec).map_err(ApiError::store)?);
             }
             match guard.as_ref() {
                 Some(s) => f(s),

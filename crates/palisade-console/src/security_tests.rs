@@ -30,8 +30,19 @@ fn env_with(configure: impl FnOnce(&mut ConsoleState)) -> Env {
     let path = dir.path().to_path_buf();
     let mut tokens = HashMap::new();
     for role in [Role::Viewer, Role::Analyst, Role::Admin] {
-        cli_add_user(&path, role.as_str(), role, PW).unwrap();
-        tokens.insert(role, cli_create_token(&path, role, "t").unwrap().token);
+        cli_add_user(
+            &palisade_store::StoreSpec::sqlite(&path),
+            role.as_str(),
+            role,
+            PW,
+        )
+        .unwrap();
+        tokens.insert(
+            role,
+            cli_create_token(&palisade_store::StoreSpec::sqlite(&path), role, "t")
+                .unwrap()
+                .token,
+        );
     }
     let mut state = ConsoleState::new(path.clone());
     configure(&mut state);
@@ -715,7 +726,7 @@ async fn admin_changes_are_audited_and_tampering_is_found() {
     assert_eq!(verify.body["intact"], false);
     assert_eq!(verify.body["broken"]["seq"], seq);
     assert_eq!(
-        crate::users::cli_verify_audit(&e.path)
+        crate::users::cli_verify_audit(&palisade_store::StoreSpec::sqlite(&e.path))
             .unwrap()
             .broken
             .unwrap()

@@ -7,9 +7,13 @@ use tower::ServiceExt;
 
 /// A viewer's API token for `dir`, created as `palisade token create` does.
 fn viewer_token(dir: &std::path::Path) -> String {
-    users::cli_create_token(dir, Role::Viewer, "tests")
-        .unwrap()
-        .token
+    users::cli_create_token(
+        &palisade_store::StoreSpec::sqlite(dir),
+        Role::Viewer,
+        "tests",
+    )
+    .unwrap()
+    .token
 }
 
 async fn get_as(app: &Router, uri: &str, token: Option<&str>) -> (StatusCode, String) {

@@ -368,13 +368,13 @@ pub(crate) async fn revoke_token(
 
 // ---- for the command line ----
 
-fn open(data_dir: &Path) -> Result<Store, ApiError> {
-    Store::open(data_dir).map_err(|e| ApiError::internal(e.to_string()))
+fn open(spec: &palisade_store::StoreSpec) -> Result<Store, ApiError> {
+    Store::open_spec(spec).map_err(|e| ApiError::internal(e.to_string()))
 }
 
 /// `palisade user add`: creates a user; the actor is `cli`.
 pub fn cli_add_user(
-    data_dir: &Path,
+    store: &palisade_store::StoreSpec,
     name: &str,
     role: Role,
     password: &str,
@@ -382,26 +382,32 @@ pub fn cli_add_user(
     check_name(name)?;
     auth::check_password(password)?;
     let hash = auth::hash_password(password)?;
-    let mut st = open(data_dir)?;
+    let mut st = open(store)?;
     add_user(&mut st, name, role, &hash, "cli")
 }
 
 /// `palisade token create`: a new token, to print once.
-pub fn cli_create_token(data_dir: &Path, role: Role, name: &str) -> Result<CreatedToken, ApiError> {
+pub fn cli_create_token(
+    store: &palisade_store::StoreSpec,
+    role: Role,
+    name: &str,
+) -> Result<CreatedToken, ApiError> {
     check_name(name)?;
-    let mut st = open(data_dir)?;
+    let mut st = open(store)?;
     issue_token(&mut st, role, name, "cli")
 }
 
 /// `palisade audit verify`.
-pub fn cli_verify_audit(data_dir: &Path) -> Result<AuditReport, ApiError> {
-    if !Store::db_path(data_dir).exists() {
+pub fn cli_verify_audit(store: &palisade_store::StoreSpec) -> Result<AuditReport, ApiError> {
+    if let palisade_store::StoreSpec::Sqlite(data_dir) = store
+        && !Store::db_path(data_dir).exists()
+    {
         return Err(ApiError::not_found(format!(
-            "no store in {} (fix: pass --data-dir with the node's data directory)",
+            "no store in {} (fix: pass --data-dir with the node's data directory, or --postgres with its PostgreSQL URL)",
             data_dir.display()
         )));
     }
-    open(data_dir)?
+    open(store)?
         .verify_audit()
         .map_err(|e| ApiError::internal(e.to_string()))
 }
@@ -410,7 +416,16 @@ pub fn cli_verify_audit(data_dir: &Path) -> Result<AuditReport, ApiError> {
 /// with a random password, writes it to [`INITIAL_PASSWORD_FILE`] (0600) and
 /// returns it so the caller prints it once. `None` when users exist.
 pub fn ensure_first_admin(data_dir: &Path) -> Result<Option<String>, ApiError> {
-    let mut st = open(data_dir)?;
+    ensure_first_admin_in(&palisade_store::StoreSpec::sqlite(data_dir), data_dir)
+}
+
+/// [`ensure_first_admin`] with the users in the store `spec` names (SQLite
+/// or PostgreSQL); the password file is still written to `data_dir`.
+pub fn ensure_first_admin_in(
+    spec: &palisade_store::StoreSpec,
+    data_dir: &Path,
+) -> Result<Option<String>, ApiError> {
+    let mut st = Store::open_spec(spec).map_err(|e| ApiError::internal(e.to_string()))?;
     if st
         .user_count()
         .map_err(|e| ApiError::internal(e.to_string()))?

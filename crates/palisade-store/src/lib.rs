@@ -1,5 +1,8 @@
 //! Palisade's storage. SQLite (through rusqlite, bundled) is the zero-setup
-//! default; this is the only crate that speaks SQL.
+//! default; PostgreSQL (through the sync `postgres` client) is the other
+//! backend, chosen with [`StoreSpec::Postgres`]. This is the only crate that
+//! speaks SQL. Both backends answer every query the same way: the store's
+//! test suite runs against each.
 //!
 //! What is stored is masked: [`Store::insert_exchanges`] masks every exchange
 //! (`Exchange::masked`) and bounds body samples before writing, so no card
@@ -8,11 +11,14 @@
 //! connections, which WAL mode lets run beside the writer.
 //!
 //! Migrations are numbered SQL scripts applied in order and recorded in
-//! `PRAGMA user_version`; a database from a newer Palisade is refused rather
-//! than damaged.
+//! `PRAGMA user_version` (SQLite) or the `schema_version` table
+//! (PostgreSQL); a database from a newer Palisade is refused rather than
+//! damaged.
 
 mod migrations;
+mod pg;
 mod security;
+pub use pg::{check_postgres_url, mask_postgres_url};
 pub use security::{
     AUDIT_GENESIS, AuditBreak, AuditEntry, AuditPage, AuditRecord, AuditReport, NewToken,
     SessionRecord, TokenRecord, UserRecord, audit_hash,
@@ -50,6 +56,48 @@ pub enum StoreError {
     },
     #[error("stored record is malformed: {0}")]
     Decode(String),
+    #[error(
+        "cannot connect to PostgreSQL at `{url}`: {source} (fix: start the server, or correct `[store] postgres` in the configuration)"
+    )]
+    PostgresConnect {
+        /// The URL with its password masked.
+        url: String,
+        source: postgres::Error,
+    },
+    #[error("PostgreSQL `{url}`: {source}")]
+    Postgres {
+        /// The URL with its password masked.
+        url: String,
+        source: postgres::Error,
+    },
+    #[error(
+        "PostgreSQL at `{url}` did not answer a moment ago; not trying again for {retry_in_ms} ms (fix: start the server, or correct `[store] postgres`)"
+    )]
+    PostgresDown { url: String, retry_in_ms: u64 },
+    #[error(
+        "PostgreSQL `{url}` has schema version {found}, newer than this Palisade understands ({known}) (fix: upgrade palisade, or point `[store] postgres` at another database)"
+    )]
+    PostgresTooNew { url: String, found: i64, known: i64 },
+    #[error(
+        "unusable PostgreSQL URL: {0} (fix: write it like postgres://USER:PASSWORD@HOST:5432/DATABASE)"
+    )]
+    BadPostgresUrl(String),
+}
+
+impl StoreError {
+    /// True when the error says the database could not be reached (as
+    /// opposed to a statement it refused): worth retrying later.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            StoreError::PostgresConnect { .. } | StoreError::PostgresDown { .. } => true,
+            StoreError::Postgres { source, .. } => source.as_db_error().is_none(),
+            StoreError::Sqlite { source, .. } => matches!(
+                source.sqlite_error_code(),
+                Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+            ),
+            _ => false,
+        }
+    }
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
@@ -147,9 +195,60 @@ pub struct TargetCount {
     pub blocked: u64,
 }
 
-/// A connection to the store.
+/// Where the store lives: the zero-setup SQLite file in a data directory,
+/// or a PostgreSQL database.
+#[derive(Clone, PartialEq, Eq)]
+pub enum StoreSpec {
+    /// `palisade.db` in this data directory.
+    Sqlite(PathBuf),
+    /// A `postgres://` URL (may hold a password: never print it, use
+    /// [`StoreSpec::describe`]).
+    Postgres(String),
+}
+
+impl std::fmt::Debug for StoreSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.describe())
+    }
+}
+
+impl StoreSpec {
+    /// The SQLite store of a data directory.
+    pub fn sqlite(data_dir: &Path) -> StoreSpec {
+        StoreSpec::Sqlite(data_dir.to_path_buf())
+    }
+
+    /// The SQLite data directory, or a PostgreSQL URL when one is given.
+    pub fn from_parts(data_dir: &Path, postgres: Option<&str>) -> StoreSpec {
+        match postgres {
+            Some(url) if !url.trim().is_empty() => StoreSpec::Postgres(url.trim().to_string()),
+            _ => StoreSpec::sqlite(data_dir),
+        }
+    }
+
+    /// Where the store is, fit to show: the database file, or the URL with
+    /// its password masked.
+    pub fn describe(&self) -> String {
+        match self {
+            StoreSpec::Sqlite(dir) => Store::db_path(dir).display().to_string(),
+            StoreSpec::Postgres(url) => mask_postgres_url(url),
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        matches!(self, StoreSpec::Postgres(_))
+    }
+}
+
+enum Backend {
+    Sqlite(Connection),
+    Postgres(Box<pg::Pg>),
+}
+
+/// A connection to the store (SQLite or PostgreSQL).
 pub struct Store {
-    conn: Connection,
+    backend: Backend,
+    /// The SQLite file, or the masked PostgreSQL URL.
     path: PathBuf,
 }
 
@@ -159,10 +258,66 @@ impl std::fmt::Debug for Store {
     }
 }
 
+/// Maps rusqlite errors to [`StoreError::Sqlite`] for a database file.
+fn sq(path: &Path) -> impl Fn(rusqlite::Error) -> StoreError + Copy + '_ {
+    move |source| StoreError::Sqlite {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Splits a store into its SQLite connection and path, or returns the
+/// PostgreSQL backend's answer.
+macro_rules! sqlite_or {
+    ($self:ident, $pg:ident => $on_pg:expr) => {
+        match &$self.backend {
+            Backend::Sqlite(c) => (c, sq(&$self.path)),
+            Backend::Postgres($pg) => return $on_pg,
+        }
+    };
+    (mut $self:ident, $pg:ident => $on_pg:expr) => {{
+        let Store { backend, path } = $self;
+        match backend {
+            Backend::Sqlite(c) => (c, sq(path)),
+            Backend::Postgres($pg) => return $on_pg,
+        }
+    }};
+}
+pub(crate) use sqlite_or;
+
 impl Store {
     /// The database file inside a data directory.
     pub fn db_path(data_dir: &Path) -> PathBuf {
         data_dir.join("palisade.db")
+    }
+
+    /// Opens (creating when needed) the store a spec names for writing,
+    /// applying migrations.
+    pub fn open_spec(spec: &StoreSpec) -> Result<Store> {
+        match spec {
+            StoreSpec::Sqlite(dir) => Store::open(dir),
+            StoreSpec::Postgres(url) => {
+                let pg = Box::new(pg::Pg::open(url, false)?);
+                Ok(Store {
+                    path: PathBuf::from(pg.label()),
+                    backend: Backend::Postgres(pg),
+                })
+            }
+        }
+    }
+
+    /// Opens the store a spec names for reading (the console).
+    pub fn open_read_only_spec(spec: &StoreSpec) -> Result<Store> {
+        match spec {
+            StoreSpec::Sqlite(dir) => Store::open_read_only(dir),
+            StoreSpec::Postgres(url) => {
+                let pg = Box::new(pg::Pg::open(url, true)?);
+                Ok(Store {
+                    path: PathBuf::from(pg.label()),
+                    backend: Backend::Postgres(pg),
+                })
+            }
+        }
     }
 
     /// Opens (creating when needed) the database in `data_dir` for writing,
@@ -173,24 +328,23 @@ impl Store {
             source,
         })?;
         let path = Self::db_path(data_dir);
-        let conn = Connection::open(&path).map_err(|source| StoreError::Sqlite {
-            path: path.clone(),
-            source,
-        })?;
-        let mut store = Store { conn, path };
-        store.configure(true)?;
-        migrations::apply(&mut store.conn).map_err(|e| match e {
+        let mut conn = Connection::open(&path).map_err(sq(&path))?;
+        configure(&conn, true).map_err(sq(&path))?;
+        migrations::apply(&mut conn).map_err(|e| match e {
             migrations::Error::TooNew { found, known } => StoreError::TooNew {
-                path: store.path.clone(),
+                path: path.clone(),
                 found,
                 known,
             },
             migrations::Error::Sql(source) => StoreError::Sqlite {
-                path: store.path.clone(),
+                path: path.clone(),
                 source,
             },
         })?;
-        Ok(store)
+        Ok(Store {
+            backend: Backend::Sqlite(conn),
+            path,
+        })
     }
 
     /// Opens an existing database for reading (the console). Fails when it does
@@ -201,50 +355,29 @@ impl Store {
             &path,
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
-        .map_err(|source| StoreError::Sqlite {
-            path: path.clone(),
-            source,
-        })?;
-        let mut s = Store { conn, path };
-        s.configure(false)?;
-        Ok(s)
+        .map_err(sq(&path))?;
+        configure(&conn, false).map_err(sq(&path))?;
+        Ok(Store {
+            backend: Backend::Sqlite(conn),
+            path,
+        })
     }
 
-    fn configure(&mut self, writer: bool) -> Result<()> {
-        let r = (|| -> rusqlite::Result<()> {
-            self.conn.busy_timeout(Duration::from_secs(5))?;
-            if writer {
-                self.conn.pragma_update(None, "journal_mode", "WAL")?;
-                // NORMAL in WAL mode: a crash of the process loses nothing that
-                // was committed; a power loss may lose the last transactions.
-                self.conn.pragma_update(None, "synchronous", "NORMAL")?;
-                self.conn.pragma_update(None, "foreign_keys", "ON")?;
-            }
-            Ok(())
-        })();
-        r.map_err(|source| self.err(source))
-    }
-
-    fn err(&self, source: rusqlite::Error) -> StoreError {
-        StoreError::Sqlite {
-            path: self.path.clone(),
-            source,
-        }
-    }
-
+    /// The SQLite file, or the PostgreSQL URL with its password masked.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// True for a PostgreSQL store.
+    pub fn is_postgres(&self) -> bool {
+        matches!(self.backend, Backend::Postgres(_))
     }
 
     /// Writes a batch of exchanges (masked here) and their findings in one
     /// transaction.
     pub fn insert_exchanges(&mut self, batch: &[Exchange]) -> Result<usize> {
-        let path = self.path.clone();
-        let e = |source| StoreError::Sqlite {
-            path: path.clone(),
-            source,
-        };
-        let tx = self.conn.transaction().map_err(e)?;
+        let (conn, e) = sqlite_or!(mut self, p => p.insert_exchanges(batch));
+        let tx = conn.transaction().map_err(e)?;
         {
             let mut ins = tx
                 .prepare_cached(
@@ -314,12 +447,8 @@ impl Store {
     /// Lists exchanges, newest first.
     pub fn exchanges(&self, q: &ExchangeQuery) -> Result<ExchangePage> {
         let limit = q.limit.clamp(1, 500);
-        let before: i64 = match &q.before {
-            Some(c) => c
-                .parse()
-                .map_err(|_| StoreError::Decode(format!("bad cursor `{c}`")))?,
-            None => i64::MAX,
-        };
+        let before = parse_cursor(q.before.as_deref())?;
+        let (conn, e) = sqlite_or!(self, p => p.exchanges(q, before, limit));
         let mut sql = String::from("SELECT seq, data, score FROM exchanges WHERE seq < ?1");
         if q.action.is_some() {
             sql.push_str(" AND action = ?2");
@@ -335,7 +464,7 @@ impl Store {
             sql.push_str(" AND finding_count > 0");
         }
         sql.push_str(" AND ts_ms >= ?4 ORDER BY seq DESC LIMIT ?5");
-        let mut stmt = self.conn.prepare_cached(&sql).map_err(|s| self.err(s))?;
+        let mut stmt = conn.prepare_cached(&sql).map_err(e)?;
         let rows = stmt
             .query_map(
                 params![
@@ -353,25 +482,18 @@ impl Store {
                     ))
                 },
             )
-            .map_err(|s| self.err(s))?;
-        let mut items = Vec::new();
+            .map_err(e)?;
+        let mut rows_out = Vec::new();
         for row in rows {
-            let (seq, data, score) = row.map_err(|s| self.err(s))?;
-            items.push(summary(seq, &data, score, false)?);
+            rows_out.push(row.map_err(e)?);
         }
-        let next_cursor = if items.len() > limit {
-            items.truncate(limit);
-            items.last().map(|i| i.seq.to_string())
-        } else {
-            None
-        };
-        Ok(ExchangePage { items, next_cursor })
+        page_of(rows_out, limit)
     }
 
     /// One exchange by request id, in full (masked).
     pub fn exchange(&self, id: &str) -> Result<Option<StoredExchange>> {
-        let row = self
-            .conn
+        let (conn, e) = sqlite_or!(self, p => p.exchange(id));
+        let row = conn
             .query_row(
                 "SELECT seq, data, score FROM exchanges WHERE id = ?1",
                 params![id],
@@ -384,42 +506,28 @@ impl Store {
                 },
             )
             .optional()
-            .map_err(|s| self.err(s))?;
+            .map_err(e)?;
         row.map(|(seq, data, score)| summary(seq, &data, score, true))
             .transpose()
     }
 
     /// Totals since a time.
     pub fn counts(&self, since_ms: i64) -> Result<Counts> {
-        self.conn
-            .query_row(
-                "SELECT COUNT(*), COALESCE(SUM(finding_count > 0), 0),
-                        COALESCE(SUM(action IN ('block', 'rate_limit') AND enforced), 0)
-                 FROM exchanges WHERE ts_ms >= ?1",
-                params![since_ms],
-                |r| {
-                    Ok(Counts {
-                        exchanges: r.get::<_, i64>(0)? as u64,
-                        flagged: r.get::<_, i64>(1)? as u64,
-                        blocked: r.get::<_, i64>(2)? as u64,
-                    })
-                },
-            )
-            .map_err(|s| self.err(s))
+        self.counts_between(since_ms, i64::MAX)
     }
 
     /// Requests, blocks and flagged exchanges per time bucket since a time.
     pub fn timeseries(&self, since_ms: i64, bucket_ms: i64) -> Result<Vec<Bucket>> {
         let bucket_ms = bucket_ms.max(1000);
-        let mut stmt = self
-            .conn
+        let (conn, e) = sqlite_or!(self, p => p.timeseries(since_ms, bucket_ms));
+        let mut stmt = conn
             .prepare_cached(
                 "SELECT (ts_ms / ?2) * ?2 AS b, COUNT(*),
                         COALESCE(SUM(action IN ('block', 'rate_limit') AND enforced), 0),
                         COALESCE(SUM(finding_count > 0), 0)
                  FROM exchanges WHERE ts_ms >= ?1 GROUP BY b ORDER BY b",
             )
-            .map_err(|s| self.err(s))?;
+            .map_err(e)?;
         let rows = stmt
             .query_map(params![since_ms, bucket_ms], |r| {
                 Ok(Bucket {
@@ -429,40 +537,38 @@ impl Store {
                     flagged: r.get::<_, i64>(3)? as u64,
                 })
             })
-            .map_err(|s| self.err(s))?;
-        rows.collect::<rusqlite::Result<Vec<_>>>()
-            .map_err(|s| self.err(s))
+            .map_err(e)?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(e)
     }
 
     /// Status classes (`2xx`, `4xx`, ...) since a time.
     pub fn status_mix(&self, since_ms: i64) -> Result<Vec<(String, u64)>> {
-        let mut stmt = self
-            .conn
+        let (conn, e) = sqlite_or!(self, p => p.status_mix(since_ms));
+        let mut stmt = conn
             .prepare_cached(
                 "SELECT CASE WHEN status IS NULL THEN 'none' ELSE (status / 100) || 'xx' END AS c, COUNT(*)
                  FROM exchanges WHERE ts_ms >= ?1 GROUP BY c ORDER BY c",
             )
-            .map_err(|s| self.err(s))?;
+            .map_err(e)?;
         let rows = stmt
             .query_map(params![since_ms], |r| {
                 Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
             })
-            .map_err(|s| self.err(s))?;
-        rows.collect::<rusqlite::Result<Vec<_>>>()
-            .map_err(|s| self.err(s))
+            .map_err(e)?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(e)
     }
 
     /// The most targeted paths (by exchanges with findings) since a time.
     pub fn top_targets(&self, since_ms: i64, limit: usize) -> Result<Vec<TargetCount>> {
-        let mut stmt = self
-            .conn
+        let (conn, e) = sqlite_or!(self, p => p.top_targets(since_ms, limit));
+        let mut stmt = conn
             .prepare_cached(
                 "SELECT method, path, COUNT(*), COALESCE(SUM(finding_count > 0), 0),
                         COALESCE(SUM(action IN ('block', 'rate_limit') AND enforced), 0)
                  FROM exchanges WHERE ts_ms >= ?1 AND finding_count > 0
-                 GROUP BY method, path ORDER BY 4 DESC, 3 DESC LIMIT ?2",
+                 GROUP BY method, path ORDER BY 4 DESC, 3 DESC, 1, 2 LIMIT ?2",
             )
-            .map_err(|s| self.err(s))?;
+            .map_err(e)?;
         let rows = stmt
             .query_map(params![since_ms, limit as i64], |r| {
                 Ok(TargetCount {
@@ -473,56 +579,53 @@ impl Store {
                     blocked: r.get::<_, i64>(4)? as u64,
                 })
             })
-            .map_err(|s| self.err(s))?;
-        rows.collect::<rusqlite::Result<Vec<_>>>()
-            .map_err(|s| self.err(s))
+            .map_err(e)?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(e)
     }
 
     /// Counts between two times (for "against a week before").
     pub fn counts_between(&self, from_ms: i64, to_ms: i64) -> Result<Counts> {
-        self.conn
-            .query_row(
-                "SELECT COUNT(*), COALESCE(SUM(finding_count > 0), 0),
-                        COALESCE(SUM(action IN ('block', 'rate_limit') AND enforced), 0)
-                 FROM exchanges WHERE ts_ms >= ?1 AND ts_ms < ?2",
-                params![from_ms, to_ms],
-                |r| {
-                    Ok(Counts {
-                        exchanges: r.get::<_, i64>(0)? as u64,
-                        flagged: r.get::<_, i64>(1)? as u64,
-                        blocked: r.get::<_, i64>(2)? as u64,
-                    })
-                },
-            )
-            .map_err(|s| self.err(s))
+        let (conn, e) = sqlite_or!(self, p => p.counts_between(from_ms, to_ms));
+        conn.query_row(
+            "SELECT COUNT(*), COALESCE(SUM(finding_count > 0), 0),
+                    COALESCE(SUM(action IN ('block', 'rate_limit') AND enforced), 0)
+             FROM exchanges WHERE ts_ms >= ?1 AND ts_ms < ?2",
+            params![from_ms, to_ms],
+            |r| {
+                Ok(Counts {
+                    exchanges: r.get::<_, i64>(0)? as u64,
+                    flagged: r.get::<_, i64>(1)? as u64,
+                    blocked: r.get::<_, i64>(2)? as u64,
+                })
+            },
+        )
+        .map_err(e)
     }
 
     /// Deletes what retention says must go; returns how many exchanges.
     pub fn apply_retention(&mut self, r: &Retention, now_ms: i64) -> Result<u64> {
-        let cutoff = now_ms - r.max_age.as_millis() as i64;
-        let mut deleted = self
-            .conn
+        let cutoff = now_ms.saturating_sub(r.max_age.as_millis().min(i64::MAX as u128) as i64);
+        let (conn, e) = sqlite_or!(mut self, p => p.apply_retention(r, cutoff));
+        let mut deleted = conn
             .execute("DELETE FROM exchanges WHERE ts_ms < ?1", params![cutoff])
-            .map_err(|s| self.err(s))? as u64;
+            .map_err(e)? as u64;
         // Size bound: delete the oldest tenth until under the limit.
         for _ in 0..20 {
-            if self.size_bytes()? <= r.max_bytes {
+            if sqlite_size(conn).map_err(e)? <= r.max_bytes {
                 break;
             }
-            let n = self
-                .conn
+            let n = conn
                 .execute(
                     "DELETE FROM exchanges WHERE seq IN
                      (SELECT seq FROM exchanges ORDER BY seq LIMIT
                        MAX(1, (SELECT COUNT(*) FROM exchanges) / 10))",
                     [],
                 )
-                .map_err(|s| self.err(s))? as u64;
+                .map_err(e)? as u64;
             deleted += n;
             // Give freed pages back so the size check sees the effect.
-            self.conn
-                .execute_batch("PRAGMA wal_checkpoint(TRUNCATE); PRAGMA incremental_vacuum;")
-                .map_err(|s| self.err(s))?;
+            conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE); PRAGMA incremental_vacuum;")
+                .map_err(e)?;
             if n == 0 {
                 break;
             }
@@ -530,45 +633,97 @@ impl Store {
         Ok(deleted)
     }
 
-    /// Bytes in use by the database (pages in use, not free pages).
+    /// Bytes in use by the stored data. SQLite: pages in use (not free
+    /// pages). PostgreSQL: the bytes of the live rows of exchanges and
+    /// findings (dead rows wait for vacuum and are not counted).
     pub fn size_bytes(&self) -> Result<u64> {
-        self.conn
-            .query_row(
-                "SELECT (page_count - freelist_count) * page_size
-                 FROM pragma_page_count(), pragma_freelist_count(), pragma_page_size()",
-                [],
-                |r| r.get::<_, i64>(0),
-            )
-            .map(|n| n as u64)
-            .map_err(|s| self.err(s))
+        let (conn, e) = sqlite_or!(self, p => p.size_bytes());
+        sqlite_size(conn).map_err(e)
     }
 
     /// Stores a named JSON document (catalog snapshots, settings...).
     pub fn put_doc(&mut self, key: &str, value: &serde_json::Value, now_ms: i64) -> Result<()> {
-        self.conn
-            .execute(
-                "INSERT INTO docs (key, value, updated_ms) VALUES (?1, ?2, ?3)
-                 ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_ms = excluded.updated_ms",
-                params![key, value.to_string(), now_ms],
-            )
-            .map(|_| ())
-            .map_err(|s| self.err(s))
+        let (conn, e) = sqlite_or!(mut self, p => p.put_doc(key, value, now_ms));
+        conn.execute(
+            "INSERT INTO docs (key, value, updated_ms) VALUES (?1, ?2, ?3)
+             ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_ms = excluded.updated_ms",
+            params![key, value.to_string(), now_ms],
+        )
+        .map(|_| ())
+        .map_err(e)
     }
 
     /// Reads a named JSON document.
     pub fn get_doc(&self, key: &str) -> Result<Option<serde_json::Value>> {
-        let s: Option<String> = self
-            .conn
+        let (conn, e) = sqlite_or!(self, p => p.get_doc(key));
+        let s: Option<String> = conn
             .query_row("SELECT value FROM docs WHERE key = ?1", params![key], |r| {
                 r.get(0)
             })
             .optional()
-            .map_err(|s| self.err(s))?;
-        s.map(|s| {
-            serde_json::from_str(&s).map_err(|e| StoreError::Decode(format!("doc `{key}`: {e}")))
-        })
-        .transpose()
+            .map_err(e)?;
+        s.map(|s| parse_doc(key, &s)).transpose()
     }
+
+    /// Runs raw SQL on the store's own connection (tests that tamper).
+    #[cfg(test)]
+    pub(crate) fn raw_execute(&mut self, sql: &str) {
+        match &mut self.backend {
+            Backend::Sqlite(c) => c.execute_batch(sql).unwrap(),
+            Backend::Postgres(p) => p.raw_execute(sql),
+        }
+    }
+}
+
+fn configure(conn: &Connection, writer: bool) -> rusqlite::Result<()> {
+    conn.busy_timeout(Duration::from_secs(5))?;
+    if writer {
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        // NORMAL in WAL mode: a crash of the process loses nothing that
+        // was committed; a power loss may lose the last transactions.
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+    }
+    Ok(())
+}
+
+fn sqlite_size(conn: &Connection) -> rusqlite::Result<u64> {
+    conn.query_row(
+        "SELECT (page_count - freelist_count) * page_size
+         FROM pragma_page_count(), pragma_freelist_count(), pragma_page_size()",
+        [],
+        |r| r.get::<_, i64>(0),
+    )
+    .map(|n| n as u64)
+}
+
+fn parse_cursor(before: Option<&str>) -> Result<i64> {
+    match before {
+        Some(c) => c
+            .parse()
+            .map_err(|_| StoreError::Decode(format!("bad cursor `{c}`"))),
+        None => Ok(i64::MAX),
+    }
+}
+
+/// Rows `(seq, data, score)`, newest first and one more than `limit` when
+/// there is a next page, into a page.
+fn page_of(rows: Vec<(i64, String, i64)>, limit: usize) -> Result<ExchangePage> {
+    let mut items = Vec::with_capacity(rows.len());
+    for (seq, data, score) in rows {
+        items.push(summary(seq, &data, score, false)?);
+    }
+    let next_cursor = if items.len() > limit {
+        items.truncate(limit);
+        items.last().map(|i| i.seq.to_string())
+    } else {
+        None
+    };
+    Ok(ExchangePage { items, next_cursor })
+}
+
+fn parse_doc(key: &str, s: &str) -> Result<serde_json::Value> {
+    serde_json::from_str(s).map_err(|e| StoreError::Decode(format!("doc `{key}`: {e}")))
 }
 
 /// The form of an exchange that is stored: masked, bodies bounded.

@@ -18,7 +18,7 @@
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use serde::{Deserialize, Serialize};
 
-use crate::{Result, Store, StoreError};
+use crate::{Backend, Result, Store, sq, sqlite_or};
 
 /// The `prev_hash` of the first audit entry.
 pub const AUDIT_GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -162,7 +162,7 @@ fn token_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TokenRecord> {
     })
 }
 
-type RawAudit = (i64, i64, String, String, String, String, String, String);
+pub(crate) type RawAudit = (i64, i64, String, String, String, String, String, String);
 
 fn audit_raw(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawAudit> {
     Ok((
@@ -177,7 +177,7 @@ fn audit_raw(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawAudit> {
     ))
 }
 
-fn audit_record(raw: RawAudit) -> AuditRecord {
+pub(crate) fn audit_record(raw: RawAudit) -> AuditRecord {
     let (seq, ts_ms, actor, action, target, detail, prev_hash, hash) = raw;
     // A detail that is no longer JSON (tampering) is shown as its text.
     let detail = serde_json::from_str(&detail).unwrap_or(serde_json::Value::String(detail));
@@ -204,45 +204,44 @@ impl Store {
         password_hash: &str,
         now_ms: i64,
     ) -> Result<bool> {
-        self.conn
-            .execute(
-                "INSERT INTO users (name, role, password_hash, created_ms) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT(name) DO NOTHING",
-                params![name, role, password_hash, now_ms],
-            )
-            .map(|n| n == 1)
-            .map_err(|s| self.err(s))
+        let (conn, e) = sqlite_or!(mut self, p => p.create_user(name, role, password_hash, now_ms));
+        conn.execute(
+            "INSERT INTO users (name, role, password_hash, created_ms) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT(name) DO NOTHING",
+            params![name, role, password_hash, now_ms],
+        )
+        .map(|n| n == 1)
+        .map_err(e)
     }
 
     /// Every user, by name.
     pub fn users(&self) -> Result<Vec<UserRecord>> {
-        let mut stmt = self
-            .conn
+        let (conn, e) = sqlite_or!(self, p => p.users());
+        let mut stmt = conn
             .prepare_cached(&format!("SELECT {USER_COLS} FROM users ORDER BY name"))
-            .map_err(|s| self.err(s))?;
-        let rows = stmt.query_map([], user_row).map_err(|s| self.err(s))?;
-        rows.collect::<rusqlite::Result<_>>()
-            .map_err(|s| self.err(s))
+            .map_err(e)?;
+        let rows = stmt.query_map([], user_row).map_err(e)?;
+        rows.collect::<rusqlite::Result<_>>().map_err(e)
     }
 
     /// How many users exist (disabled ones included).
     pub fn user_count(&self) -> Result<u64> {
-        self.conn
-            .query_row("SELECT COUNT(*) FROM users", [], |r| r.get::<_, i64>(0))
+        let (conn, e) = sqlite_or!(self, p => p.user_count());
+        conn.query_row("SELECT COUNT(*) FROM users", [], |r| r.get::<_, i64>(0))
             .map(|n| n as u64)
-            .map_err(|s| self.err(s))
+            .map_err(e)
     }
 
     /// A user and its password hash, for login.
     pub fn user_credentials(&self, name: &str) -> Result<Option<(UserRecord, String)>> {
-        self.conn
-            .query_row(
-                &format!("SELECT {USER_COLS}, password_hash FROM users WHERE name = ?1"),
-                params![name],
-                |r| Ok((user_row(r)?, r.get::<_, String>(4)?)),
-            )
-            .optional()
-            .map_err(|s| self.err(s))
+        let (conn, e) = sqlite_or!(self, p => p.user_credentials(name));
+        conn.query_row(
+            &format!("SELECT {USER_COLS}, password_hash FROM users WHERE name = ?1"),
+            params![name],
+            |r| Ok((user_row(r)?, r.get::<_, String>(4)?)),
+        )
+        .optional()
+        .map_err(e)
     }
 
     /// Changes what is given of a user; `false` when there is no such user.
@@ -254,12 +253,9 @@ impl Store {
         disabled: Option<bool>,
         password_hash: Option<&str>,
     ) -> Result<bool> {
-        let path = self.path.clone();
-        let e = |source| StoreError::Sqlite {
-            path: path.clone(),
-            source,
-        };
-        let tx = self.conn.transaction().map_err(e)?;
+        let (conn, e) =
+            sqlite_or!(mut self, p => p.update_user(name, role, disabled, password_hash));
+        let tx = conn.transaction().map_err(e)?;
         let n = tx
             .execute(
                 "UPDATE users SET role = COALESCE(?2, role), disabled = COALESCE(?3, disabled),
@@ -267,7 +263,7 @@ impl Store {
                 params![name, role, disabled, password_hash],
             )
             .map_err(e)?;
-        if n == 1 && (role.is_some() || disabled == Some(true) || password_hash.is_some()) {
+        if n == 1 && ends_sessions(role, disabled, password_hash) {
             tx.execute("DELETE FROM sessions WHERE user = ?1", params![name])
                 .map_err(e)?;
         }
@@ -279,61 +275,60 @@ impl Store {
 
     /// Records a new API token.
     pub fn create_token(&mut self, t: &NewToken<'_>, now_ms: i64) -> Result<()> {
-        self.conn
-            .execute(
-                "INSERT INTO tokens (id, hash, role, name, created_by, created_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![t.id, t.hash, t.role, t.name, t.created_by, now_ms],
-            )
-            .map(|_| ())
-            .map_err(|s| self.err(s))
+        let (conn, e) = sqlite_or!(mut self, p => p.create_token(t, now_ms));
+        conn.execute(
+            "INSERT INTO tokens (id, hash, role, name, created_by, created_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![t.id, t.hash, t.role, t.name, t.created_by, now_ms],
+        )
+        .map(|_| ())
+        .map_err(e)
     }
 
     /// The token with this hash, revoked or not.
     pub fn token_by_hash(&self, hash: &str) -> Result<Option<TokenRecord>> {
-        self.conn
-            .query_row(
-                &format!("SELECT {TOKEN_COLS} FROM tokens WHERE hash = ?1"),
-                params![hash],
-                token_row,
-            )
-            .optional()
-            .map_err(|s| self.err(s))
+        let (conn, e) = sqlite_or!(self, p => p.token_by_hash(hash));
+        conn.query_row(
+            &format!("SELECT {TOKEN_COLS} FROM tokens WHERE hash = ?1"),
+            params![hash],
+            token_row,
+        )
+        .optional()
+        .map_err(e)
     }
 
     /// Every token, newest first.
     pub fn tokens(&self) -> Result<Vec<TokenRecord>> {
-        let mut stmt = self
-            .conn
+        let (conn, e) = sqlite_or!(self, p => p.tokens());
+        let mut stmt = conn
             .prepare_cached(&format!(
                 "SELECT {TOKEN_COLS} FROM tokens ORDER BY created_ms DESC, id"
             ))
-            .map_err(|s| self.err(s))?;
-        let rows = stmt.query_map([], token_row).map_err(|s| self.err(s))?;
-        rows.collect::<rusqlite::Result<_>>()
-            .map_err(|s| self.err(s))
+            .map_err(e)?;
+        let rows = stmt.query_map([], token_row).map_err(e)?;
+        rows.collect::<rusqlite::Result<_>>().map_err(e)
     }
 
     /// Notes that a token was used (at most what the caller asks for).
     pub fn touch_token(&mut self, id: &str, now_ms: i64) -> Result<()> {
-        self.conn
-            .execute(
-                "UPDATE tokens SET last_used_ms = ?2 WHERE id = ?1",
-                params![id, now_ms],
-            )
-            .map(|_| ())
-            .map_err(|s| self.err(s))
+        let (conn, e) = sqlite_or!(mut self, p => p.touch_token(id, now_ms));
+        conn.execute(
+            "UPDATE tokens SET last_used_ms = ?2 WHERE id = ?1",
+            params![id, now_ms],
+        )
+        .map(|_| ())
+        .map_err(e)
     }
 
     /// Revokes a token; `false` when there is no such live token.
     pub fn revoke_token(&mut self, id: &str, now_ms: i64) -> Result<bool> {
-        self.conn
-            .execute(
-                "UPDATE tokens SET revoked_ms = ?2 WHERE id = ?1 AND revoked_ms IS NULL",
-                params![id, now_ms],
-            )
-            .map(|n| n == 1)
-            .map_err(|s| self.err(s))
+        let (conn, e) = sqlite_or!(mut self, p => p.revoke_token(id, now_ms));
+        conn.execute(
+            "UPDATE tokens SET revoked_ms = ?2 WHERE id = ?1 AND revoked_ms IS NULL",
+            params![id, now_ms],
+        )
+        .map(|n| n == 1)
+        .map_err(e)
     }
 
     // ---- sessions ----
@@ -347,70 +342,65 @@ impl Store {
         now_ms: i64,
         expires_ms: i64,
     ) -> Result<()> {
-        self.conn
-            .execute(
-                "INSERT INTO sessions (id_hash, user, csrf_hash, created_ms, expires_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![id_hash, user, csrf_hash, now_ms, expires_ms],
-            )
-            .map(|_| ())
-            .map_err(|s| self.err(s))
+        let (conn, e) = sqlite_or!(mut self, p => p.create_session(id_hash, user, csrf_hash, now_ms, expires_ms));
+        conn.execute(
+            "INSERT INTO sessions (id_hash, user, csrf_hash, created_ms, expires_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![id_hash, user, csrf_hash, now_ms, expires_ms],
+        )
+        .map(|_| ())
+        .map_err(e)
     }
 
     /// The live session with this id hash, when it has not expired and its
     /// user is enabled.
     pub fn session(&self, id_hash: &str, now_ms: i64) -> Result<Option<SessionRecord>> {
-        self.conn
-            .query_row(
-                "SELECT s.user, u.role, s.csrf_hash, s.expires_ms FROM sessions s
-                 JOIN users u ON u.name = s.user
-                 WHERE s.id_hash = ?1 AND s.expires_ms > ?2 AND u.disabled = 0",
-                params![id_hash, now_ms],
-                |r| {
-                    Ok(SessionRecord {
-                        user: r.get(0)?,
-                        role: r.get(1)?,
-                        csrf_hash: r.get(2)?,
-                        expires_ms: r.get(3)?,
-                    })
-                },
-            )
-            .optional()
-            .map_err(|s| self.err(s))
+        let (conn, e) = sqlite_or!(self, p => p.session(id_hash, now_ms));
+        conn.query_row(
+            "SELECT s.user, u.role, s.csrf_hash, s.expires_ms FROM sessions s
+             JOIN users u ON u.name = s.user
+             WHERE s.id_hash = ?1 AND s.expires_ms > ?2 AND u.disabled = 0",
+            params![id_hash, now_ms],
+            |r| {
+                Ok(SessionRecord {
+                    user: r.get(0)?,
+                    role: r.get(1)?,
+                    csrf_hash: r.get(2)?,
+                    expires_ms: r.get(3)?,
+                })
+            },
+        )
+        .optional()
+        .map_err(e)
     }
 
     /// Ends a session.
     pub fn delete_session(&mut self, id_hash: &str) -> Result<bool> {
-        self.conn
-            .execute("DELETE FROM sessions WHERE id_hash = ?1", params![id_hash])
+        let (conn, e) = sqlite_or!(mut self, p => p.delete_session(id_hash));
+        conn.execute("DELETE FROM sessions WHERE id_hash = ?1", params![id_hash])
             .map(|n| n == 1)
-            .map_err(|s| self.err(s))
+            .map_err(e)
     }
 
     /// Forgets expired sessions; returns how many.
     pub fn delete_expired_sessions(&mut self, now_ms: i64) -> Result<u64> {
-        self.conn
-            .execute(
-                "DELETE FROM sessions WHERE expires_ms <= ?1",
-                params![now_ms],
-            )
-            .map(|n| n as u64)
-            .map_err(|s| self.err(s))
+        let (conn, e) = sqlite_or!(mut self, p => p.delete_expired_sessions(now_ms));
+        conn.execute(
+            "DELETE FROM sessions WHERE expires_ms <= ?1",
+            params![now_ms],
+        )
+        .map(|n| n as u64)
+        .map_err(e)
     }
 
     // ---- audit log ----
 
     /// Appends an entry to the audit log, chained to the newest one.
     pub fn append_audit(&mut self, entry: &AuditEntry, ts_ms: i64) -> Result<AuditRecord> {
-        let path = self.path.clone();
-        let e = |source| StoreError::Sqlite {
-            path: path.clone(),
-            source,
-        };
+        let (conn, e) = sqlite_or!(mut self, p => p.append_audit(entry, ts_ms));
         // IMMEDIATE: take the write lock first, so two writers cannot both
         // chain to the same predecessor.
-        let tx = self
-            .conn
+        let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(e)?;
         let last: Option<(i64, String)> = tx
@@ -421,241 +411,175 @@ impl Store {
             )
             .optional()
             .map_err(e)?;
-        let (seq, prev_hash) = match last {
-            Some((s, h)) => (s + 1, h),
-            None => (1, AUDIT_GENESIS.to_string()),
-        };
-        let detail = entry.detail.to_string();
-        let hash = audit_hash(
-            &prev_hash,
-            seq,
-            ts_ms,
-            &entry.actor,
-            &entry.action,
-            &entry.target,
-            &detail,
-        );
+        let rec = chain_record(entry, ts_ms, last);
         tx.execute(
             "INSERT INTO audit (seq, ts_ms, actor, action, target, detail, prev_hash, hash)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             params![
-                seq,
-                ts_ms,
-                entry.actor,
-                entry.action,
-                entry.target,
-                detail,
-                prev_hash,
-                hash
+                rec.seq,
+                rec.ts_ms,
+                rec.actor,
+                rec.action,
+                rec.target,
+                rec.detail.to_string(),
+                rec.prev_hash,
+                rec.hash
             ],
         )
         .map_err(e)?;
         tx.commit().map_err(e)?;
-        Ok(AuditRecord {
-            seq,
-            ts_ms,
-            actor: entry.actor.clone(),
-            action: entry.action.clone(),
-            target: entry.target.clone(),
-            detail: entry.detail.clone(),
-            prev_hash,
-            hash,
-        })
+        Ok(rec)
     }
 
     /// A page of the audit log, newest first, entries before `before` (a seq).
     pub fn audit_page(&self, before: Option<i64>, limit: usize) -> Result<AuditPage> {
         let limit = limit.clamp(1, 500);
-        let mut stmt = self
-            .conn
+        let (conn, e) = sqlite_or!(self, p => p.audit_page(before, limit));
+        let mut stmt = conn
             .prepare_cached(
                 "SELECT seq, ts_ms, actor, action, target, detail, prev_hash, hash FROM audit
                  WHERE seq < ?1 ORDER BY seq DESC LIMIT ?2",
             )
-            .map_err(|s| self.err(s))?;
+            .map_err(e)?;
         let rows = stmt
             .query_map(
                 params![before.unwrap_or(i64::MAX), (limit + 1) as i64],
                 audit_raw,
             )
-            .map_err(|s| self.err(s))?;
-        let mut items = Vec::new();
+            .map_err(e)?;
+        let mut raws = Vec::new();
         for row in rows {
-            items.push(audit_record(row.map_err(|s| self.err(s))?));
+            raws.push(row.map_err(e)?);
         }
-        let next_cursor = if items.len() > limit {
-            items.truncate(limit);
-            items.last().map(|i| i.seq)
-        } else {
-            None
-        };
-        Ok(AuditPage { items, next_cursor })
+        Ok(audit_page_of(raws, limit))
     }
 
     /// Recomputes the audit chain from the first entry; reports the first
     /// entry that is missing, out of chain or altered.
     pub fn verify_audit(&self) -> Result<AuditReport> {
-        let mut stmt = self
-            .conn
+        let (conn, e) = sqlite_or!(self, p => p.verify_audit());
+        let mut stmt = conn
             .prepare(
                 "SELECT seq, ts_ms, actor, action, target, detail, prev_hash, hash FROM audit
                  ORDER BY seq",
             )
-            .map_err(|s| self.err(s))?;
-        let rows = stmt.query_map([], audit_raw).map_err(|s| self.err(s))?;
-        let mut prev = AUDIT_GENESIS.to_string();
-        let mut entries = 0u64;
-        for (expected_seq, row) in (1i64..).zip(rows) {
-            let (seq, ts_ms, actor, action, target, detail, prev_hash, hash) =
-                row.map_err(|s| self.err(s))?;
-            let broken = |reason: String| AuditReport {
-                entries,
-                head_hash: None,
-                broken: Some(AuditBreak { seq, reason }),
-            };
-            if seq != expected_seq {
-                return Ok(AuditReport {
-                    broken: Some(AuditBreak {
-                        seq: expected_seq,
-                        reason: format!(
-                            "entry {expected_seq} is missing (the next stored entry is {seq})"
-                        ),
-                    }),
-                    ..broken(String::new())
-                });
+            .map_err(e)?;
+        let rows = stmt.query_map([], audit_raw).map_err(e)?;
+        let mut v = ChainVerifier::default();
+        for row in rows {
+            if let Some(report) = v.next(row.map_err(e)?) {
+                return Ok(report);
             }
-            if prev_hash != prev {
-                return Ok(broken(format!(
-                    "prev_hash does not match the hash of entry {}",
-                    seq - 1
-                )));
-            }
-            let computed = audit_hash(&prev, seq, ts_ms, &actor, &action, &target, &detail);
-            if computed != hash {
-                return Ok(broken(
-                    "the entry's content does not match its hash (altered)".into(),
-                ));
-            }
-            prev = hash;
-            entries += 1;
         }
-        Ok(AuditReport {
-            entries,
-            head_hash: (entries > 0).then_some(prev),
-            broken: None,
-        })
+        Ok(v.finish())
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// Whether an update of a user ends its sessions.
+pub(crate) fn ends_sessions(
+    role: Option<&str>,
+    disabled: Option<bool>,
+    password_hash: Option<&str>,
+) -> bool {
+    role.is_some() || disabled == Some(true) || password_hash.is_some()
+}
 
-    fn entry(action: &str, target: &str) -> AuditEntry {
-        AuditEntry {
-            actor: "user:admin".into(),
-            action: action.into(),
-            target: target.into(),
-            detail: serde_json::json!({"role": "viewer"}),
+/// The record an entry becomes when chained after `last` (seq and hash of
+/// the newest entry, if any).
+pub(crate) fn chain_record(
+    entry: &AuditEntry,
+    ts_ms: i64,
+    last: Option<(i64, String)>,
+) -> AuditRecord {
+    let (seq, prev_hash) = match last {
+        Some((s, h)) => (s + 1, h),
+        None => (1, AUDIT_GENESIS.to_string()),
+    };
+    let detail = entry.detail.to_string();
+    let hash = audit_hash(
+        &prev_hash,
+        seq,
+        ts_ms,
+        &entry.actor,
+        &entry.action,
+        &entry.target,
+        &detail,
+    );
+    AuditRecord {
+        seq,
+        ts_ms,
+        actor: entry.actor.clone(),
+        action: entry.action.clone(),
+        target: entry.target.clone(),
+        detail: entry.detail.clone(),
+        prev_hash,
+        hash,
+    }
+}
+
+/// Raw audit rows, newest first and one more than `limit` when there is a
+/// next page, into a page.
+pub(crate) fn audit_page_of(raws: Vec<RawAudit>, limit: usize) -> AuditPage {
+    let mut items: Vec<AuditRecord> = raws.into_iter().map(audit_record).collect();
+    let next_cursor = if items.len() > limit {
+        items.truncate(limit);
+        items.last().map(|i| i.seq)
+    } else {
+        None
+    };
+    AuditPage { items, next_cursor }
+}
+
+/// Walks the audit chain in seq order.
+#[derive(Default)]
+pub(crate) struct ChainVerifier {
+    prev: Option<String>,
+    entries: u64,
+}
+
+impl ChainVerifier {
+    /// Checks the next entry; a report when the chain breaks there.
+    pub(crate) fn next(&mut self, raw: RawAudit) -> Option<AuditReport> {
+        let (seq, ts_ms, actor, action, target, detail, prev_hash, hash) = raw;
+        let expected_seq = self.entries as i64 + 1;
+        let prev = self
+            .prev
+            .clone()
+            .unwrap_or_else(|| AUDIT_GENESIS.to_string());
+        let broken = |seq: i64, reason: String| AuditReport {
+            entries: self.entries,
+            head_hash: None,
+            broken: Some(AuditBreak { seq, reason }),
+        };
+        if seq != expected_seq {
+            return Some(broken(
+                expected_seq,
+                format!("entry {expected_seq} is missing (the next stored entry is {seq})"),
+            ));
         }
+        if prev_hash != prev {
+            return Some(broken(
+                seq,
+                format!("prev_hash does not match the hash of entry {}", seq - 1),
+            ));
+        }
+        let computed = audit_hash(&prev, seq, ts_ms, &actor, &action, &target, &detail);
+        if computed != hash {
+            return Some(broken(
+                seq,
+                "the entry's content does not match its hash (altered)".into(),
+            ));
+        }
+        self.prev = Some(hash);
+        self.entries += 1;
+        None
     }
 
-    #[test]
-    fn users_tokens_and_sessions() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut s = Store::open(dir.path()).unwrap();
-        assert_eq!(s.user_count().unwrap(), 0);
-        assert!(s.create_user("ann", "admin", "$argon2id$x", 1).unwrap());
-        assert!(!s.create_user("ann", "viewer", "$argon2id$y", 2).unwrap());
-        let (u, h) = s.user_credentials("ann").unwrap().unwrap();
-        assert_eq!((u.role.as_str(), h.as_str()), ("admin", "$argon2id$x"));
-        assert!(s.user_credentials("bob").unwrap().is_none());
-
-        s.create_session("sid", "ann", "csrf", 10, 100).unwrap();
-        assert_eq!(s.session("sid", 50).unwrap().unwrap().role, "admin");
-        assert!(s.session("sid", 100).unwrap().is_none(), "expired");
-        // A role change ends the user's sessions.
-        assert!(s.update_user("ann", Some("viewer"), None, None).unwrap());
-        assert!(s.session("sid", 50).unwrap().is_none());
-        s.create_session("sid2", "ann", "csrf", 10, 100).unwrap();
-        assert!(s.update_user("ann", None, Some(true), None).unwrap());
-        assert!(s.session("sid2", 50).unwrap().is_none(), "disabled user");
-        assert!(!s.update_user("nobody", Some("admin"), None, None).unwrap());
-
-        s.create_token(
-            &NewToken {
-                id: "t1",
-                hash: "h1",
-                role: "analyst",
-                name: "ci",
-                created_by: "cli",
-            },
-            5,
-        )
-        .unwrap();
-        assert_eq!(s.token_by_hash("h1").unwrap().unwrap().role, "analyst");
-        s.touch_token("t1", 7).unwrap();
-        assert!(s.revoke_token("t1", 8).unwrap());
-        assert!(!s.revoke_token("t1", 9).unwrap(), "already revoked");
-        let t = s.token_by_hash("h1").unwrap().unwrap();
-        assert_eq!((t.last_used_ms, t.revoked_ms), (Some(7), Some(8)));
-        assert_eq!(s.tokens().unwrap().len(), 1);
-    }
-
-    #[test]
-    fn audit_chain_verifies_and_names_the_first_tampered_entry() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut s = Store::open(dir.path()).unwrap();
-        assert_eq!(s.verify_audit().unwrap().entries, 0);
-        for i in 0..5 {
-            let r = s
-                .append_audit(&entry("user.create", &format!("u{i}")), 100 + i)
-                .unwrap();
-            assert_eq!(r.seq, i + 1);
+    pub(crate) fn finish(self) -> AuditReport {
+        AuditReport {
+            entries: self.entries,
+            head_hash: self.prev,
+            broken: None,
         }
-        let ok = s.verify_audit().unwrap();
-        assert!(ok.intact(), "{ok:?}");
-        assert_eq!(ok.entries, 5);
-        let page = s.audit_page(None, 2).unwrap();
-        assert_eq!(page.items[0].seq, 5);
-        assert_eq!(page.items[0].prev_hash, page.items[1].hash);
-        assert_eq!(page.next_cursor, Some(4));
-        assert_eq!(s.audit_page(Some(2), 10).unwrap().items.len(), 1);
-
-        // Edit a row directly: the chain breaks at that entry.
-        s.conn
-            .execute("UPDATE audit SET target = 'someone' WHERE seq = 3", [])
-            .unwrap();
-        let bad = s.verify_audit().unwrap();
-        assert_eq!(bad.broken.as_ref().unwrap().seq, 3, "{bad:?}");
-        assert_eq!(bad.entries, 2);
-
-        // Recomputing that entry's hash moves the break to the next one.
-        let (ts, det, prev): (i64, String, String) = s
-            .conn
-            .query_row(
-                "SELECT ts_ms, detail, prev_hash FROM audit WHERE seq = 3",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
-            .unwrap();
-        let h = audit_hash(&prev, 3, ts, "user:admin", "user.create", "someone", &det);
-        s.conn
-            .execute("UPDATE audit SET hash = ?1 WHERE seq = 3", params![h])
-            .unwrap();
-        assert_eq!(s.verify_audit().unwrap().broken.unwrap().seq, 4);
-
-        // A deleted entry is named as missing.
-        let dir2 = tempfile::tempdir().unwrap();
-        let mut s2 = Store::open(dir2.path()).unwrap();
-        for i in 0..3 {
-            s2.append_audit(&entry("token.create", "t"), i).unwrap();
-        }
-        s2.conn
-            .execute("DELETE FROM audit WHERE seq = 2", [])
-            .unwrap();
-        let b = s2.verify_audit().unwrap().broken.unwrap();
-        assert_eq!(b.seq, 2);
-        assert!(b.reason.contains("missing"), "{b:?}");
     }
 }

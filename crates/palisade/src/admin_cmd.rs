@@ -2,7 +2,7 @@
 //! the console from the command line, on the store in a data directory. Each
 //! change is written to the audit log with the actor `cli`.
 
-use std::path::Path;
+use palisade_store::StoreSpec;
 use std::process::ExitCode;
 
 use palisade_console::{Role, users};
@@ -18,18 +18,18 @@ fn fail(e: palisade_console::ApiError) -> anyhow::Error {
 
 /// `palisade user add NAME --role ROLE`: the password comes from
 /// `PALISADE_PASSWORD`, the terminal (no echo) or standard input.
-pub fn user_add(data_dir: &Path, name: &str, role_name: &str) -> anyhow::Result<ExitCode> {
+pub fn user_add(store: &StoreSpec, name: &str, role_name: &str) -> anyhow::Result<ExitCode> {
     let role = role(role_name)?;
     let password = users::read_new_password(name).map_err(fail)?;
-    let u = users::cli_add_user(data_dir, name, role, &password).map_err(fail)?;
+    let u = users::cli_add_user(store, name, role, &password).map_err(fail)?;
     println!("user {} created with role {}", u.name, u.role);
     Ok(ExitCode::SUCCESS)
 }
 
 /// `palisade token create --role ROLE`: prints the token once, on stdout.
-pub fn token_create(data_dir: &Path, role_name: &str, name: &str) -> anyhow::Result<ExitCode> {
+pub fn token_create(store: &StoreSpec, role_name: &str, name: &str) -> anyhow::Result<ExitCode> {
     let role = role(role_name)?;
-    let t = users::cli_create_token(data_dir, role, name).map_err(fail)?;
+    let t = users::cli_create_token(store, role, name).map_err(fail)?;
     eprintln!(
         "token {} ({}, role {}): shown once; send it as Authorization: Bearer <token>",
         t.id, t.name, t.role
@@ -40,8 +40,8 @@ pub fn token_create(data_dir: &Path, role_name: &str, name: &str) -> anyhow::Res
 
 /// `palisade audit verify`: exit 0 with the count, or 1 naming the first
 /// broken entry.
-pub fn audit_verify(data_dir: &Path) -> anyhow::Result<ExitCode> {
-    let r = users::cli_verify_audit(data_dir).map_err(fail)?;
+pub fn audit_verify(store: &StoreSpec) -> anyhow::Result<ExitCode> {
+    let r = users::cli_verify_audit(store).map_err(fail)?;
     match &r.broken {
         None => {
             println!(

@@ -10,13 +10,13 @@ use std::path::Path;
 use anyhow::{Context as _, anyhow};
 use palisade_analysis::catalog::CATALOG_DOC;
 use palisade_catalog::{Catalog, CatalogConfig, Spec};
-use palisade_store::Store;
+use palisade_store::{Store, StoreSpec};
 
-fn load(data_dir: &Path) -> anyhow::Result<Catalog> {
-    let store = Store::open_read_only(data_dir).with_context(|| {
+fn load(spec: &StoreSpec) -> anyhow::Result<Catalog> {
+    let store = Store::open_read_only_spec(spec).with_context(|| {
         format!(
-            "no store in {} (fix: pass --data-dir with the directory a gateway wrote to)",
-            data_dir.display()
+            "no store at {} (fix: pass --data-dir with the directory a gateway wrote to, or --postgres with its PostgreSQL URL)",
+            spec.describe()
         )
     })?;
     let cfg = CatalogConfig::default();
@@ -26,8 +26,8 @@ fn load(data_dir: &Path) -> anyhow::Result<Catalog> {
     }
 }
 
-pub fn list(data_dir: &Path) -> anyhow::Result<()> {
-    let cat = load(data_dir)?;
+pub fn list(spec: &StoreSpec) -> anyhow::Result<()> {
+    let cat = load(spec)?;
     let eps = cat.endpoints();
     println!(
         "{:<16} {:<7} {:<20} {:<40} {:>8} {:>5} {:<6} data",
@@ -75,8 +75,8 @@ pub fn list(data_dir: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub fn show(data_dir: &Path, what: &str) -> anyhow::Result<()> {
-    let cat = load(data_dir)?;
+pub fn show(spec: &StoreSpec, what: &str) -> anyhow::Result<()> {
+    let cat = load(spec)?;
     let e = cat
         .endpoints()
         .into_iter()
@@ -94,8 +94,8 @@ pub fn show(data_dir: &Path, what: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub fn export(data_dir: &Path, format: &str, out: Option<&Path>) -> anyhow::Result<()> {
-    let cat = load(data_dir)?;
+pub fn export(spec: &StoreSpec, format: &str, out: Option<&Path>) -> anyhow::Result<()> {
+    let cat = load(spec)?;
     let v = match format {
         "openapi" => cat.export_openapi(),
         "json" => {
@@ -115,13 +115,13 @@ pub fn export(data_dir: &Path, format: &str, out: Option<&Path>) -> anyhow::Resu
     Ok(())
 }
 
-pub fn import_spec(data_dir: &Path, file: &Path) -> anyhow::Result<()> {
+pub fn import_spec(store_at: &StoreSpec, file: &Path) -> anyhow::Result<()> {
     let spec = Spec::from_file(file).map_err(|e| anyhow!("{e}"))?;
     let ops = spec.operations.len();
     let mut cat =
-        load(data_dir).or_else(|_| CatalogConfig::default().build().map_err(|e| anyhow!("{e}")))?;
+        load(store_at).or_else(|_| CatalogConfig::default().build().map_err(|e| anyhow!("{e}")))?;
     let changes = cat.import_spec(spec);
-    let mut store = Store::open(data_dir)?;
+    let mut store = Store::open_spec(store_at)?;
     store.put_doc(CATALOG_DOC, &cat.to_snapshot(), palisade_core::now_ms())?;
     let r = cat.spec_report();
     println!(

@@ -40,12 +40,21 @@ pub struct Config {
     /// The team's declared API.
     #[serde(default)]
     pub spec: SpecSection,
+    /// Schema enforcement per endpoint (off, log, block).
+    #[serde(default)]
+    pub schema: palisade_catalog::SchemaConfig,
+    /// Learned per-endpoint baselines.
+    #[serde(default)]
+    pub baseline: palisade_catalog::BaselineConfig,
     /// Incident grouping.
     #[serde(default)]
     pub incidents: palisade_incidents::EngineConfig,
     /// Alert delivery: webhooks and syslog.
     #[serde(default)]
     pub alerts: palisade_alerts::AlertConfig,
+    /// Cluster mode: actor state shared between gateways through Redis.
+    #[serde(default)]
+    pub cluster: palisade_cluster::ClusterConfig,
 }
 
 /// `[spec]`: OpenAPI documents to compare traffic with.
@@ -92,6 +101,20 @@ pub struct StoreConfig {
     /// Upper bound on the database size, in MiB.
     #[serde(default = "default_max_mib")]
     pub max_size_mib: u64,
+    /// A PostgreSQL URL (`postgres://USER:PASSWORD@HOST:5432/DATABASE`):
+    /// exchanges, findings, incidents, the catalog, users, tokens, sessions
+    /// and the audit log go there instead of SQLite. `hash.key` stays in
+    /// `data_dir`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub postgres: Option<String>,
+}
+
+impl StoreConfig {
+    /// Where the store is: PostgreSQL when `postgres` is set, else SQLite in
+    /// `data_dir`.
+    pub fn spec(&self) -> palisade_store::StoreSpec {
+        palisade_store::StoreSpec::from_parts(&self.data_dir, self.postgres.as_deref())
+    }
 }
 
 fn default_data_dir() -> PathBuf {
@@ -110,6 +133,7 @@ impl Default for StoreConfig {
             data_dir: default_data_dir(),
             retention: default_retention(),
             max_size_mib: default_max_mib(),
+            postgres: None,
         }
     }
 }
@@ -299,6 +323,20 @@ impl Config {
                 });
             }
         }
+        for (key, message) in self.baseline.problems() {
+            issues.push(ConfigIssue {
+                field: format!("baseline.{key}"),
+                message,
+                hint: "see docs/configuration.md ([baseline])".into(),
+            });
+        }
+        for (key, message) in self.schema.problems() {
+            issues.push(ConfigIssue {
+                field: format!("schema.endpoints.\"{key}\""),
+                message,
+                hint: "write \"METHOD /path\" = \"off\", \"log\" or \"block\"".into(),
+            });
+        }
         if let Err(e) = self.alerts.validate() {
             issues.push(ConfigIssue {
                 field: "alerts".into(),
@@ -313,6 +351,22 @@ impl Config {
                 hint: "the default is 1024".into(),
             });
         }
+        if let Some(url) = &self.store.postgres
+            && let Err(e) = palisade_store::check_postgres_url(url)
+        {
+            issues.push(ConfigIssue {
+                field: "store.postgres".into(),
+                message: e,
+                hint: "write it like \"postgres://USER:PASSWORD@HOST:5432/DATABASE\", or remove it to keep the SQLite store".into(),
+            });
+        }
+        for p in self.cluster.problems() {
+            issues.push(ConfigIssue {
+                field: format!("cluster.{}", p.field),
+                message: p.message,
+                hint: p.hint,
+            });
+        }
         match (settings, issues.is_empty()) {
             (Some(settings), true) => Ok(Validated {
                 config: self,
@@ -325,7 +379,9 @@ impl Config {
                     .into_iter()
                     .map(|issue| Diagnostic {
                         file: file.into(),
-                        line: src.and_then(|s| locate(s, &issue.field)),
+                        line: src.and_then(|s| {
+                            locate_quoted_key(s, &issue.field).or_else(|| locate(s, &issue.field))
+                        }),
                         issue,
                     })
                     .collect(),
@@ -357,6 +413,13 @@ pub fn masked_settings(c: &Config) -> serde_json::Value {
             }
         }
     }
+    if let Some(url) = c.store.postgres.as_deref() {
+        v["store"]["postgres"] = serde_json::Value::String(palisade_store::mask_postgres_url(url));
+    }
+    if !c.cluster.redis.is_empty() {
+        v["cluster"]["redis"] =
+            serde_json::Value::String(palisade_cluster::mask_url(c.cluster.redis.trim()));
+    }
     if let Some(list) = v["actors"]["allowlist"].as_array_mut() {
         for item in list.iter_mut() {
             if item.as_str().is_some_and(|s| s.contains('=')) {
@@ -365,6 +428,14 @@ pub fn masked_settings(c: &Config) -> serde_json::Value {
         }
     }
     v
+}
+
+/// The line of a quoted key named in a field (`schema.endpoints."GET /x"`):
+/// the first line where it is written.
+fn locate_quoted_key(src: &str, field: &str) -> Option<usize> {
+    let start = field.find('"')?;
+    let key = &field[start..];
+    src.lines().position(|l| l.contains(key)).map(|i| i + 1)
 }
 
 /// Finds the line of a dotted field path (`route[1].upstream`,
@@ -486,6 +557,23 @@ mode = "detect"
     }
 
     #[test]
+    fn cluster_problems_name_the_line_and_hide_the_password() {
+        let src = "[[route]]\nupstream = \"http://127.0.0.1:1\"\n\n[cluster]\nredis = \"http://:hunter2@10.0.0.5:6379\"\nqueue = 0\n";
+        let c = Config::parse(src, "p.toml").unwrap();
+        let s = c.validate(Some(src), "p.toml").unwrap_err().to_string();
+        assert!(s.contains("p.toml:5: cluster.redis"), "{s}");
+        assert!(s.contains("fix") || s.contains("redis://"), "{s}");
+        assert!(s.contains("p.toml:6: cluster.queue"), "{s}");
+        assert!(!s.contains("hunter2"), "{s}");
+        let ok = "[[route]]\nupstream = \"http://127.0.0.1:1\"\n\n[cluster]\nredis = \"redis://:hunter2@10.0.0.5:6379/0\"\n";
+        let c = Config::parse(ok, "p.toml").unwrap();
+        let shown = masked_settings(&c).to_string();
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("10.0.0.5:6379"), "{shown}");
+        assert!(c.validate(Some(ok), "p.toml").is_ok());
+    }
+
+    #[test]
     fn a_good_file_validates() {
         let c = Config::parse(GOOD, "p.toml").unwrap();
         let v = c.validate(Some(GOOD), "p.toml").unwrap();
@@ -512,5 +600,44 @@ mode = "detect"
         assert!(s.contains("p.toml:9: route[1].upstream"), "{s}");
         assert!(s.contains("p.toml:12: console.listen"), "{s}");
         assert_eq!(e.0.len(), 3, "{s}");
+    }
+
+    #[test]
+    fn store_postgres_is_checked_and_its_password_masked() {
+        let src = "[[route]]\nupstream = \"http://127.0.0.1:1\"\n\n[store]\npostgres = \"postgres://app:pg-s3cret@db.internal:5432/palisade\"\n";
+        let c = Config::parse(src, "p.toml").unwrap();
+        assert!(c.store.spec().is_postgres());
+        let shown = masked_settings(&c).to_string();
+        assert!(!shown.contains("pg-s3cret"), "{shown}");
+        assert!(
+            shown.contains("postgres://app:***@db.internal:5432/palisade"),
+            "{shown}"
+        );
+        c.validate(Some(src), "p.toml").unwrap();
+
+        let bad = "[[route]]\nupstream = \"http://127.0.0.1:1\"\n\n[store]\npostgres = \"mysql://app:pg-s3cret@db/x\"\n";
+        let e = Config::parse(bad, "p.toml")
+            .unwrap()
+            .validate(Some(bad), "p.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("p.toml:5: store.postgres"), "{e}");
+        assert!(e.contains("(fix: write it like"), "{e}");
+        assert!(!e.contains("pg-s3cret"), "{e}");
+    }
+
+    #[test]
+    fn schema_and_baseline_problems_name_their_lines() {
+        let src = "[[route]]\nupstream = \"http://127.0.0.1:1\"\n\n[schema]\nmode = \"log\"\nendpoints = { \"POST /api/v1/charges\" = \"block\", \"charges\" = \"log\" }\n\n[baseline]\nwindow = \"soon\"\nmin_actors = 0\n";
+        let c = Config::parse(src, "p.toml").unwrap();
+        let e = c.validate(Some(src), "p.toml").unwrap_err();
+        let s = e.to_string();
+        assert!(s.contains("p.toml:6: schema.endpoints"), "{s}");
+        assert!(s.contains("charges"), "{s}");
+        assert!(s.contains("p.toml:9: baseline.window"), "{s}");
+        assert!(s.contains("p.toml:10: baseline.min_actors"), "{s}");
+        assert_eq!(e.0.len(), 3, "{s}");
+        let e = Config::parse("[schema]\nmode = \"blocc\"\n", "p.toml").unwrap_err();
+        assert!(e.to_string().contains("p.toml:2:"), "{e}");
     }
 }

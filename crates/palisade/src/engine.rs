@@ -3,8 +3,9 @@
 //! Order is the product's promise: the allowlist first (an allowlisted client
 //! is never inspected), then the actor decision published by analysis (a
 //! blocked actor is stopped before anything else is spent on it), then the
-//! detection engine on the head and the body. Everything here reads in-memory
-//! snapshots; nothing waits on analysis or storage.
+//! detection engine on the head and the body, then the schema check on the
+//! body (the compiled schema analysis publishes; `[schema]`). Everything here
+//! reads in-memory snapshots; nothing waits on analysis or storage.
 
 use std::sync::Arc;
 
@@ -18,9 +19,14 @@ use palisade_core::{
 pub struct NodeEngine {
     pub hasher: KeyedHasher,
     pub decisions: Arc<ArcSwap<DecisionSnapshot>>,
+    /// Decisions taken by the other gateways of a cluster (`[cluster]`),
+    /// consulted after this node's own; the stronger verdict wins.
+    pub remote: Option<Arc<ArcSwap<DecisionSnapshot>>>,
     /// The detection engine (`None` runs actor decisions only). The whole
     /// `NodeEngine` is rebuilt and swapped when rules are reloaded.
     pub detect: Option<Arc<dyn Inspector>>,
+    /// The compiled schema (declared and learned), published by analysis.
+    pub schema: Arc<ArcSwap<palisade_catalog::SchemaSnapshot>>,
 }
 
 impl NodeEngine {
@@ -38,7 +44,20 @@ impl Inspector for NodeEngine {
     fn request_filter(&self, ex: &mut Exchange) -> Result<Verdict, InspectError> {
         let keys = request_keys(ex, &self.hasher);
         let snapshot = self.decisions.load();
-        if let Some(d) = snapshot.decide(&keys, now_ms()) {
+        let now = now_ms();
+        let mut decision = snapshot.decide(&keys, now);
+        if let Some(remote) = &self.remote
+            && decision
+                .as_ref()
+                .is_none_or(|d| d.verdict != Verdict::Allow)
+            && let Some(r) = remote.load().decide(&keys, now)
+            && decision
+                .as_ref()
+                .is_none_or(|d| r.verdict.action() > d.verdict.action())
+        {
+            decision = Some(r);
+        }
+        if let Some(d) = decision {
             if snapshot.is_allowlisted(&keys) {
                 return Ok(Verdict::Allow);
             }
@@ -78,10 +97,18 @@ impl Inspector for NodeEngine {
     }
 
     fn request_body_filter(&self, ex: &mut Exchange) -> Result<Verdict, InspectError> {
-        match &self.detect {
-            Some(e) if !self.allowlisted(ex) => e.request_body_filter(ex),
-            _ => Ok(Verdict::Allow),
+        let schema = self.schema.load();
+        if (self.detect.is_none() && schema.is_empty()) || self.allowlisted(ex) {
+            return Ok(Verdict::Allow);
         }
+        let v = match &self.detect {
+            Some(e) => e.request_body_filter(ex)?,
+            None => Verdict::Allow,
+        };
+        if v.is_stop() {
+            return Ok(v);
+        }
+        Ok(v.max(schema.check(ex)))
     }
 
     fn response_filter(&self, ex: &mut Exchange) -> Result<(), InspectError> {

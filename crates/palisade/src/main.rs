@@ -138,8 +138,8 @@ enum Command {
     Catalog {
         #[command(subcommand)]
         action: CatalogAction,
-        #[arg(long, default_value = "./palisade-data", global = true)]
-        data_dir: PathBuf,
+        #[command(flatten)]
+        store: StoreArgs,
     },
     /// Serve the demo payments API alone (an upstream for trials and benchmarks).
     DemoApi {
@@ -150,23 +150,50 @@ enum Command {
     User {
         #[command(subcommand)]
         action: UserAction,
-        #[arg(long, default_value = "./palisade-data", global = true)]
-        data_dir: PathBuf,
+        #[command(flatten)]
+        store: StoreArgs,
     },
     /// API tokens for automation (sent as `Authorization: Bearer`).
     Token {
         #[command(subcommand)]
         action: TokenAction,
-        #[arg(long, default_value = "./palisade-data", global = true)]
-        data_dir: PathBuf,
+        #[command(flatten)]
+        store: StoreArgs,
     },
     /// The tamper-evident audit log.
     Audit {
         #[command(subcommand)]
         action: AuditAction,
-        #[arg(long, default_value = "./palisade-data", global = true)]
-        data_dir: PathBuf,
+        #[command(flatten)]
+        store: StoreArgs,
     },
+}
+
+/// Where the offline commands find the store: the node's data directory
+/// (SQLite), or the PostgreSQL server a node with `[store] postgres` uses.
+#[derive(clap::Args)]
+struct StoreArgs {
+    #[arg(long, default_value = "./palisade-data", global = true)]
+    data_dir: PathBuf,
+    /// The node's `[store] postgres` URL (the store is then PostgreSQL).
+    #[arg(long, env = "PALISADE_STORE_POSTGRES", global = true)]
+    postgres: Option<String>,
+}
+
+impl StoreArgs {
+    fn spec(&self) -> anyhow::Result<palisade_store::StoreSpec> {
+        if let Some(url) = &self.postgres {
+            palisade_store::check_postgres_url(url).map_err(|e| {
+                anyhow::anyhow!(
+                    "--postgres: {e} (fix: write it like postgres://USER:PASSWORD@HOST:5432/DATABASE)"
+                )
+            })?;
+        }
+        Ok(palisade_store::StoreSpec::from_parts(
+            &self.data_dir,
+            self.postgres.as_deref(),
+        ))
+    }
 }
 
 #[derive(Subcommand)]
@@ -510,14 +537,15 @@ async fn dispatch(cmd: Command) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Catalog { action, data_dir } => {
+        Command::Catalog { action, store } => {
+            let spec = store.spec()?;
             match action {
-                CatalogAction::List => catalog_cmd::list(&data_dir)?,
-                CatalogAction::Show { endpoint } => catalog_cmd::show(&data_dir, &endpoint)?,
+                CatalogAction::List => catalog_cmd::list(&spec)?,
+                CatalogAction::Show { endpoint } => catalog_cmd::show(&spec, &endpoint)?,
                 CatalogAction::Export { format, out } => {
-                    catalog_cmd::export(&data_dir, &format, out.as_deref())?
+                    catalog_cmd::export(&spec, &format, out.as_deref())?
                 }
-                CatalogAction::ImportSpec { file } => catalog_cmd::import_spec(&data_dir, &file)?,
+                CatalogAction::ImportSpec { file } => catalog_cmd::import_spec(&spec, &file)?,
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -531,16 +559,16 @@ async fn dispatch(cmd: Command) -> anyhow::Result<ExitCode> {
         }
         Command::User {
             action: UserAction::Add { name, role },
-            data_dir,
-        } => admin_cmd::user_add(&data_dir, &name, &role),
+            store,
+        } => admin_cmd::user_add(&store.spec()?, &name, &role),
         Command::Token {
             action: TokenAction::Create { role, name },
-            data_dir,
-        } => admin_cmd::token_create(&data_dir, &role, &name),
+            store,
+        } => admin_cmd::token_create(&store.spec()?, &role, &name),
         Command::Audit {
             action: AuditAction::Verify,
-            data_dir,
-        } => admin_cmd::audit_verify(&data_dir),
+            store,
+        } => admin_cmd::audit_verify(&store.spec()?),
     }
 }
 

@@ -130,13 +130,25 @@ pub struct Analysis {
     pub live: Arc<LiveViews>,
     pub decisions: Arc<ArcSwap<DecisionSnapshot>>,
     pub hasher: palisade_core::KeyedHasher,
+    /// The compiled schema the inline check reads (`[schema]`).
+    pub schema: Arc<ArcSwap<palisade_catalog::SchemaSnapshot>>,
 }
 
 /// Opens the store and starts the analysis pipeline a configuration asks for.
 pub fn start_analysis(config: &config::Config) -> anyhow::Result<Analysis> {
+    start_analysis_with(config, None)
+}
+
+/// [`start_analysis`], with the actors analyser linked to the other gateways
+/// of a cluster when `cluster` is given.
+pub fn start_analysis_with(
+    config: &config::Config,
+    cluster: Option<Box<dyn palisade_analysis::actors::ActorsLink>>,
+) -> anyhow::Result<Analysis> {
     let data_dir = &config.store.data_dir;
-    let store = Store::open(data_dir)
-        .with_context(|| format!("opening the store in {}", data_dir.display()))?;
+    let spec = config.store.spec();
+    let store = Store::open_spec(&spec)
+        .with_context(|| format!("opening the store {}", spec.describe()))?;
     let hasher = crate::engine::load_or_create_key(data_dir)?;
     let live = LiveViews::new();
     let decisions = Arc::new(ArcSwap::from_pointee(DecisionSnapshot::empty()));
@@ -144,12 +156,18 @@ pub fn start_analysis(config: &config::Config) -> anyhow::Result<Analysis> {
         .actors
         .build(hasher.clone())
         .map_err(|e| anyhow::anyhow!("[actors]: {e}"))?;
+    let schema = Arc::new(ArcSwap::from_pointee(
+        palisade_catalog::SchemaSnapshot::empty(),
+    ));
     let mut catalog = CatalogAnalyzer::load(&config.catalog, &store, live.clone())
-        .map_err(|e| anyhow::anyhow!("[catalog]: {e}"))?;
+        .and_then(|c| c.with_baselines(&config.baseline, &store))
+        .map_err(|e| anyhow::anyhow!("[catalog]: {e}"))?
+        .with_schema(config.schema.clone(), schema.clone());
     for f in &config.spec.files {
         let spec = palisade_catalog::Spec::from_file(f).map_err(|e| anyhow::anyhow!("{e}"))?;
         catalog.catalog_mut().import_spec(spec);
     }
+    catalog.publish_schema();
     let alerter = if config.alerts.webhooks.is_empty() && config.alerts.syslog.is_empty() {
         None
     } else {
@@ -167,11 +185,13 @@ pub fn start_analysis(config: &config::Config) -> anyhow::Result<Analysis> {
     let shared_incidents = incidents.shared();
     // Order matters: actors set `ex.actor`, which the incidents group by.
     let analyzers: Vec<Box<dyn palisade_analysis::Analyzer>> = vec![
-        Box::new(ActorsAnalyzer::new(
-            tracker,
-            decisions.clone(),
-            live.clone(),
-        )),
+        Box::new({
+            let a = ActorsAnalyzer::new(tracker, decisions.clone(), live.clone());
+            match cluster {
+                Some(link) => a.with_link(link),
+                None => a,
+            }
+        }),
         Box::new(catalog),
         Box::new(incidents),
     ];
@@ -193,6 +213,7 @@ pub fn start_analysis(config: &config::Config) -> anyhow::Result<Analysis> {
         live,
         decisions,
         hasher,
+        schema,
     })
 }
 
@@ -218,13 +239,20 @@ pub async fn start(
             f
         }
     };
+    let cluster = start_cluster(&v)?;
+    let cluster_link = match &cluster {
+        Some(c) => Some(Box::new(c.link()?) as Box<dyn palisade_analysis::actors::ActorsLink>),
+        None => None,
+    };
+    let remote = cluster.as_ref().map(|c| c.remote_decisions());
     let Analysis {
         pipeline,
         incidents,
         live,
         decisions,
         hasher,
-    } = start_analysis(&v.config)?;
+        schema,
+    } = start_analysis_with(&v.config, cluster_link)?;
     let pipeline = Arc::new(pipeline);
     let detect = v
         .config
@@ -236,11 +264,15 @@ pub async fn start(
     let engine = NodeEngine {
         hasher: hasher.clone(),
         decisions: decisions.clone(),
+        remote: remote.clone(),
         detect: Some(detect),
+        schema: schema.clone(),
     };
     let reloader = Reloader {
         hasher,
         decisions,
+        remote,
+        schema,
         rule_files: v.config.detect.rules.clone(),
     };
     let detect_cfg = v.config.detect.clone();
@@ -285,10 +317,12 @@ pub async fn start(
         bound.console = Some(l.local_addr()?);
         // First start without users: an admin with a password shown once.
         let dir = data_dir.clone();
-        let first =
-            tokio::task::spawn_blocking(move || palisade_console::users::ensure_first_admin(&dir))
-                .await?
-                .map_err(|e| anyhow::anyhow!("creating the first admin: {}", e.message))?;
+        let spec = v.config.store.spec();
+        let first = tokio::task::spawn_blocking(move || {
+            palisade_console::users::ensure_first_admin_in(&spec, &dir)
+        })
+        .await?
+        .map_err(|e| anyhow::anyhow!("creating the first admin: {}", e.message))?;
         if let Some(pw) = first {
             eprintln!(
                 "first start: console user `admin` created with password {pw}\n(also in {}; it is deleted when the password is changed)",
@@ -298,6 +332,7 @@ pub async fn start(
             );
         }
         let mut state = ConsoleState::new(data_dir.clone());
+        state.store = v.config.store.spec();
         state.metrics = metrics;
         state.pipeline = Some(pipeline.stats());
         state.live = Some(live.clone());
@@ -345,6 +380,14 @@ pub async fn start(
         ));
     }
 
+    if let Some(c) = cluster {
+        let stop = stop.clone();
+        tasks.push(tokio::spawn(async move {
+            stopped(stop).await;
+            c.shutdown().await;
+        }));
+    }
+
     let gw = gateway.clone();
     let stop_gw = stop.clone();
     tasks.push(tokio::spawn(async move {
@@ -358,10 +401,53 @@ pub async fn start(
     })
 }
 
+/// Joins the cluster `[cluster]` names, if any. Never waits for Redis: the
+/// node serves with local state until it is reachable.
+fn start_cluster(v: &Validated) -> anyhow::Result<Option<palisade_cluster::Cluster>> {
+    let cfg = &v.config.cluster;
+    if !cfg.enabled() {
+        return Ok(None);
+    }
+    // The cluster's gauges and counters go to /metrics from the start.
+    let _ = metrics_handle();
+    let hasher = crate::engine::load_or_create_key(&v.config.store.data_dir)?;
+    let node = if cfg.node_id.is_empty() {
+        default_node_id(v.settings.listen.map(|a| a.port()).unwrap_or(0))
+    } else {
+        cfg.node_id.clone()
+    };
+    let c = palisade_cluster::Cluster::start(cfg, &node, hasher)?;
+    tracing::info!(
+        node = %node,
+        redis = %palisade_cluster::mask_url(cfg.redis.trim()),
+        "cluster mode: sharing actor observations and decisions"
+    );
+    Ok(Some(c))
+}
+
+/// `hostname:port` (the gateway's configured port; the process id when the
+/// port is chosen at start).
+fn default_node_id(port: u16) -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
+        .map(|h| h.trim().to_string())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "palisade".into());
+    if port == 0 {
+        format!("{host}:pid{}", std::process::id())
+    } else {
+        format!("{host}:{port}")
+    }
+}
+
 /// What a reload needs to rebuild the inline engine.
 pub(crate) struct Reloader {
     hasher: palisade_core::KeyedHasher,
     decisions: Arc<ArcSwap<DecisionSnapshot>>,
+    remote: Option<Arc<ArcSwap<DecisionSnapshot>>>,
+    schema: Arc<ArcSwap<palisade_catalog::SchemaSnapshot>>,
     rule_files: Vec<PathBuf>,
 }
 
@@ -374,7 +460,9 @@ impl Reloader {
                 gw.set_inspector(Box::new(NodeEngine {
                     hasher: self.hasher.clone(),
                     decisions: self.decisions.clone(),
+                    remote: self.remote.clone(),
                     detect: Some(Arc::new(detect)),
+                    schema: self.schema.clone(),
                 }));
                 true
             }
