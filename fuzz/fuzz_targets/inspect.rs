@@ -10,7 +10,11 @@ use palisade_detect::{DetectConfig, Engine};
 static ENGINE: OnceLock<Engine> = OnceLock::new();
 
 fuzz_target!(|data: &[u8]| {
-    let engine = ENGINE.get_or_init(|| DetectConfig::default().build().expect("default config builds"));
+    let engine = ENGINE.get_or_init(|| {
+        DetectConfig::default()
+            .build()
+            .expect("default config builds")
+    });
     let text = String::from_utf8_lossy(data);
     let mut parts = text.splitn(4, '\n');
     let target = parts.next().unwrap_or("/").to_string();
@@ -21,7 +25,11 @@ fuzz_target!(|data: &[u8]| {
         request: RequestPart {
             method: "POST".into(),
             target,
-            headers: vec![("User-Agent".into(), header.clone()), ("X-Custom".into(), header), ("Content-Type".into(), ct)],
+            headers: vec![
+                ("User-Agent".into(), header.clone()),
+                ("X-Custom".into(), header),
+                ("Content-Type".into(), ct),
+            ],
             body: Body::new(body),
             ..Default::default()
         },

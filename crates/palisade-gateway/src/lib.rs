@@ -17,6 +17,7 @@
 
 pub mod config;
 pub mod error;
+pub mod first_bytes;
 pub mod proxy;
 pub mod routes;
 pub mod tee;
@@ -40,6 +41,18 @@ use tokio_rustls::TlsAcceptor;
 pub use config::{GatewayConfig, Mode, RouteConfig, Settings};
 pub use error::{GatewayError, Side};
 pub use routes::Routes;
+
+/// Largest number of header lines in an HTTP/1.1 request head (431 beyond).
+pub const H1_MAX_HEADERS: usize = 100;
+/// Streams one HTTP/2 connection may have open at once; the client is told
+/// (SETTINGS_MAX_CONCURRENT_STREAMS) and streams beyond it are refused.
+pub const H2_MAX_CONCURRENT_STREAMS: u32 = 256;
+/// Streams a client may reset before the gateway has accepted them; past it
+/// the connection ends with GOAWAY (ENHANCE_YOUR_CALM): the rapid-reset bound.
+pub const H2_MAX_PENDING_ACCEPT_RESET_STREAMS: usize = 64;
+/// Streams the gateway may reset for a client's protocol errors before it
+/// ends the connection.
+pub const H2_MAX_LOCAL_ERROR_RESET_STREAMS: usize = 256;
 
 /// Computes a TLS fingerprint (JA4) from the raw ClientHello record.
 pub type TlsFingerprinter = Arc<dyn Fn(&[u8]) -> Option<String> + Send + Sync>;
@@ -152,15 +165,21 @@ impl Gateway {
             // slowloris: the head must arrive in time
             .header_read_timeout(self.shared.settings.header_timeout)
             .max_buf_size(self.shared.settings.max_header_bytes.max(8192))
+            .max_headers(H1_MAX_HEADERS)
             .keep_alive(true);
         builder
             .http2()
             .timer(TokioTimer::new())
-            .max_header_list_size(self.shared.settings.max_header_bytes as u32)
-            // rapid reset and stream floods: bound concurrent streams
-            .max_concurrent_streams(256)
-            .max_pending_accept_reset_streams(64)
-            .keep_alive_interval(Some(Duration::from_secs(30)));
+            // header floods (also through CONTINUATION): the list is bounded
+            .max_header_list_size(
+                u32::try_from(self.shared.settings.max_header_bytes).unwrap_or(u32::MAX),
+            )
+            // rapid reset and stream floods: bound concurrent and reset streams
+            .max_concurrent_streams(H2_MAX_CONCURRENT_STREAMS)
+            .max_pending_accept_reset_streams(H2_MAX_PENDING_ACCEPT_RESET_STREAMS)
+            .max_local_error_reset_streams(H2_MAX_LOCAL_ERROR_RESET_STREAMS)
+            .keep_alive_interval(Some(Duration::from_secs(30)))
+            .keep_alive_timeout(Duration::from_secs(20));
         let builder = Arc::new(builder);
         let (tls_listener, acceptor) = match tls {
             Some((l, a)) => (Some(l), Some(a)),
@@ -219,17 +238,19 @@ impl Gateway {
                             .map(|p| String::from_utf8_lossy(p).into_owned()),
                         ja4,
                     };
+                    let within = shared.settings.header_timeout;
                     serve_conn(
                         shared,
                         builder,
                         watcher,
-                        TokioIo::new(tls_stream),
+                        TokioIo::new(first_bytes::FirstBytes::new(tls_stream, within)),
                         peer,
                         Some(info),
                     )
                     .await;
                 } else {
-                    serve_conn(shared, builder, watcher, TokioIo::new(stream), peer, None).await;
+                    let io = first_bytes::FirstBytes::new(stream, shared.settings.header_timeout);
+                    serve_conn(shared, builder, watcher, TokioIo::new(io), peer, None).await;
                 }
             });
         }

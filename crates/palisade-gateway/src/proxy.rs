@@ -125,6 +125,34 @@ async fn proxy(
         ..Default::default()
     };
 
+    // The request target must be origin-form (`/path`) or absolute-form
+    // (`http://host/path`, and every HTTP/2 request): an authority-form
+    // target (`GET host:80`) would route on one host while the upstream sees
+    // another in Host. CONNECT has nothing to reach behind a reverse proxy.
+    if let Some((status, code, message)) = target_problem(req.method(), req.uri()) {
+        return local(shared, ex, start, status, code, message, None);
+    }
+
+    // Smuggling: hyper already refuses conflicting Content-Length values,
+    // obs-fold, malformed names and a Transfer-Encoding that does not end in
+    // `chunked`, and lets `chunked` override (and drop) a Content-Length. What
+    // is left is a coding list other than exactly `chunked` (`gzip, chunked`,
+    // `chunked, chunked`): its body would be forwarded still encoded, so refuse.
+    if !transfer_encoding_ok(req.headers()) {
+        let mut resp = local(
+            shared,
+            ex,
+            start,
+            StatusCode::BAD_REQUEST,
+            "bad_framing",
+            "Transfer-Encoding must be exactly `chunked`.",
+            None,
+        );
+        resp.headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        return resp;
+    }
+
     let routes = shared.routes.load();
     let Some(route) = routes.find(host.as_deref(), ex.request.path()) else {
         return local(
@@ -297,8 +325,10 @@ async fn proxy(
         .version(Version::HTTP_11)
         .body(upstream_body)
         .expect("method, uri and version are valid");
+    let buffered = !(mode == Mode::Off || upgrade || stop_now);
     *up_req.headers_mut() = forward_headers(
         &parts.headers,
+        buffered,
         upgrade,
         conn,
         client_ip,
@@ -610,26 +640,80 @@ fn strip_hop_by_hop(h: &mut HeaderMap) {
     h.remove(header::UPGRADE);
 }
 
+/// Why a request target cannot be served, if it cannot: the status, the
+/// error code and the message for the client.
+pub fn target_problem(
+    method: &http::Method,
+    uri: &http::Uri,
+) -> Option<(StatusCode, &'static str, &'static str)> {
+    if method == http::Method::CONNECT {
+        return Some((
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "CONNECT is not served by this gateway.",
+        ));
+    }
+    if uri.scheme().is_some() {
+        return None; // absolute-form (and HTTP/2)
+    }
+    let asterisk = uri.path() == "*" && method == http::Method::OPTIONS;
+    if uri.authority().is_some() || !(uri.path().starts_with('/') || asterisk) {
+        return Some((
+            StatusCode::BAD_REQUEST,
+            "bad_target",
+            "The request target must be a path (or an absolute URL).",
+        ));
+    }
+    None
+}
+
+/// True unless a Transfer-Encoding names anything but a single `chunked`.
+pub fn transfer_encoding_ok(h: &HeaderMap) -> bool {
+    let mut codings = 0;
+    for v in h.get_all(header::TRANSFER_ENCODING) {
+        let Ok(s) = v.to_str() else { return false };
+        for c in s.split(',') {
+            codings += 1;
+            if codings > 1 || !c.trim().eq_ignore_ascii_case("chunked") {
+                return false;
+            }
+        }
+    }
+    true
+}
+
+/// The headers sent upstream. Framing is never copied from the client: the
+/// upstream request's length comes from its body (hyper writes one
+/// `Content-Length`, or `chunked` for a stream of unknown length), so the
+/// upstream cannot read a different message boundary than the gateway did.
+#[allow(clippy::too_many_arguments)]
 fn forward_headers(
     incoming: &HeaderMap,
+    buffered: bool,
     upgrade: bool,
     conn: &ConnInfo,
     client_ip: IpAddr,
     host: Option<&str>,
-    h2_authority: Option<&str>,
+    target_authority: Option<&str>,
     id: &str,
 ) -> HeaderMap {
     let mut h = incoming.clone();
     let upgrade_proto = h.get(header::UPGRADE).cloned();
     strip_hop_by_hop(&mut h);
+    h.remove(header::CONTENT_LENGTH);
+    if buffered {
+        // The body is already here; the upstream must not wait to be asked.
+        h.remove(header::EXPECT);
+    }
     if upgrade && let Some(p) = upgrade_proto {
         h.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
         h.insert(header::UPGRADE, p);
     }
-    // HTTP/2 requests carry :authority instead of Host.
-    if !h.contains_key(header::HOST)
-        && let Some(a) = h2_authority.and_then(|a| HeaderValue::from_str(a).ok())
-    {
+    // HTTP/2 requests carry :authority instead of Host, and an HTTP/1.1
+    // absolute-form target carries its own authority: either one is the host
+    // the gateway routed on, so it replaces any Host header the client also
+    // sent (RFC 9112 3.2.2), and the upstream sees the same host as the route.
+    if let Some(a) = target_authority.and_then(|a| HeaderValue::from_str(a).ok()) {
         h.insert(header::HOST, a);
     }
     let peer = conn.peer.ip().to_canonical().to_string();
@@ -686,6 +770,31 @@ mod tests {
         assert_eq!(client_ip(direct, &h, &trusted).to_string(), "198.51.100.3");
         h.insert("x-forwarded-for", HeaderValue::from_static("garbage"));
         assert_eq!(client_ip(from_proxy, &h, &trusted).to_string(), "10.0.0.2");
+    }
+
+    #[test]
+    fn only_a_single_chunked_coding_is_accepted() {
+        let te = |vals: &[&'static str]| {
+            let mut h = HeaderMap::new();
+            for v in vals {
+                h.append("transfer-encoding", HeaderValue::from_static(v));
+            }
+            transfer_encoding_ok(&h)
+        };
+        assert!(te(&[]));
+        assert!(te(&["chunked"]));
+        assert!(te(&[" Chunked "]));
+        assert!(!te(&["gzip, chunked"]));
+        assert!(!te(&["chunked, chunked"]));
+        assert!(!te(&["chunked", "chunked"]));
+        assert!(!te(&["identity"]));
+        assert!(!te(&[""]));
+        let mut h = HeaderMap::new();
+        h.insert(
+            "transfer-encoding",
+            HeaderValue::from_bytes(b"chunked\xff").unwrap(),
+        );
+        assert!(!transfer_encoding_ok(&h));
     }
 
     #[test]

@@ -36,7 +36,9 @@ impl Route {
             (Some(HostMatch::Exact(h)), Some(req)) if h.eq_ignore_ascii_case(req) => Some(2),
             (Some(HostMatch::Suffix(s)), Some(req))
                 if req.len() > s.len()
-                    && req[req.len() - s.len()..].eq_ignore_ascii_case(s)
+                    && req
+                        .get(req.len() - s.len()..)
+                        .is_some_and(|tail| tail.eq_ignore_ascii_case(s))
                     && req.as_bytes()[req.len() - s.len() - 1] == b'.' =>
             {
                 Some(1)
