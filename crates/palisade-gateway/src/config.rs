@@ -119,6 +119,10 @@ pub struct GatewayConfig {
     /// Forward when the engine fails (true) or answer 503 (false).
     #[serde(default = "yes")]
     pub fail_open: bool,
+    /// PEM bundle of CA certificates trusted for `https://` upstreams, in
+    /// addition to the Mozilla roots (a private CA in front of the API).
+    #[serde(default)]
+    pub upstream_ca: Option<PathBuf>,
     /// Time to connect to an upstream.
     #[serde(default = "d5s", with = "humantime_serde_compat")]
     pub connect_timeout: Duration,
@@ -171,6 +175,7 @@ impl Default for GatewayConfig {
             response_sample_bytes: default_response_sample(),
             trusted_proxies: Vec::new(),
             fail_open: true,
+            upstream_ca: None,
             connect_timeout: d5s(),
             upstream_timeout: d30s(),
             header_timeout: d10s(),
@@ -226,6 +231,7 @@ pub struct Settings {
     pub response_sample_bytes: usize,
     pub trusted_proxies: Vec<IpNet>,
     pub fail_open: bool,
+    pub upstream_ca: Option<PathBuf>,
     pub connect_timeout: Duration,
     pub upstream_timeout: Duration,
     pub header_timeout: Duration,
@@ -281,6 +287,15 @@ impl GatewayConfig {
                 hint: "allow at least 1024 bytes (default 65536)".into(),
             });
         }
+        if let Some(ca) = &self.upstream_ca
+            && let Err(e) = crate::proxy::upstream_tls(Some(ca))
+        {
+            issues.push(ConfigIssue {
+                field: "gateway.upstream_ca".into(),
+                message: e.message,
+                hint: "give the path of a PEM file holding the CA certificates of the upstream's TLS server".into(),
+            });
+        }
         if issues.len() > before {
             return None;
         }
@@ -292,6 +307,7 @@ impl GatewayConfig {
             response_sample_bytes: self.response_sample_bytes,
             trusted_proxies: trusted,
             fail_open: self.fail_open,
+            upstream_ca: self.upstream_ca.clone(),
             connect_timeout: self.connect_timeout,
             upstream_timeout: self.upstream_timeout,
             header_timeout: self.header_timeout,

@@ -106,17 +106,11 @@ impl Routes {
             };
             if let Some(u) = &uri {
                 let s = u.scheme_str().unwrap_or("");
-                if s == "https" {
-                    issues.push(ConfigIssue {
-                        field: field("upstream"),
-                        message: "https:// upstreams are not supported yet".into(),
-                        hint: "point the route at the service's plain-HTTP address (Palisade terminates client TLS itself)".into(),
-                    });
-                } else if s != "http" {
+                if s != "http" && s != "https" {
                     issues.push(ConfigIssue {
                         field: field("upstream"),
                         message: format!("scheme `{s}` is not supported"),
-                        hint: "use http://".into(),
+                        hint: "use http:// or https://".into(),
                     });
                 }
             }

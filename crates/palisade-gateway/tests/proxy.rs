@@ -749,3 +749,71 @@ async fn malformed_requests_get_400_and_the_gateway_keeps_serving() {
     assert!(out.starts_with("HTTP/1.1 200"), "{out}");
     gw.stop().await;
 }
+
+/// An `https://` upstream: the gateway verifies its certificate against
+/// `gateway.upstream_ca` (here a self-signed CA the Mozilla roots do not
+/// hold), and refuses (502) when it cannot verify it. The TLS upstream is a
+/// second gateway terminating TLS in front of the plain test upstream.
+#[tokio::test]
+async fn https_upstream_is_verified_against_the_configured_ca() {
+    let up = upstream().await;
+    let key = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+    let cert_pem = key.cert.pem();
+    let acceptor =
+        palisade_gateway::tls::acceptor_from_pem(&cert_pem, &key.signing_key.serialize_pem())
+            .unwrap();
+    let tls_front = gateway_tls(&format!("http://{}", up.addr), |_, _| {}, Some(acceptor)).await;
+    let https = format!("https://localhost:{}", tls_front.tls_addr.unwrap().port());
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, &cert_pem).unwrap();
+
+    let trusted = gateway(&https, |g, _| g.upstream_ca = Some(ca.clone())).await;
+    let (status, body) = get_text(trusted.addr, "/through-tls?x=1").await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("/through-tls?x=1"), "{body}");
+
+    // Without the CA the certificate does not verify: 502, never a
+    // plaintext or unverified fallback.
+    let untrusted = gateway(&https, |_, _| {}).await;
+    let (status, body) = get_text(untrusted.addr, "/through-tls").await;
+    assert_eq!(status, 502, "{body}");
+
+    // A CA file that holds no certificate is a config error naming the field.
+    let empty = dir.path().join("empty.pem");
+    std::fs::write(&empty, "not a certificate\n").unwrap();
+    let cfg = GatewayConfig {
+        upstream_ca: Some(empty),
+        ..Default::default()
+    };
+    let mut issues = Vec::new();
+    assert!(cfg.build(&mut issues).is_none());
+    assert!(
+        issues.iter().any(|i| i.field == "gateway.upstream_ca"),
+        "{issues:?}"
+    );
+    trusted.stop().await;
+    untrusted.stop().await;
+    tls_front.stop().await;
+}
+
+async fn get_text(addr: std::net::SocketAddr, path: &str) -> (u16, String) {
+    let tcp = TcpStream::connect(addr).await.unwrap();
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tcp))
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    let resp = sender
+        .send_request(
+            Request::builder()
+                .uri(path)
+                .header("host", "api.example")
+                .body(Full::new(Bytes::new()))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    let body = resp.into_body().collect().await.unwrap().to_bytes();
+    (status, String::from_utf8_lossy(&body).into_owned())
+}
