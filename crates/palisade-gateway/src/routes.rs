@@ -233,6 +233,7 @@ mod tests {
             &[
                 route(Some("http://x"), "api", "localhost:9000"),
                 route(None, "/", "ftp://x"),
+                route(None, "/ws", "ws://upstream:443"),
                 route(None, "/tls", "https://upstream:443"),
             ],
             Mode::Block,
@@ -249,6 +250,8 @@ mod tests {
                 "route[2].upstream"
             ]
         );
-        assert!(issues[4].message.contains("https"), "{issues:?}");
+        // ws:// is refused with the schemes that work; https:// (route 3) is fine
+        assert!(issues[4].message.contains("ws"), "{issues:?}");
+        assert!(issues[4].hint.contains("https://"), "{issues:?}");
     }
 }

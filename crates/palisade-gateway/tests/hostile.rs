@@ -20,12 +20,14 @@ use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
-use palisade_core::{Exchange, ExchangeSink, InspectError, Inspector, Verdict};
+use palisade_core::{Exchange, InspectError, Inspector, Verdict};
 use palisade_gateway::config::{GatewayConfig, RouteConfig};
-use palisade_gateway::{Gateway, Routes, Stats};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
+
+mod common;
+use common::{Collect, Gw};
 
 // ---------------------------------------------------------------------------
 // A raw upstream that records what it got.
@@ -256,15 +258,6 @@ async fn raw_conn(mut s: TcpStream, rec: Arc<Mutex<Record>>) {
 // ---------------------------------------------------------------------------
 // The gateway under test.
 
-#[derive(Default, Clone)]
-struct Collect(Arc<Mutex<Vec<Exchange>>>);
-impl ExchangeSink for Collect {
-    fn offer(&self, ex: Exchange) -> bool {
-        self.0.lock().unwrap().push(ex);
-        true
-    }
-}
-
 /// Fails on `/boom` (head), panics on `/panic` (head), on a body holding
 /// `panic-body`, and on the response of `/panic-response`.
 struct FaultyEngine;
@@ -298,33 +291,6 @@ impl Inspector for FaultyEngine {
     }
 }
 
-struct Gw {
-    addr: SocketAddr,
-    stats: Arc<Stats>,
-    sink: Collect,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<()>>,
-}
-
-impl Gw {
-    async fn stop(mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-        if let Some(t) = self.task.take() {
-            let _ = tokio::time::timeout(Duration::from_secs(5), t).await;
-        }
-    }
-}
-
-impl Drop for Gw {
-    fn drop(&mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-    }
-}
-
 async fn gateway(upstream: SocketAddr, tweak: impl FnOnce(&mut GatewayConfig)) -> Gw {
     let mut cfg = GatewayConfig {
         listen: "127.0.0.1:0".into(),
@@ -340,32 +306,7 @@ async fn gateway(upstream: SocketAddr, tweak: impl FnOnce(&mut GatewayConfig)) -
         mode: None,
         preserve_host: true,
     };
-    let mut issues = Vec::new();
-    let settings = cfg.build(&mut issues).expect("valid settings");
-    let routes = Routes::build(&[route], cfg.mode, &mut issues);
-    assert!(issues.is_empty(), "{issues:?}");
-    let sink = Collect::default();
-    let gw = Gateway::new(
-        settings,
-        routes,
-        Box::new(FaultyEngine),
-        Arc::new(sink.clone()),
-    )
-    .unwrap();
-    let stats = gw.stats();
-    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = l.local_addr().unwrap();
-    let (tx, rx) = oneshot::channel::<()>();
-    let task = tokio::spawn(gw.serve(l, None, async move {
-        let _ = rx.await;
-    }));
-    Gw {
-        addr,
-        stats,
-        sink,
-        stop: Some(tx),
-        task: Some(task),
-    }
+    common::serve(&cfg, route, Box::new(FaultyEngine), None, |g| g).await
 }
 
 /// Sends raw bytes and reads until the peer closes (or 5 s pass).

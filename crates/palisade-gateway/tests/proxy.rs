@@ -4,7 +4,7 @@
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -14,33 +14,14 @@ use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use palisade_core::{Exchange, ExchangeSink, InspectError, Inspector, Verdict};
+use palisade_core::{Exchange, InspectError, Inspector, Verdict};
 use palisade_gateway::config::{GatewayConfig, Mode, RouteConfig};
-use palisade_gateway::{Gateway, Routes};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 
-/// Collects exchanges handed to analysis.
-#[derive(Default, Clone)]
-struct Collect(Arc<Mutex<Vec<Exchange>>>);
-impl ExchangeSink for Collect {
-    fn offer(&self, ex: Exchange) -> bool {
-        self.0.lock().unwrap().push(ex);
-        true
-    }
-}
-impl Collect {
-    async fn wait_for(&self, n: usize) -> Vec<Exchange> {
-        for _ in 0..200 {
-            if self.0.lock().unwrap().len() >= n {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        self.0.lock().unwrap().clone()
-    }
-}
+mod common;
+use common::Gw;
 
 /// Blocks paths containing `attack`, fails on `/boom`, panics on `/panic`.
 struct TestEngine;
@@ -149,31 +130,6 @@ async fn upstream() -> Upstream {
     }
 }
 
-struct Gw {
-    addr: SocketAddr,
-    tls_addr: Option<SocketAddr>,
-    sink: Collect,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<()>>,
-}
-impl Gw {
-    async fn stop(mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-        if let Some(t) = self.task.take() {
-            let _ = tokio::time::timeout(Duration::from_secs(5), t).await;
-        }
-    }
-}
-impl Drop for Gw {
-    fn drop(&mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-    }
-}
-
 async fn gateway(upstream: &str, tweak: impl FnOnce(&mut GatewayConfig, &mut RouteConfig)) -> Gw {
     gateway_tls(upstream, tweak, None).await
 }
@@ -196,40 +152,10 @@ async fn gateway_tls(
         preserve_host: true,
     };
     tweak(&mut cfg, &mut route);
-    let mut issues = Vec::new();
-    let settings = cfg.build(&mut issues).expect("valid settings");
-    let routes = Routes::build(&[route], cfg.mode, &mut issues);
-    assert!(issues.is_empty(), "{issues:?}");
-    let sink = Collect::default();
-    let gw = Gateway::new(
-        settings,
-        routes,
-        Box::new(TestEngine),
-        Arc::new(sink.clone()),
-    )
-    .unwrap()
-    .with_tls_fingerprinter(Arc::new(|hello: &[u8]| Some(format!("len{}", hello.len()))));
-    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = l.local_addr().unwrap();
-    let (tls_pair, tls_addr) = match tls {
-        Some(acc) => {
-            let tl = TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let a = tl.local_addr().unwrap();
-            (Some((tl, acc)), Some(a))
-        }
-        None => (None, None),
-    };
-    let (tx, rx) = oneshot::channel::<()>();
-    let task = tokio::spawn(gw.serve(l, tls_pair, async move {
-        let _ = rx.await;
-    }));
-    Gw {
-        addr,
-        tls_addr,
-        sink,
-        stop: Some(tx),
-        task: Some(task),
-    }
+    common::serve(&cfg, route, Box::new(TestEngine), tls, |g| {
+        g.with_tls_fingerprinter(Arc::new(|hello: &[u8]| Some(format!("len{}", hello.len()))))
+    })
+    .await
 }
 
 fn client() -> Client<hyper_util::client::legacy::connect::HttpConnector, Full<Bytes>> {

@@ -70,22 +70,8 @@ fn stored_ids(dir: &Path) -> HashSet<String> {
 
 fn config(up: std::net::SocketAddr, data: &Path) -> String {
     format!(
-        r#"# written by the crash test; must survive a kill -9 byte for byte
-[gateway]
-listen = "127.0.0.1:0"
-mode = "detect"
-
-[[route]]
-path_prefix = "/"
-upstream = "http://{up}"
-
-[console]
-listen = "127.0.0.1:0"
-
-[store]
-data_dir = "{}"
-"#,
-        data.display()
+        "# written by the crash test; must survive a kill -9 byte for byte\n{}",
+        common::node_config(up, data, "")
     )
 }
 

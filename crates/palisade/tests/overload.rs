@@ -55,26 +55,7 @@ fn rss_kib(pid: u32) -> u64 {
 }
 
 fn config(up: std::net::SocketAddr, data: &Path) -> String {
-    format!(
-        r#"[gateway]
-listen = "127.0.0.1:0"
-mode = "detect"
-
-[[route]]
-path_prefix = "/"
-upstream = "http://{up}"
-
-[console]
-listen = "127.0.0.1:0"
-
-[store]
-data_dir = "{}"
-
-[pipeline]
-capacity = 4
-"#,
-        data.display()
-    )
+    common::node_config(up, data, "\n[pipeline]\ncapacity = 4\n")
 }
 
 /// Sends `n` requests from `clients` concurrent keep-alive clients; returns

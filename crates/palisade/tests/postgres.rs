@@ -47,26 +47,7 @@ async fn run_with_postgres_stores_there_and_the_console_reads_it() {
     );
     std::fs::write(
         &cfg,
-        format!(
-            r#"
-[gateway]
-listen = "127.0.0.1:0"
-mode = "detect"
-
-[[route]]
-path_prefix = "/"
-upstream = "http://{up}"
-
-[console]
-listen = "127.0.0.1:0"
-
-[store]
-data_dir = "{}"
-postgres = "{}"
-"#,
-            data.display(),
-            url_with_password
-        ),
+        common::node_config(up, &data, &format!("postgres = \"{url_with_password}\"\n")),
     )
     .unwrap();
     let admin = {

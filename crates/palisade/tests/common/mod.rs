@@ -25,6 +25,29 @@ pub async fn demo_api() -> (std::net::SocketAddr, tokio::sync::oneshot::Sender<(
     (addr, tx)
 }
 
+/// A node configuration: gateway and console on ephemeral loopback ports,
+/// detect mode, one route to `upstream`, the store in `data_dir`; `extra`
+/// is appended (more keys for `[store]`, or further sections).
+pub fn node_config(upstream: std::net::SocketAddr, data_dir: &Path, extra: &str) -> String {
+    format!(
+        r#"[gateway]
+listen = "127.0.0.1:0"
+mode = "detect"
+
+[[route]]
+path_prefix = "/"
+upstream = "http://{upstream}"
+
+[console]
+listen = "127.0.0.1:0"
+
+[store]
+data_dir = "{}"
+{extra}"#,
+        data_dir.display()
+    )
+}
+
 /// A running `palisade` process.
 pub struct Proc {
     pub child: Child,
