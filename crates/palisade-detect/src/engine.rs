@@ -336,9 +336,10 @@ impl Engine {
                 // a user agent in the plain RFC 9110 product/comment grammar
                 // carries no payload any value detector looks for
                 let clean_ua = v.part == Part::Header
-                    && triggers == 0
                     && v.name.eq_ignore_ascii_case("user-agent")
-                    && detectors::is_clean_user_agent(&decoded);
+                    && detectors::is_clean_user_agent(&decoded)
+                    && (triggers == 0
+                        || detectors::triggers(&ua_without_engine_token(&lower)) == 0);
                 let found = !clean_ua && run_value_detectors(&subject, v, out, None);
                 // a value that is base64 of text is inspected as that text too
                 if !found && !clean_ua {
@@ -451,6 +452,13 @@ fn inspect_base64(subject: &Subject<'_>, v: &extract::Value<'_>, out: &mut Vec<F
         ..*subject
     };
     run_value_detectors(&s2, v, out, Some("base64"));
+}
+
+/// A user agent without the `(KHTML, like Gecko)` token every WebKit and
+/// Blink browser sends: its `like` is not SQL, but any other trigger word in
+/// the user agent still counts.
+fn ua_without_engine_token(lower: &str) -> String {
+    lower.replace("(khtml, like gecko)", "")
 }
 
 /// Runs the value detectors; whether any fired.

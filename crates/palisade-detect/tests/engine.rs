@@ -292,3 +292,29 @@ fn engine_is_shareable_and_logs_below_the_threshold() {
     assert_eq!(v.action(), Action::Log, "{:?}", ex.findings);
     assert!(v.reason().unwrap().contains("protocol.body_on_get"));
 }
+
+/// Browser user agents skip the value detectors (their `(KHTML, like
+/// Gecko)` is not SQL), but SQL written into a user agent of the same
+/// grammar is still inspected and blocked.
+#[test]
+fn browser_user_agents_pass_and_sql_in_a_user_agent_does_not() {
+    let engine = common::engine();
+    let ua = |ua: &str| {
+        let mut ex = palisade_core::Exchange::default();
+        ex.request.method = "GET".into();
+        ex.request.target = "/v1/charges".into();
+        ex.request.headers = vec![("User-Agent".into(), ua.into())];
+        let v = engine.request_filter(&mut ex).unwrap();
+        (v, ex.findings)
+    };
+    let (v, findings) = ua(
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/122.0.0.0 Safari/537.36",
+    );
+    assert_eq!(v, Verdict::Allow, "{findings:?}");
+    assert!(findings.is_empty(), "{findings:?}");
+    let (v, findings) = ua(
+        "Mozilla/5.0 (KHTML, like Gecko; x union select password from users where id like 1) Chrome/122.0",
+    );
+    assert_eq!(v.action(), Action::Block, "{findings:?}");
+    assert!(findings.iter().any(|f| f.kind == "sqli"), "{findings:?}");
+}
