@@ -69,7 +69,12 @@ pub fn decode(raw: &str) -> (Cow<'_, str>, Layers) {
 }
 
 fn needs_decoding(s: &str) -> bool {
-    s.bytes().any(|b| matches!(b, b'%' | b'&' | b'\\'))
+    // short values (most) are cheaper to scan than to set up a vector search
+    if s.len() < 64 {
+        s.bytes().any(|b| matches!(b, b'%' | b'&' | b'\\'))
+    } else {
+        memchr::memchr3(b'%', b'&', b'\\', s.as_bytes()).is_some()
+    }
 }
 
 fn hex(b: u8) -> Option<u8> {
@@ -353,12 +358,60 @@ pub fn escapes_once(s: &str) -> Option<String> {
 /// Lower-cased, comments (`/*..*/`, `<!--..-->`) turned into spaces, control
 /// characters and whitespace runs folded to one space, NUL removed.
 pub fn normalize(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
+    /// By byte: the lower-cased copy of printable ASCII other
+    /// than the comment characters `/` and `*`; a space for the ASCII blanks
+    /// that fold to one (space, tab, line feed, carriage return, form feed,
+    /// vertical tab, other control characters but NUL, DEL); 0 for the bytes it
+    /// looks at more closely.
+    static LOWER_PLAIN: [u8; 256] = {
+        let mut t = [0u8; 256];
+        let mut c = 1;
+        while c < 0x80 {
+            t[c] = if c <= 0x20 || c == 0x7f {
+                b' '
+            } else if c == b'/' as usize || c == b'*' as usize {
+                0
+            } else {
+                (c as u8).to_ascii_lowercase()
+            };
+            c += 1;
+        }
+        t
+    };
+    // built as bytes (whole characters only, so always UTF-8)
     let b = s.as_bytes();
+    let mut out: Vec<u8> = Vec::with_capacity(b.len());
     let mut i = 0;
     let mut last_space = false;
     while i < b.len() {
+        // the longest run that maps byte for byte: printable ASCII other
+        // than `/` and `*` (lower-cased) and single blanks (as a space)
+        let mut blank_before = last_space;
+        let rest = b.get(i..).unwrap_or(&[]);
+        let run = rest
+            .iter()
+            .position(|&c| {
+                let m = LOWER_PLAIN[usize::from(c)];
+                let blank = m == b' ';
+                let stop = m == 0 || (blank && blank_before);
+                blank_before = blank;
+                stop
+            })
+            .unwrap_or(rest.len());
+        if let Some(r) = rest.get(..run)
+            && let Some(&last) = r.last()
+        {
+            out.extend(r.iter().map(|&c| LOWER_PLAIN[usize::from(c)]));
+            last_space = LOWER_PLAIN[usize::from(last)] == b' ';
+            i += run;
+            continue;
+        }
         let c = b[i];
+        if LOWER_PLAIN[usize::from(c)] == b' ' {
+            // a blank after a blank
+            i += 1;
+            continue;
+        }
         if c == b'/' && b.get(i + 1) == Some(&b'*') {
             // MySQL `/*!50000 select*/` executes its content: keep it
             let bang = b.get(i + 2) == Some(&b'!');
@@ -389,7 +442,7 @@ pub fn normalize(s: &str) -> String {
             continue;
         }
         if c < 0x80 {
-            out.push(char::from(c.to_ascii_lowercase()));
+            out.push(c.to_ascii_lowercase());
             last_space = false;
             i += 1;
             continue;
@@ -400,8 +453,9 @@ pub fn normalize(s: &str) -> String {
                 if ch.is_whitespace() {
                     push_space(&mut out, &mut last_space);
                 } else {
+                    let mut enc = [0u8; 4];
                     for l in ch.to_lowercase() {
-                        out.push(l);
+                        out.extend_from_slice(l.encode_utf8(&mut enc).as_bytes());
                     }
                     last_space = false;
                 }
@@ -409,12 +463,12 @@ pub fn normalize(s: &str) -> String {
         }
         i += ch_len.max(1);
     }
-    out
+    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
-fn push_space(out: &mut String, last_space: &mut bool) {
+fn push_space(out: &mut Vec<u8>, last_space: &mut bool) {
     if !*last_space {
-        out.push(' ');
+        out.push(b' ');
         *last_space = true;
     }
 }

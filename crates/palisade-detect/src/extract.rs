@@ -118,6 +118,7 @@ pub struct Extracted<'a> {
 }
 
 impl<'a> Extracted<'a> {
+    #[inline]
     fn push(&mut self, limits: &Limits, v: Value<'a>) -> bool {
         if self.values.len() >= limits.max_values {
             if !self.overflows.contains(&Overflow::TooManyValues) {
@@ -311,23 +312,44 @@ fn cookies<'a>(v: &'a str, limits: &Limits, ex: &mut Extracted<'a>) {
 
 /// Whether a parameter name is worth inspecting as a value of its own.
 fn unusual_name(n: &str) -> bool {
-    n.bytes()
-        .any(|b| !(b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b'[' | b']')))
+    n.bytes().any(|b| !NAME_BYTES[usize::from(b)])
 }
+
+/// Bytes of a usual parameter name: ASCII letters and digits, `_ - . [ ]`.
+static NAME_BYTES: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        t[c] = b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b'[' | b']');
+        c += 1;
+    }
+    t
+};
 
 /// `a=1&b[c]=2&d[]=3` into values named `a`, `b.c`, `d`.
 pub fn pairs<'a>(q: &'a str, part: Part, limits: &Limits, ex: &mut Extracted<'a>) {
-    for pair in q.split('&') {
+    let mut rest = q;
+    while !rest.is_empty() {
+        let pair = match find_byte(rest, b'&') {
+            Some(p) => {
+                let pair = rest.get(..p).unwrap_or("");
+                rest = rest.get(p + 1..).unwrap_or("");
+                pair
+            }
+            None => std::mem::take(&mut rest),
+        };
         if pair.is_empty() {
             continue;
         }
-        let (n, v) = match pair.split_once('=') {
-            Some((n, v)) => (n, v),
+        let (n, v) = match find_byte(pair, b'=') {
+            Some(p) => (pair.get(..p).unwrap_or(""), pair.get(p + 1..).unwrap_or("")),
             None => ("", pair),
         };
         let name = param_name(n);
         let raw = plus_to_space(v);
-        if (unusual_name(n) || (n.contains('%') && !name.is_empty()))
+        // (a name with a `%` is unusual too)
+        if unusual_name(n)
             && !ex.push(
                 limits,
                 Value {
@@ -354,8 +376,18 @@ pub fn pairs<'a>(q: &'a str, part: Part, limits: &Limits, ex: &mut Extracted<'a>
     }
 }
 
+/// The first `b` in `s`: short texts (most names and values) byte by byte,
+/// longer ones with a vector search.
+fn find_byte(s: &str, b: u8) -> Option<usize> {
+    if s.len() < 32 {
+        s.bytes().position(|c| c == b)
+    } else {
+        memchr::memchr(b, s.as_bytes())
+    }
+}
+
 fn plus_to_space(s: &str) -> Cow<'_, str> {
-    if s.contains('+') {
+    if find_byte(s, b'+').is_some() {
         Cow::Owned(s.replace('+', " "))
     } else {
         Cow::Borrowed(s)
@@ -364,14 +396,30 @@ fn plus_to_space(s: &str) -> Cow<'_, str> {
 
 /// Decoded parameter name with bracket notation flattened: `a[b][]` → `a.b`.
 fn param_name(n: &str) -> Cow<'_, str> {
-    let decoded = if n.contains('%') || n.contains('+') {
+    let (mut plus, mut percent, mut bracket) = (false, false, false);
+    for c in n.bytes() {
+        match c {
+            b'+' => plus = true,
+            b'%' => percent = true,
+            b'[' => bracket = true,
+            _ => {}
+        }
+    }
+    let decoded = if plus {
         let spaced = n.replace('+', " ");
         let (d, _) = crate::decode::decode(&spaced);
         Cow::Owned(d.into_owned())
+    } else if percent {
+        // (what the spaced copy above would decode to: there is no `+`)
+        crate::decode::decode(n).0
     } else {
         Cow::Borrowed(n)
     };
-    if !decoded.contains('[') {
+    if !(if plus || percent {
+        find_byte(&decoded, b'[').is_some()
+    } else {
+        bracket
+    }) {
         return decoded;
     }
     let mut out = String::with_capacity(decoded.len());
@@ -474,7 +522,12 @@ pub fn json<'a>(s: &'a str, limits: &Limits, ex: &mut Extracted<'a>) -> Result<(
     let b = s.as_bytes();
     let mut i = 0usize;
     let mut stack: Vec<Frame> = Vec::new();
-    let mut path = String::new();
+    let mut path = String::with_capacity(64);
+    // the last key, when it is a slice of the body
+    let mut key: Option<&'a str> = None;
+    // about one string leaf per 48 bytes of typical API JSON
+    ex.values
+        .reserve((s.len() / 48).min(limits.max_values.saturating_sub(ex.values.len())));
     let mut expect_key = false;
     let mut too_deep = false;
     let mut seen_root = false;
@@ -497,7 +550,7 @@ pub fn json<'a>(s: &'a str, limits: &Limits, ex: &mut Extracted<'a>) -> Result<(
                     let base = top.base;
                     let idx = top.index;
                     path.truncate(base);
-                    push_seg(&mut path, &idx.to_string());
+                    push_index(&mut path, idx);
                 }
                 stack.push(Frame {
                     array: c == b'[',
@@ -559,6 +612,10 @@ pub fn json<'a>(s: &'a str, limits: &Limits, ex: &mut Extracted<'a>) -> Result<(
                 if expect_key {
                     path.truncate(top.base);
                     push_seg(&mut path, &text);
+                    key = match text {
+                        Cow::Borrowed(k) => Some(k),
+                        Cow::Owned(_) => None,
+                    };
                     if unusual_name(&text) || text.starts_with("__") || text.starts_with('$') {
                         ex.push(
                             limits,
@@ -573,13 +630,19 @@ pub fn json<'a>(s: &'a str, limits: &Limits, ex: &mut Extracted<'a>) -> Result<(
                 } else {
                     if top.array {
                         path.truncate(top.base);
-                        push_seg(&mut path, &top.index.to_string());
+                        push_index(&mut path, top.index);
                     }
+                    // a member of the top object is named by its key, which
+                    // the body holds
+                    let name = match key {
+                        Some(k) if stack.len() == 1 && path == k => Cow::Borrowed(k),
+                        _ => Cow::Owned(path.clone()),
+                    };
                     if !ex.push(
                         limits,
                         Value {
                             part: Part::Json,
-                            name: Cow::Owned(path.clone()),
+                            name,
                             raw: text,
                             is_key: false,
                         },
@@ -597,7 +660,12 @@ pub fn json<'a>(s: &'a str, limits: &Limits, ex: &mut Extracted<'a>) -> Result<(
                     i += 1;
                 }
                 let lit = s.get(start..i).ok_or(NotJson)?;
-                if !(matches!(lit, "true" | "false" | "null") || lit.parse::<f64>().is_ok()) {
+                // (digits alone always parse)
+                let digits = !lit.is_empty() && lit.bytes().all(|c| c.is_ascii_digit());
+                if !(digits
+                    || matches!(lit, "true" | "false" | "null")
+                    || lit.parse::<f64>().is_ok())
+                {
                     return Err(NotJson);
                 }
                 seen_root = true;
@@ -615,6 +683,29 @@ pub fn json<'a>(s: &'a str, limits: &Limits, ex: &mut Extracted<'a>) -> Result<(
     Ok(())
 }
 
+/// `push_seg` of an array index, without formatting it into a new string.
+fn push_index(path: &mut String, idx: usize) {
+    if !path.is_empty() {
+        path.push('.');
+    }
+    let mut buf = [0u8; 20];
+    let mut k = buf.len();
+    let mut n = idx;
+    loop {
+        k -= 1;
+        if let Some(d) = buf.get_mut(k) {
+            *d = b'0' + (n % 10) as u8;
+        }
+        n /= 10;
+        if n == 0 || k == 0 {
+            break;
+        }
+    }
+    for &d in buf.get(k..).unwrap_or(&[]) {
+        path.push(char::from(d));
+    }
+}
+
 fn push_seg(path: &mut String, seg: &str) {
     if !path.is_empty() {
         path.push('.');
@@ -622,23 +713,45 @@ fn push_seg(path: &mut String, seg: &str) {
     path.push_str(seg);
 }
 
+/// The first `"` or `\\` in `b`. Eight bytes at a time for the short
+/// strings JSON is mostly made of (a vector search costs more to set up).
+fn quote_or_backslash(b: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut i = 0;
+    while let Some(chunk) = b.get(i..i + 8) {
+        if i >= 64 {
+            return memchr::memchr2(b'"', b'\\', b.get(i..)?).map(|p| i + p);
+        }
+        let x = u64::from_le_bytes(chunk.try_into().ok()?);
+        let q = x ^ (ONES * u64::from(b'"'));
+        let s = x ^ (ONES * u64::from(b'\\'));
+        // the lowest flagged byte is the first zero byte of `q` or `s`
+        let hit = (q.wrapping_sub(ONES) & !q | s.wrapping_sub(ONES) & !s) & HIGH;
+        if hit != 0 {
+            return Some(i + (hit.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    b.get(i..)?
+        .iter()
+        .position(|&c| c == b'"' || c == b'\\')
+        .map(|p| i + p)
+}
+
 /// The JSON string starting at the quote at `start`: its text and the index after it.
 fn json_string(s: &str, start: usize) -> Option<(Cow<'_, str>, usize)> {
     let b = s.as_bytes();
     let mut i = start + 1;
     let mut escaped = false;
-    while let Some(&c) = b.get(i) {
-        match c {
-            b'\\' => {
-                escaped = true;
-                i += 2;
-            }
-            b'"' => break,
-            _ => i += 1,
+    // to the closing quote, skipping what a backslash escapes
+    loop {
+        i += quote_or_backslash(b.get(i..)?)?;
+        if b.get(i) == Some(&b'"') {
+            break;
         }
-    }
-    if b.get(i) != Some(&b'"') {
-        return None;
+        escaped = true;
+        i += 2;
     }
     let inner = s.get(start + 1..i)?;
     if !escaped {
@@ -1003,6 +1116,64 @@ mod tests {
                 Overflow::PartCharset("ibm037".into())
             ]
         );
+    }
+
+    #[test]
+    fn quote_or_backslash_finds_the_first() {
+        let naive = |b: &[u8]| b.iter().position(|&c| c == b'"' || c == b'\\');
+        for len in 0..90 {
+            let base: Vec<u8> = (0..len)
+                .map(|k| b"ab\x80\x22\x5c\x01\xffc"[k % 8] ^ 0x40)
+                .collect();
+            assert_eq!(quote_or_backslash(&base), naive(&base), "{base:?}");
+            for at in 0..len {
+                for c in [b'"', b'\\', 0x22 ^ 0x80, 0x01, 0x21, 0x23, 0x5b, 0x5d] {
+                    let mut v = base.clone();
+                    v[at] = c;
+                    if at + 1 < len {
+                        v[at + 1] = b'"';
+                    }
+                    assert_eq!(quote_or_backslash(&v), naive(&v), "{v:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn json_indices_numbers_and_escapes() {
+        // a run of digits of any length is a number, as `f64` parses it
+        assert!("9".repeat(400).parse::<f64>().is_ok());
+        let body = format!(
+            r#"{{"a":[{{"b":"x\"y"}},1,"z",{}],"c":{{"d":[[],["w"]]}},"e":"\u00e9"}}"#,
+            "9".repeat(400)
+        );
+        let mut ex = Extracted::default();
+        assert!(json(&body, &Limits::default(), &mut ex).is_ok());
+        let got: Vec<(String, String)> = ex
+            .values
+            .iter()
+            .map(|v| (v.name.to_string(), v.raw.to_string()))
+            .collect();
+        let want: Vec<(String, String)> = [
+            ("a.0.b", "x\"y"),
+            ("a.2", "z"),
+            ("c.d.1.0", "w"),
+            ("e", "\u{e9}"),
+        ]
+        .iter()
+        .map(|(n, v)| (n.to_string(), v.to_string()))
+        .collect();
+        assert_eq!(got, want);
+        let mut p = String::from("x");
+        push_index(&mut p, 0);
+        push_index(&mut p, 1234567890);
+        assert_eq!(p, "x.0.1234567890");
+        for bad in [r#"{"a":"b\"}"#, r#"{"a":"b"#, r#"{"a":12x}"#, r#"{"a":"\"#] {
+            assert!(
+                json(bad, &Limits::default(), &mut Extracted::default()).is_err(),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

@@ -118,6 +118,74 @@ pub struct Condition {
     pub op: Op,
     pub negate: bool,
     pub case_insensitive: bool,
+    /// For a regex: bytes one of which every match contains, looked for
+    /// before the regex runs.
+    required: Option<Vec<u8>>,
+}
+
+/// Bytes one of which every match of `pattern` contains, when that is plain
+/// to see: each top-level alternative starts with a literal punctuation byte
+/// (`\\.`, `~`) that no quantifier follows. Anything less obvious (classes,
+/// comments, groups or letters first, more than three bytes) gets `None`:
+/// no prefilter.
+fn required_bytes(pattern: &str) -> Option<Vec<u8>> {
+    let b = pattern.as_bytes();
+    if b.iter().any(|&c| matches!(c, b'[' | b']' | b'#')) || !pattern.is_ascii() {
+        return None;
+    }
+    // the top-level alternatives
+    let mut alts = vec![0usize];
+    let mut depth = 0i32;
+    let mut i = 0;
+    while let Some(&c) = b.get(i) {
+        match c {
+            b'\\' => i += 1,
+            b'(' => depth += 1,
+            b')' => depth -= 1,
+            b'|' if depth <= 0 => alts.push(i + 1),
+            _ => {}
+        }
+        i += 1;
+    }
+    let mut bytes = Vec::new();
+    for &at in &alts {
+        let (lit, next) = match (b.get(at), b.get(at + 1)) {
+            // (`\<` and `\>` are word boundaries, letters are classes)
+            (Some(b'\\'), Some(&l)) if matches!(l, b'.' | b'/' | b'-' | b'$' | b'\\') => {
+                (l, b.get(at + 2))
+            }
+            (Some(&l), next)
+                if matches!(
+                    l,
+                    b'~' | b'@'
+                        | b'%'
+                        | b'='
+                        | b':'
+                        | b';'
+                        | b','
+                        | b'!'
+                        | b'&'
+                        | b'/'
+                        | b'-'
+                        | b'_'
+                        | b'"'
+                        | b'\''
+                        | b'<'
+                        | b'>'
+                ) =>
+            {
+                (l, next)
+            }
+            _ => return None,
+        };
+        if matches!(next, Some(b'?' | b'*' | b'{' | b'+')) {
+            return None;
+        }
+        if !bytes.contains(&lit) {
+            bytes.push(lit);
+        }
+    }
+    (bytes.len() <= 3).then_some(bytes)
 }
 
 /// One compiled rule.
@@ -651,11 +719,16 @@ fn compile_condition(c: &RawCondition) -> Result<Condition, CondError> {
             "use `field = \"client_ip\"`".into(),
         ));
     }
+    let required = match &op {
+        Op::Regex(r) => required_bytes(r.as_str()),
+        _ => None,
+    };
     Ok(Condition {
         field,
         op,
         negate: c.negate,
         case_insensitive: c.case_insensitive,
+        required,
     })
 }
 
@@ -694,6 +767,14 @@ impl RuleValue<'_> {
     }
 }
 
+/// Whether `v` is a prefix of `s` lower-cased (`s` ASCII).
+fn ascii_lower_prefix(s: &str, v: &str) -> bool {
+    v.len() <= s.len()
+        && v.bytes()
+            .zip(s.bytes())
+            .all(|(a, b)| a == b.to_ascii_lowercase())
+}
+
 /// What a condition can read.
 pub struct RuleInput<'a> {
     pub ex: &'a palisade_core::Exchange,
@@ -705,6 +786,33 @@ pub struct RuleInput<'a> {
 
 impl Condition {
     fn test_str(&self, s: &str) -> bool {
+        if let Some(need) = &self.required {
+            let h = s.as_bytes();
+            let found = match need.as_slice() {
+                [a] => memchr::memchr(*a, h).is_some(),
+                [a, b] => memchr::memchr2(*a, *b, h).is_some(),
+                [a, b, c] => memchr::memchr3(*a, *b, *c, h).is_some(),
+                _ => true,
+            };
+            if !found {
+                return false;
+            }
+        }
+        // an ASCII text lower-cases byte by byte: compare without a copy
+        if self.case_insensitive && s.is_ascii() {
+            let eq = |v: &str| v.len() == s.len() && ascii_lower_prefix(s, v);
+            match &self.op {
+                Op::Equals(v) => return eq(v),
+                Op::In(vs) => return vs.iter().any(|v| eq(v)),
+                Op::Prefix(v) => return v.len() <= s.len() && ascii_lower_prefix(s, v),
+                Op::Suffix(v) => {
+                    return v.len() <= s.len()
+                        && s.get(s.len() - v.len()..)
+                            .is_some_and(|t| ascii_lower_prefix(t, v));
+                }
+                _ => {}
+            }
+        }
         let owned;
         let s = if self.case_insensitive && !matches!(self.op, Op::Regex(_)) {
             owned = s.to_lowercase();
@@ -857,6 +965,87 @@ impl Rule {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn regex_prefilter_bytes() {
+        let some = |b: &[u8]| Some(b.to_vec());
+        for (pattern, want) in [
+            (r"\.(oast\.(pro|live)|interact\.sh)(?-u:\b)", some(b".")),
+            (r"\.\s*(php|jsp)(\s|\.|$|%00|;)", some(b".")),
+            // (classes are not read: no prefilter)
+            (r"\.\s*(php[0-9]?|jsp)(\s|\.|$|%00|;)", None),
+            (r"\/admin", some(b"/")),
+            (r"\.(bak|old)$|~$", some(b".~")),
+            (r"\.(bak|old)$|~$|\.x|@y", some(b".~@")),
+            (r"\.a|~b|@c|%d", None),
+            (r"\.(bak|old)$|", None),
+            (r"set-cookie|document\.cookie", None),
+            (r"\.?x", None),
+            (r"~*x", None),
+            (r"\.{0,1}x", None),
+            (r"\d+", None),
+            (r"\<word", None),
+            (r"\.[a|b]", None),
+            (r"(?x)\.a # b|c", None),
+            (r"\.(a)|b", None),
+            (r"x\.", None),
+            (r"^\.x", None),
+            (r"(\.x)", None),
+        ] {
+            assert_eq!(required_bytes(pattern), want, "{pattern}");
+        }
+        // the prefilter never changes what a rule matches
+        let src = "[[rule]]\nid = \"user.x\"\naction = \"block\"\n[[rule.when]]\nfield = \"path\"\nop = \"regex\"\ncase_insensitive = true\nvalue = '\\.(bak|php)$'\n";
+        let set = parse_rules(src, "a.toml").unwrap_or_else(|d| panic!("{d}"));
+        let c = &set.rules[0].when[0];
+        assert_eq!(c.required, Some(b".".to_vec()));
+        for (s, m) in [
+            ("/x.PHP", true),
+            ("/x.bak", true),
+            ("/xphp", false),
+            ("/x.txt", false),
+        ] {
+            assert_eq!(c.test_str(s), m, "{s}");
+        }
+    }
+
+    #[test]
+    fn case_insensitive_ascii_fast_path() {
+        let mk = |op: &str, value: &str| {
+            let src = format!(
+                "[[rule]]\nid = \"user.x\"\naction = \"block\"\n[[rule.when]]\nfield = \"args\"\nop = \"{op}\"\ncase_insensitive = true\nvalue = {value}\n"
+            );
+            let set = parse_rules(&src, "a.toml").unwrap_or_else(|d| panic!("{d}"));
+            set.rules[0].when[0].clone()
+        };
+        let eq = mk("equals", "\"SessionID\"");
+        let within = mk("in", "[\"JSESSIONID\", \"sid\"]");
+        let pre = mk("prefix", "\"Abc\"");
+        let suf = mk("suffix", "\"XYZ\"");
+        for s in [
+            "sessionid",
+            "SESSIONID",
+            "sessionid2",
+            "Sid",
+            "SİD",
+            "sİd",
+            "abcd",
+            "ABC",
+            "ab",
+            "wxyz",
+            "xyz",
+            "XY",
+            "",
+            "straße",
+            "ΣΑΣ",
+        ] {
+            let l = s.to_lowercase();
+            assert_eq!(eq.test_str(s), l == "sessionid", "{s}");
+            assert_eq!(within.test_str(s), l == "jsessionid" || l == "sid", "{s}");
+            assert_eq!(pre.test_str(s), l.starts_with("abc"), "{s}");
+            assert_eq!(suf.test_str(s), l.ends_with("xyz"), "{s}");
+        }
+    }
 
     #[test]
     fn builtin_rules_load() {

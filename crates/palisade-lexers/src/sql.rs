@@ -41,6 +41,8 @@ pub fn sqli(input: &str) -> Option<SqliMatch> {
         return None;
     }
     let mut best: Option<SqliMatch> = None;
+    // one buffer for the contexts' token streams
+    let mut items: Vec<Item> = Vec::with_capacity(16);
     for (quote, context) in [
         (0u8, "none"),
         (b'\'', "single-quote"),
@@ -49,7 +51,7 @@ pub fn sqli(input: &str) -> Option<SqliMatch> {
         if quote != 0 && memchr::memchr(quote, s).is_none() {
             continue;
         }
-        let items = fold(s, quote);
+        fold_into(s, quote, &mut items);
         if let Some((reason, confidence)) = judge(s, &items, quote) {
             let m = SqliMatch {
                 fingerprint: fingerprint(&items),
@@ -101,6 +103,10 @@ fn might_be_sql(s: &[u8]) -> bool {
             if !in_word {
                 words += 1;
                 in_word = true;
+                // (two words settle it whatever follows)
+                if words >= 2 {
+                    return true;
+                }
             }
             continue;
         }
@@ -184,6 +190,13 @@ fn is_comparison(t: &[u8]) -> bool {
 /// Tokenise and fold. Linear: every token is pushed and popped at most once.
 fn fold(s: &[u8], quote: u8) -> Vec<Item> {
     let mut out: Vec<Item> = Vec::with_capacity(16);
+    fold_into(s, quote, &mut out);
+    out
+}
+
+/// [`fold`] into `out` (cleared first).
+fn fold_into(s: &[u8], quote: u8, out: &mut Vec<Item>) {
+    out.clear();
     let mut opens: Vec<usize> = Vec::new();
     let mut leading = quote == 0;
     for tok in Tokenizer::new(s, quote).mysql_dashes().take(MAX_TOKENS) {
@@ -303,7 +316,7 @@ fn fold(s: &[u8], quote: u8) -> Vec<Item> {
                 out.push(it);
             }
             b')' => match opens.pop() {
-                Some(at) => collapse(s, &mut out, at, it.end, 0),
+                Some(at) => collapse(s, out, at, it.end, 0),
                 None => out.push(it),
             },
             _ => out.push(it),
@@ -312,9 +325,8 @@ fn fold(s: &[u8], quote: u8) -> Vec<Item> {
     // Unclosed groups: collapse from the innermost outwards to the end.
     while let Some(at) = opens.pop() {
         let end = out.last().map_or(s.len(), |l| l.end);
-        collapse(s, &mut out, at, end, UNCLOSED);
+        collapse(s, out, at, end, UNCLOSED);
     }
-    out
 }
 
 /// Replaces `out[at..]` (which starts with '(') with one group item, or a call
@@ -600,6 +612,10 @@ fn words_eq(t: &[u8], w: &str) -> bool {
     match w.split_once(' ') {
         None => t.eq_ignore_ascii_case(w.as_bytes()),
         Some((a, b)) => {
+            // (the words and something between them)
+            if t.len() <= a.len() + b.len() {
+                return false;
+            }
             let word = |c: &u8| c.is_ascii_alphanumeric() || *c == b'_';
             let first_end = t.iter().position(|c| !word(c)).unwrap_or(t.len());
             let last_start = t.iter().rposition(|c| !word(c)).map_or(0, |p| p + 1);

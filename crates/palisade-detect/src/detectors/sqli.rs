@@ -70,6 +70,8 @@ pub(crate) const KEYWORDS: &[&str] = &[
     "null",
 ];
 const QUOTES: u128 = mask(b"'\"`;=<>#)");
+/// One of these or a trigger keyword is in every `SHAPES` match.
+const SHAPE_CHARS: u128 = mask(b"'\"`();");
 const LEXER_TRIGGERS: u128 = mask(b"'\"`;()#=<>|&*/-");
 
 pub fn detect(s: &Subject<'_>) -> Option<Hit> {
@@ -101,24 +103,30 @@ fn shapes(s: &Subject<'_>) -> Option<Hit> {
     if s.is_key && s.decoded.len() < 3 {
         return None;
     }
-    // "Union Select fabric softener": a value that *starts* with the words
-    // is a name unless a select list follows; read what comes after them
-    let body = match UNION_HEAD.get().find(s.lower) {
-        Some(m) if UNION_SQL.find(s.lower).is_none() => s.lower.get(m.end()..).unwrap_or(""),
-        _ => s.lower,
-    };
-    if let Some(at) = SHAPES.find(body) {
-        let at = at + (s.lower.len() - body.len());
-        return Some(
-            Hit::new(
-                "sqli",
-                "sqli.shape",
-                Severity::Critical,
-                90,
-                "SQL injection shape",
-            )
-            .near(s.lower, at),
-        );
+    // every shape holds a quote, a parenthesis, a `;` or one of the trigger
+    // `KEYWORDS` (`union`, `select`, ` and `, `order by`, `xp_`...): without
+    // them, only the comment-split reading below can find one
+    if s.triggered(super::T_SQL) || s.has_any(SHAPE_CHARS) {
+        // "Union Select fabric softener": a value that *starts* with the
+        // words is a name unless a select list follows; read what comes
+        // after them
+        let body = match UNION_HEAD.get().find(s.lower) {
+            Some(m) if UNION_SQL.find(s.lower).is_none() => s.lower.get(m.end()..).unwrap_or(""),
+            _ => s.lower,
+        };
+        if let Some(at) = SHAPES.find(body) {
+            let at = at + (s.lower.len() - body.len());
+            return Some(
+                Hit::new(
+                    "sqli",
+                    "sqli.shape",
+                    Severity::Critical,
+                    90,
+                    "SQL injection shape",
+                )
+                .near(s.lower, at),
+            );
+        }
     }
     // comments splitting keywords: `un/**/ion sel/**/ect`
     if s.lower.contains(' ') && (s.raw.contains("/*") || s.decoded.contains("/*")) {
@@ -194,6 +202,122 @@ fn lexer(s: &Subject<'_>) -> Option<Hit> {
 mod tests {
     use super::*;
     use crate::detectors::test_util::run;
+    use proptest::prelude::*;
+
+    const PIECES: &[&str] = &[
+        "select",
+        "union",
+        "all",
+        "distinct",
+        "from",
+        "information_schema",
+        "tables",
+        "sleep",
+        "benchmark",
+        "exp",
+        "(",
+        ")",
+        "1",
+        "2",
+        "=",
+        "<>",
+        "or",
+        "and",
+        "xor",
+        "not",
+        "'",
+        "\"",
+        "`",
+        ";",
+        "--",
+        "#",
+        "/*",
+        "order",
+        "group",
+        "by",
+        "having",
+        "case",
+        "when",
+        "then",
+        "::",
+        "int",
+        "json_extract",
+        "jsonb",
+        "@>",
+        "->>",
+        "[",
+        "{",
+        "cast",
+        "as",
+        "char",
+        "x",
+        "@@version",
+        "waitfor",
+        "delay",
+        "0x41414141",
+        "concat",
+        "if",
+        "||",
+        "+",
+        "&",
+        "drop",
+        "table",
+        "into",
+        "outfile",
+        "join",
+        "true",
+        "null",
+        "like",
+        "xp_cmdshell",
+        "pg_sleep",
+        "a.b",
+        " ",
+        "  ",
+        "$",
+        "@",
+        ",",
+        "mysql.user",
+        "dual",
+        "count",
+        "version",
+        "exec",
+        "declare",
+        "shutdown",
+    ];
+
+    fn holds_a_shape_key(lower: &str) -> bool {
+        let ascii = crate::detectors::ascii_mask(lower);
+        crate::detectors::triggers(lower) & crate::detectors::T_SQL != 0 || ascii & SHAPE_CHARS != 0
+    }
+
+    proptest! {
+        /// `shapes` reads `SHAPES` only when the value holds a quote, a
+        /// parenthesis, a `;` or a trigger keyword: no match lacks them all.
+        #[test]
+        fn every_shape_holds_a_key(
+            parts in prop::collection::vec(prop::sample::select(PIECES), 0..14),
+            glue in prop::sample::select(&[" ", "", "+", "/"][..]),
+        ) {
+            let v = parts.join(glue);
+            let lower = crate::decode::normalize(&v);
+            if SHAPES.find(&lower).is_some() {
+                prop_assert!(holds_a_shape_key(&lower), "{:?}", lower);
+            }
+        }
+    }
+
+    #[test]
+    fn shapes_without_keys_are_none() {
+        for v in [
+            "https://shop.example.com/success?session_id={CHECKOUT_SESSION_ID}",
+            "a=b&c=d",
+            "x == y <> z",
+        ] {
+            let lower = crate::decode::normalize(v);
+            assert!(!holds_a_shape_key(&lower), "{v}");
+            assert!(SHAPES.find(&lower).is_none(), "{v}");
+        }
+    }
 
     #[test]
     fn shapes() {

@@ -35,13 +35,17 @@ fn fold_confusables(s: &str) -> std::borrow::Cow<'_, str> {
 }
 
 pub fn detect(s: &Subject<'_>) -> Option<Hit> {
+    // every URL read below has a `:` (`://`, `http:`, `https:`), and folding
+    // look-alikes never makes one
+    memchr::memchr(b':', s.lower.as_bytes())?;
     let folded = fold_confusables(s.lower);
     let lower: &str = &folded;
     // `http:2852039166`, `http:/127.1`: schemes without both slashes
-    let (at, sep_len) = match lower.find("://") {
+    let find = |needle: &str| memchr::memmem::find(lower.as_bytes(), needle.as_bytes());
+    let (at, sep_len) = match find("://") {
         Some(a) => (a, 3),
         None => {
-            let a = lower.find("http:").or_else(|| lower.find("https:"))?;
+            let a = find("http:").or_else(|| find("https:"))?;
             let colon = a + lower[a..].find(':')?;
             let after = lower[colon + 1..].trim_start_matches('/');
             if !after.starts_with(|c: char| c.is_ascii_digit() || c == '[') {
@@ -216,6 +220,14 @@ fn class_of(ip: IpAddr) -> Option<HostClass> {
 /// An IPv4 address as `inet_aton` reads it: one to four parts, each decimal,
 /// octal (leading `0`) or hex (`0x`); the last part fills the remaining bytes.
 pub fn parse_ipv4_any(s: &str) -> Option<Ipv4Addr> {
+    // (what any part can hold: digits, hex digits, the `x` of `0x`, a `+`
+    // that integer parsing accepts, and the dots between parts)
+    if !s
+        .bytes()
+        .all(|b| b.is_ascii_hexdigit() || matches!(b, b'.' | b'x' | b'+'))
+    {
+        return None;
+    }
     let parts: Vec<&str> = s.split('.').collect();
     if parts.is_empty() || parts.len() > 4 || parts.iter().any(|p| p.is_empty()) {
         return None;
@@ -256,6 +268,69 @@ pub fn parse_ipv4_any(s: &str) -> Option<Ipv4Addr> {
 mod tests {
     use super::*;
     use crate::detectors::test_util::run;
+    use proptest::prelude::*;
+
+    /// `parse_ipv4_any` without its character pre-check.
+    fn parse_reference(s: &str) -> Option<Ipv4Addr> {
+        let parts: Vec<&str> = s.split('.').collect();
+        if parts.is_empty() || parts.len() > 4 || parts.iter().any(|p| p.is_empty()) {
+            return None;
+        }
+        let mut nums = Vec::with_capacity(4);
+        for p in &parts {
+            let v = if let Some(h) = p.strip_prefix("0x") {
+                if h.is_empty() {
+                    0
+                } else {
+                    u64::from_str_radix(h, 16).ok()?
+                }
+            } else if p.len() > 1 && p.starts_with('0') {
+                u64::from_str_radix(&p[1..], 8).ok()?
+            } else {
+                p.parse::<u64>().ok()?
+            };
+            nums.push(v);
+        }
+        let last = *nums.last()?;
+        let lead = &nums[..nums.len() - 1];
+        if lead.iter().any(|&v| v > 255) {
+            return None;
+        }
+        let rest_bytes = 4 - lead.len();
+        if last >= 1u64 << (8 * rest_bytes) {
+            return None;
+        }
+        let mut v: u64 = 0;
+        for &p in lead {
+            v = (v << 8) | p;
+        }
+        v = (v << (8 * rest_bytes)) | last;
+        u32::try_from(v).ok().map(Ipv4Addr::from)
+    }
+
+    proptest! {
+        #[test]
+        fn ipv4_precheck_changes_nothing(s in "[0-9a-fA-FxX.+ _gz:\\-]{0,14}") {
+            prop_assert_eq!(parse_ipv4_any(&s), parse_reference(&s));
+        }
+    }
+
+    #[test]
+    fn ipv4_spellings_with_every_byte() {
+        for c in 0u8..128 {
+            let c = char::from(c);
+            for s in [
+                format!("1{c}2"),
+                format!("{c}1"),
+                format!("1{c}"),
+                format!("0x{c}1"),
+                format!("0{c}7"),
+                format!("127.0.0.{c}1"),
+            ] {
+                assert_eq!(parse_ipv4_any(&s), parse_reference(&s), "{s:?}");
+            }
+        }
+    }
 
     #[test]
     fn spellings() {

@@ -2,8 +2,6 @@
 //! and DB2 with their token kind (see `tokens`). Written for this crate; the
 //! kinds follow libinjection's alphabet. Lookup is case-insensitive.
 
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::OnceLock;
 
 /// Multi-word phrases folded into one token: (first, second, kind).
@@ -535,30 +533,82 @@ const KEYWORDS: &[(&str, u8)] = &[
     ("RDB$GET_CONTEXT", b'f'),
 ];
 
-/// FNV-1a: keywords are short, SipHash's DoS resistance buys nothing for a
-/// fixed table.
-#[derive(Default)]
-struct Fnv(u64);
-
-impl Hasher for Fnv {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        let mut h = if self.0 == 0 {
-            0xcbf2_9ce4_8422_2325
-        } else {
-            self.0
-        };
-        for &b in bytes {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
-        self.0 = h;
-    }
+/// FNV-1a step: keywords are short, SipHash's DoS resistance buys nothing
+/// for a fixed table.
+fn fnv(h: u64, b: u8) -> u64 {
+    (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
 }
 
-type Table = HashMap<&'static str, (u8, u8), BuildHasherDefault<Fnv>>;
+const FNV_START: u64 = 0xcbf2_9ce4_8422_2325;
+
+/// Slots of the open-addressing table: a power of two, over twice the words.
+const SLOTS: usize = 2048;
+
+/// Upper-case word -> (kind or 0, phrase bits), by open addressing with
+/// linear probing on the FNV-1a hash; and the word lengths present.
+struct Table {
+    /// 1 + index in `entries`, 0 for an empty slot.
+    slots: Vec<u16>,
+    entries: Vec<(&'static [u8], u8, u8)>,
+    /// Bit `n` set when some word has `n` bytes.
+    lens: u64,
+    /// For words of `n` bytes (up to 32) starting with letter `f`: bit `l`
+    /// set when one ends with letter `l` (a word not starting and ending
+    /// with letters always passes).
+    ends: Vec<[u32; 26]>,
+}
+
+/// The index of an ASCII letter in the alphabet.
+fn letter(c: u8) -> Option<usize> {
+    c.is_ascii_alphabetic()
+        .then(|| usize::from(c.to_ascii_uppercase() - b'A'))
+}
+
+impl Table {
+    fn slot_of(&self, word: &[u8], h: u64) -> usize {
+        let mut i = (h as usize) & (SLOTS - 1);
+        loop {
+            match self.slots.get(i).copied().unwrap_or(0) {
+                0 => return i,
+                e => {
+                    if self
+                        .entries
+                        .get(usize::from(e) - 1)
+                        .is_some_and(|x| x.0 == word)
+                    {
+                        return i;
+                    }
+                }
+            }
+            i = (i + 1) & (SLOTS - 1);
+        }
+    }
+
+    /// The entry of `word` (upper case), added when missing.
+    fn upsert(&mut self, word: &'static [u8]) -> Option<&mut (&'static [u8], u8, u8)> {
+        let h = word.iter().fold(FNV_START, |h, &b| fnv(h, b));
+        let i = self.slot_of(word, h);
+        if self.slots.get(i) == Some(&0) && self.entries.len() < usize::from(u16::MAX) - 1 {
+            self.entries.push((word, 0, 0));
+            if let Some(s) = self.slots.get_mut(i) {
+                *s = self.entries.len() as u16;
+            }
+            if word.len() < 64 {
+                self.lens |= 1 << word.len();
+            }
+            if let (Some(f), Some(l), Some(row)) = (
+                word.first().copied().and_then(letter),
+                word.last().copied().and_then(letter),
+                self.ends.get_mut(word.len()),
+            ) && let Some(m) = row.get_mut(f)
+            {
+                *m |= 1 << l;
+            }
+        }
+        let e = usize::from(*self.slots.get(i)?);
+        self.entries.get_mut(e.checked_sub(1)?)
+    }
+}
 
 /// Phrase bits: the word starts / ends a two-word phrase.
 pub const FIRST: u8 = 1;
@@ -568,10 +618,25 @@ pub const SECOND: u8 = 2;
 fn table() -> &'static Table {
     static T: OnceLock<Table> = OnceLock::new();
     T.get_or_init(|| {
-        let mut t: Table = KEYWORDS.iter().map(|&(w, k)| (w, (k, 0))).collect();
+        let mut t = Table {
+            slots: vec![0; SLOTS],
+            entries: Vec::new(),
+            lens: 0,
+            ends: vec![[0; 26]; 33],
+        };
+        // (a repeated keyword keeps its last kind)
+        for &(w, k) in KEYWORDS {
+            if let Some(e) = t.upsert(w.as_bytes()) {
+                e.1 = k;
+            }
+        }
         for &(a, b, _) in PHRASES {
-            t.entry(a).or_insert((0, 0)).1 |= FIRST;
-            t.entry(b).or_insert((0, 0)).1 |= SECOND;
+            if let Some(e) = t.upsert(a.as_bytes()) {
+                e.2 |= FIRST;
+            }
+            if let Some(e) = t.upsert(b.as_bytes()) {
+                e.2 |= SECOND;
+            }
         }
         t
     })
@@ -582,15 +647,38 @@ pub fn entry(word: &[u8]) -> Option<(u8, u8)> {
     if word.is_empty() || word.len() > 32 {
         return None;
     }
-    let mut buf = [0u8; 32];
-    for (d, &c) in buf.iter_mut().zip(word) {
+    let t = table();
+    if t.lens & (1 << word.len()) == 0 {
+        return None;
+    }
+    if let (Some(f), Some(l)) = (
+        word.first().copied().and_then(letter),
+        word.last().copied().and_then(letter),
+    ) && t
+        .ends
+        .get(word.len())
+        .and_then(|row| row.get(f))
+        .is_none_or(|m| m & (1 << l) == 0)
+    {
+        return None;
+    }
+    let mut h = FNV_START;
+    for &c in word {
         if !c.is_ascii() {
             return None;
         }
-        *d = c.to_ascii_uppercase();
+        h = fnv(h, c.to_ascii_uppercase());
     }
-    let up = std::str::from_utf8(buf.get(..word.len())?).ok()?;
-    table().get(up).copied()
+    // the table's words are upper case: compare ignoring case, no copy
+    let mut i = (h as usize) & (SLOTS - 1);
+    loop {
+        let e = usize::from(*t.slots.get(i)?);
+        let &(w, k, p) = t.entries.get(e.checked_sub(1)?)?;
+        if w.eq_ignore_ascii_case(word) {
+            return Some((k, p));
+        }
+        i = (i + 1) & (SLOTS - 1);
+    }
 }
 
 /// The kind of a word, if it is a keyword (case-insensitive).
@@ -668,4 +756,75 @@ pub fn is_attack_function(word: &[u8]) -> bool {
     F.iter().any(|f| {
         word.eq_ignore_ascii_case(f.as_bytes()) || prefix.eq_ignore_ascii_case(f.as_bytes())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What the table held when it was a `HashMap` keyed by upper-case words.
+    fn naive(word: &[u8]) -> Option<(u8, u8)> {
+        if word.is_empty() || word.len() > 32 || !word.is_ascii() {
+            return None;
+        }
+        let up = word.to_ascii_uppercase();
+        let kind = KEYWORDS
+            .iter()
+            .rev()
+            .find(|(w, _)| w.as_bytes() == up)
+            .map(|&(_, k)| k);
+        let mut bits = 0;
+        for &(a, b, _) in PHRASES {
+            if a.as_bytes() == up {
+                bits |= FIRST;
+            }
+            if b.as_bytes() == up {
+                bits |= SECOND;
+            }
+        }
+        match (kind, bits) {
+            (None, 0) => None,
+            (k, b) => Some((k.unwrap_or(0), b)),
+        }
+    }
+
+    #[test]
+    fn table_agrees_with_the_word_lists() {
+        let mut words: Vec<Vec<u8>> = Vec::new();
+        for &(w, _) in KEYWORDS {
+            words.push(w.as_bytes().to_vec());
+        }
+        for &(a, b, _) in PHRASES {
+            words.push(a.as_bytes().to_vec());
+            words.push(b.as_bytes().to_vec());
+        }
+        for w in words.clone() {
+            words.push(w.to_ascii_lowercase());
+            let mut mixed = w.clone();
+            if let Some(c) = mixed.first_mut() {
+                *c = c.to_ascii_lowercase();
+            }
+            words.push(mixed);
+            let mut longer = w.clone();
+            longer.push(b'X');
+            words.push(longer);
+            words.push(w.get(..w.len() - 1).unwrap_or(&[]).to_vec());
+        }
+        for extra in [
+            &b""[..],
+            b"please",
+            b"plan",
+            b"O",
+            b"Brien",
+            "s\u{e9}lect".as_bytes(),
+            b"selec\xc3",
+            b"_latin1",
+            b"a_very_long_identifier_that_is_more_than_32_bytes",
+        ] {
+            words.push(extra.to_vec());
+        }
+        for w in &words {
+            assert_eq!(entry(w), naive(w), "{:?}", String::from_utf8_lossy(w));
+        }
+    }
 }

@@ -45,7 +45,7 @@ impl Token {
 }
 
 /// Characters that end a bareword (libinjection's word delimiters).
-fn is_word_delim(c: u8) -> bool {
+const fn is_word_delim(c: u8) -> bool {
     matches!(
         c,
         b' ' | b'['
@@ -84,6 +84,34 @@ fn is_word_delim(c: u8) -> bool {
             | 0
     )
 }
+
+/// `WORD_BYTE` classes: a byte that continues a word, a `.` or `` ` ``
+/// (which also do), and one that may end it (a delimiter or the first byte of
+/// a space: `is_word_delim` and `is_space` decide).
+const IN_WORD: u8 = 0;
+const DOT: u8 = 1;
+const MAY_END: u8 = 2;
+
+static WORD_BYTE: [u8; 256] = {
+    let mut t = [IN_WORD; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        t[c] = if is_word_delim(b)
+            || matches!(
+                b,
+                b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | 0 | 0xc2 | 0xa0
+            ) {
+            MAY_END
+        } else if b == b'.' || b == b'`' {
+            DOT
+        } else {
+            IN_WORD
+        };
+        c += 1;
+    }
+    t
+};
 
 fn is_space(s: &[u8], i: usize) -> usize {
     match s.get(i) {
@@ -284,19 +312,32 @@ impl<'a> Tokenizer<'a> {
     fn word(&mut self, p: usize) -> Token {
         let s = self.s;
         let mut i = p;
-        while i < s.len() && !is_word_delim(s[i]) && is_space(s, i) == 0 {
+        let mut dotted = false;
+        while let Some(&c) = s.get(i) {
+            match WORD_BYTE[usize::from(c)] {
+                IN_WORD => {}
+                DOT => dotted = true,
+                // a delimiter, or the first byte of what may be a space
+                _ => {
+                    if is_word_delim(c) || is_space(s, i) > 0 {
+                        break;
+                    }
+                }
+            }
             i += 1;
         }
         let w = s.get(p..i).unwrap_or(&[]);
         // "foo.bar" or "select`x`": a keyword before the dot stands alone.
-        for (k, &c) in w.iter().enumerate() {
-            if (c == b'.' || c == b'`')
-                && k > 0
-                && let Some(kind) = lookup(&w[..k])
-                && kind != b'n'
-            {
-                self.pos = p + k;
-                return Token::new(kind, p, p + k);
+        if dotted {
+            for (k, &c) in w.iter().enumerate() {
+                if (c == b'.' || c == b'`')
+                    && k > 0
+                    && let Some(kind) = lookup(&w[..k])
+                    && kind != b'n'
+                {
+                    self.pos = p + k;
+                    return Token::new(kind, p, p + k);
+                }
             }
         }
         self.pos = i;
@@ -323,6 +364,7 @@ impl<'a> Tokenizer<'a> {
             b"_swe7",
         ];
         if kind == b'n'
+            && w.first() == Some(&b'_')
             && CHARSETS
                 .iter()
                 .any(|c| w.len() >= c.len() && w[..c.len()].eq_ignore_ascii_case(c))
@@ -629,10 +671,14 @@ impl Iterator for Tokenizer<'_> {
                     self.pos = p + 1;
                     Token::new(b'?', p, p + 1)
                 }
-                _ => match self.prefixed_literal(p) {
-                    Some(t) => t,
-                    None => self.word(p),
-                },
+                // (only these letters start a prefixed literal)
+                _ if matches!(c | 0x20, b'x' | b'b' | b'n' | b'e' | b'u' | b'q') => {
+                    match self.prefixed_literal(p) {
+                        Some(t) => t,
+                        None => self.word(p),
+                    }
+                }
+                _ => self.word(p),
             };
             // Guarantee progress whatever happened above.
             if self.pos <= p {
