@@ -187,6 +187,33 @@ const STRONG: &[&str] = &[
     "shred",
     "kubectl",
     "docker",
+    "base32",
+    "bsdtar",
+    "cpulimit",
+    "flock",
+    "ionice",
+    "setarch",
+    "stdbuf",
+    "unshare",
+    "nsenter",
+    "capsh",
+    "pkexec",
+    "doas",
+    "runuser",
+    "setsid",
+    "rlwrap",
+    "ghci",
+    "irb",
+    "jjs",
+    "rview",
+    "rvim",
+    "vimdiff",
+    "busctl",
+    "journalctl",
+    "dmsetup",
+    "ansible-config",
+    "ansible-console",
+    "ansible-pull",
 ];
 
 /// Commands that are also English words: they need command-like arguments.
@@ -199,7 +226,9 @@ const WEAK: &[&str] = &[
     "reg", "top", "free", "wall", "users", "groups", "export", "source", "alias", "history",
     "expr", "stat", "nice", "watch", "split", "eval", "exec", "shutdown", "halt", "fetch", "tee",
     "strings", "rev", "seq", "diff", "nl", "sum", "login", "logout", "cal", "df", "du", "uptime",
-    "whois", "ftp", "finger", "mount",
+    "whois", "ftp", "finger", "mount", "column", "bridge", "perf", "c89", "c99", "ip", "vi", "vim",
+    "nano", "ed", "man", "rsync", "git", "pip", "npm", "gem", "go", "cargo", "script", "screen",
+    "tmux",
 ];
 
 /// Weak commands attackers use as probes, rarely prose at a value's end.
@@ -278,6 +307,27 @@ fn lookup(word: &str) -> Option<bool> {
     }
     if let Some(&strong) = t.get(word) {
         return Some(strong);
+    }
+    // versioned interpreters and compilers: python3.10, gcc10.1, perl5.36
+    let base = word.trim_end_matches(|c: char| c.is_ascii_digit() || c == '.');
+    if base.len() + 2 <= word.len()
+        && matches!(
+            base,
+            "python"
+                | "perl"
+                | "ruby"
+                | "php"
+                | "gcc"
+                | "g++"
+                | "clang"
+                | "node"
+                | "lua"
+                | "pip"
+                | "tclsh"
+        )
+        && word.as_bytes()[base.len()].is_ascii_digit()
+    {
+        return Some(true);
     }
     if word
         .bytes()
@@ -451,6 +501,9 @@ pub fn shell_injection(input: &str) -> Option<ShellMatch> {
                         return Some(m("brace expansion {cmd,arg}", Some(w), 85));
                     }
                 }
+                if let Some(w) = brace_command(s, i) {
+                    return Some(m("brace expansion spelling a command", Some(w), 80));
+                }
                 i += 1;
             }
             b'>' | b'<' => {
@@ -466,7 +519,7 @@ pub fn shell_injection(input: &str) -> Option<ShellMatch> {
             _ => i += 1,
         }
     }
-    // cmd.exe loops: "for /f %i in (...) do cmd".
+    // cmd.exe loops: "for /f %i in (...) do cmd", "& FOR %@ IN (a,b)DO cmd".
     if memchr::memchr(b'%', s).is_some()
         && let Some(p) = find_ci(s, b"for ")
         && (p == 0 || !s[p - 1].is_ascii_alphanumeric())
@@ -474,7 +527,7 @@ pub fn shell_injection(input: &str) -> Option<ShellMatch> {
         let rest = s.get(p..(p + 120).min(s.len())).unwrap_or(&[]);
         if rest.contains(&b'%')
             && find_ci(rest, b" in (").is_some()
-            && find_ci(rest, b" do ").is_some()
+            && (find_ci(rest, b" do ").is_some() || find_ci(rest, b")do ").is_some())
         {
             return Some(m("cmd.exe FOR loop", None, 80));
         }
@@ -510,52 +563,8 @@ pub fn shell_injection(input: &str) -> Option<ShellMatch> {
             }
         }
     }
-    // A value that starts with a command and its arguments: "cat /etc/passwd",
-    // "ping -i 30 127.0.0.1", "id;".
-    let lead = s
-        .iter()
-        .position(|c| !matches!(c, b' ' | b'\t'))
-        .unwrap_or(0);
-    if s.get(lead)
-        .is_some_and(|c| c.is_ascii_alphanumeric() || matches!(c, b'/' | b'\'' | b'"'))
-        && let Some((w, strong)) = command_at(s, 0)
-    {
-        let end = after_word(s, 0);
-        // Windows' case-insensitive names at the start ("SET 8", "Type A"),
-        // and quoted values ("'true'") are no command lines.
-        let quoted = s
-            .get(lead)
-            .is_some_and(|c| c.is_ascii_uppercase() || matches!(c, b'\'' | b'"'));
-        let mut k = end;
-        while s.get(k).is_some_and(|c| *c == b' ' || *c == b'\t') {
-            k += 1;
-        }
-        // "'i'fconfig", "w\\hoami": quotes inside the word hide a command.
-        let raw = s.get(lead..end).unwrap_or(&[]);
-        let inner = raw.get(1..raw.len().saturating_sub(1)).unwrap_or(&[]);
-        if strong && inner.iter().any(|&c| matches!(c, b'\'' | b'"' | b'\\')) {
-            return Some(m("obfuscated command word", Some(w), 85));
-        }
-        // "id;", "whoami|": a separator, then the end or another command
-        // ("gzip;q=1.0" is an Accept-Encoding header).
-        let sep_next = (strong || PROBES.contains(&w.as_str()))
-            && matches!(s.get(k), Some(b';' | b'|' | b'&'))
-            && {
-                let mut t = k;
-                while s.get(t).is_some_and(|c| matches!(c, b';' | b'|' | b'&')) {
-                    t += 1;
-                }
-                s.get(t..)
-                    .is_none_or(|r| r.iter().all(u8::is_ascii_whitespace))
-                    || command_at(s, t).is_some()
-            };
-        let arg = s.get(k).is_some_and(|c| matches!(c, b'-' | b'/' | b'~'))
-            || (s.get(k).is_some_and(u8::is_ascii_digit)
-                && ["sleep", "ping", "timeout"].contains(&w.as_str())
-                && first_arg_plausible(s, end, false));
-        if !quoted && (sep_next || (arg && first_arg_plausible(s, end, false))) {
-            return Some(m("value is a command line", Some(w), 65));
-        }
+    if let Some(hit) = leading(s) {
+        return Some(hit);
     }
     // The whole value is a command with a redirection or a path invocation:
     // "cat</etc/passwd", "/bin/ls -al", "/usr/bin/id|".
@@ -591,6 +600,157 @@ pub fn shell_injection(input: &str) -> Option<ShellMatch> {
         }
     }
     None
+}
+
+/// A value that starts with a command and its arguments: "cat /etc/passwd",
+/// "ping -i 30 127.0.0.1", "id;", "time sh -c id". Also read on its own by
+/// callers for values without separators ([`command_line`]).
+fn leading(s: &[u8]) -> Option<ShellMatch> {
+    let lead = s
+        .iter()
+        .position(|c| !matches!(c, b' ' | b'\t'))
+        .unwrap_or(0);
+    if s.get(lead)
+        .is_some_and(|c| c.is_ascii_alphanumeric() || matches!(c, b'/' | b'\'' | b'"'))
+        && let Some((w, strong)) = command_at(s, 0)
+    {
+        let end = after_word(s, 0);
+        // Windows' case-insensitive names at the start ("SET 8", "Type A"),
+        // and quoted values ("'true'") are no command lines.
+        // A quote opened and never closed breaks out of a quoted argument
+        // ("\" ping.exe -n 3 host") and counts as no quoting.
+        let quoted = s.get(lead).is_some_and(|&c| {
+            c.is_ascii_uppercase()
+                || (matches!(c, b'\'' | b'"')
+                    && s.iter().rev().find(|d| !d.is_ascii_whitespace()) == Some(&c))
+        });
+        let mut k = end;
+        while s.get(k).is_some_and(|c| *c == b' ' || *c == b'\t') {
+            k += 1;
+        }
+        // "'i'fconfig", "w\\hoami": quotes inside the word hide a command.
+        let raw = s.get(lead..end).unwrap_or(&[]);
+        let inner = raw.get(1..raw.len().saturating_sub(1)).unwrap_or(&[]);
+        if strong && inner.iter().any(|&c| matches!(c, b'\'' | b'"' | b'\\')) {
+            return Some(m("obfuscated command word", Some(w), 85));
+        }
+        // "id;", "whoami|": a separator, then the end or another command
+        // ("gzip;q=1.0" is an Accept-Encoding header).
+        let sep_next = (strong || PROBES.contains(&w.as_str()))
+            && matches!(s.get(k), Some(b';' | b'|' | b'&'))
+            && {
+                let mut t = k;
+                while s.get(t).is_some_and(|c| matches!(c, b';' | b'|' | b'&')) {
+                    t += 1;
+                }
+                s.get(t..)
+                    .is_none_or(|r| r.iter().all(u8::is_ascii_whitespace))
+                    || command_at(s, t).is_some()
+            };
+        let arg = s.get(k).is_some_and(|c| matches!(c, b'-' | b'/' | b'~'))
+            || (s.get(k).is_some_and(u8::is_ascii_digit)
+                && ["sleep", "ping", "timeout"].contains(&w.as_str())
+                && first_arg_plausible(s, end, false));
+        if !quoted && (sep_next || (arg && first_arg_plausible(s, end, false))) {
+            return Some(m("value is a command line", Some(w), 65));
+        }
+        // A wrapper before a command: "time sh -c id", "flock -u / whoami",
+        // "nohup curl ...", "env python3 x.py".
+        if !quoted && let Some(next) = wrapped_command(s, &w, end) {
+            return Some(m("command run through a wrapper", Some(next), 75));
+        }
+    }
+    None
+}
+
+/// Commands that run the command after them (and their own options).
+const WRAPPERS: &[&str] = &[
+    "time", "nohup", "sudo", "doas", "env", "timeout", "nice", "ionice", "exec", "xargs", "strace",
+    "ltrace", "flock", "cpulimit", "watch", "stdbuf", "setsid", "setarch", "unshare", "chroot",
+    "busybox", "command", "builtin", "runuser", "su", "perf", "taskset", "rlwrap", "script",
+];
+
+/// After a wrapper command word `w` ending at `end`: the first command word
+/// that is never English within the next few words ("flock -u / whoami").
+fn wrapped_command(s: &[u8], w: &str, end: usize) -> Option<String> {
+    if !WRAPPERS.contains(&w) {
+        return None;
+    }
+    let mut k = end;
+    for _ in 0..5 {
+        while s.get(k).is_some_and(|c| *c == b' ' || *c == b'\t') {
+            k += 1;
+        }
+        if k >= s.len() {
+            return None;
+        }
+        if let Some((next, strong)) = command_at(s, k)
+            && strong
+            && !WRAPPERS.contains(&next.as_str())
+        {
+            return Some(next);
+        }
+        let e = after_word(s, k);
+        if e <= k {
+            return None;
+        }
+        k = e;
+    }
+    None
+}
+
+/// A value with no separator at all that is a command line by itself:
+/// `ping -n 31 127.0.0.1`, `time bsdtar`, `" ping.exe -n 3 host`.
+pub fn command_line(input: &str) -> Option<ShellMatch> {
+    leading(input.as_bytes())
+}
+
+/// Bash brace expansion that spells a command: `{,ifconfig}`, `{l,-lh}s`
+/// (`ls -lhs`), `c{a,oun}t` (`cat count`) when the word is the whole value,
+/// `{,ip,a}`. The group at `open` is expanded once (no nesting), with the
+/// word's text before and after it, and the first resulting word must name
+/// a command: a never-English one, or any with option-like arguments.
+fn brace_command(s: &[u8], open: usize) -> Option<String> {
+    let close = open
+        + 1
+        + s.get(open + 1..(open + 65).min(s.len()))?
+            .iter()
+            .position(|&c| c == b'}')?;
+    let inner = s.get(open + 1..close)?;
+    let simple = |c: &u8| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'/' | b'_');
+    if !inner.contains(&b',') || !inner.iter().all(|c| *c == b',' || simple(c)) {
+        return None;
+    }
+    let mut start = open;
+    while start > 0 && s.get(start - 1).is_some_and(simple) {
+        start -= 1;
+    }
+    let mut stop = close + 1;
+    while s.get(stop).is_some_and(simple) {
+        stop += 1;
+    }
+    let (pre, post) = (s.get(start..open)?, s.get(close + 1..stop)?);
+    let mut line = Vec::with_capacity(2 * (stop - start));
+    for alt in inner.split(|&c| c == b',') {
+        if pre.is_empty() && alt.is_empty() && post.is_empty() {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push(b' ');
+        }
+        line.extend_from_slice(pre);
+        line.extend_from_slice(alt);
+        line.extend_from_slice(post);
+    }
+    let (w, strong) = command_word(&line, 0)?;
+    let whole = s[..start].iter().all(u8::is_ascii_whitespace)
+        && s[stop..].iter().all(u8::is_ascii_whitespace);
+    let end = after_word(&line, 0);
+    let args = line
+        .get(end..)
+        .and_then(|r| r.iter().find(|c| !c.is_ascii_whitespace()))
+        .is_some_and(|c| matches!(c, b'-' | b'/'));
+    (strong || whole || args).then_some(w)
 }
 
 /// Whether the line break at `i` opens a new paragraph (a blank line) of a

@@ -42,23 +42,28 @@ static STRONG: Lazy = Lazy::new(concat!(
     r"|/[a-z?*]{0,3}[?*][a-z?*]{0,3}/[a-z?*]*[?*]|\(\)\s*\{\s*[:;]",
     r"|[;|&]\s*(\w+\s*=\s*\S+\s*;)?\s*(wget|curl)\s+\S+|\b(wget|curl)\s+(-\w+\s+)*https?://\S+\s*(\||;|-o|>)",
     r"|>\s*/dev/tcp/|\b(bash|sh)\s+-i\b|\bxterm\s+-display|\bmkfifo\s+/tmp/|\$\{?shell\}?\s+-c\b",
+    // an alias defined to run a command under another name
+    r#"|(^|[;&|]\s*)alias\s+['"]?[\w-]+['"]?\s*="#,
+    // bracket globs spelling a system path: /etc/[!q]asswd, /usr/bin/[u]name, /bi[n]/bash
+    r"|/(etc|bin|usr|sbin|tmp|dev|proc|var|root|opt|lib)/[\w./-]*\[[!^]?[\w-]{1,8}\]",
+    r"|/([a-z]{1,3}\[[a-z]\][a-z]{0,3}|[a-z]{0,3}\[[a-z]\][a-z]{1,3})/[a-z]",
 ));
 /// cmd.exe `FOR %i IN (...)` and `IF EXIST ...`: checked apart, only when
 /// a `%` or an `IF` condition word is there (their anchors defeat the
 /// regex prefilter of [`STRONG`]).
 static BATCH: Lazy = Lazy::new(
-    r"(^|[&|;]\s*)for\s+(/[a-z]\s+)*(\S+\s+)?%%?[~\w\]\[-]+\s+in\s*\(|(^|[&|;]\s*)if\s+(/i\s+)?(not\s+)?(exist|defined|errorlevel|cmdextversion)\s",
+    r"(^|[&|;]\s*)for\s+(/[a-z]\s+)*(\S+\s+)?%%?\S+\s+in\s*\(|(^|[&|;]\s*)if\s+(/i\s+)?(not\s+)?(exist|defined|errorlevel|cmdextversion)\s",
 );
 const LEXER_TRIGGERS: u128 = mask(b";|&$`\n<>(){}\\");
 
 pub fn detect(s: &Subject<'_>) -> Option<Hit> {
     if !s.has_any(LEXER_TRIGGERS | mask(b"/'\"")) {
-        return None;
+        return plain_command_line(s);
     }
     let lexed = if s.has_any(LEXER_TRIGGERS) {
         lexer(s)
     } else {
-        None
+        command_line(s)
     };
     if lexed.as_ref().is_some_and(|h| h.confidence >= 90) {
         return lexed;
@@ -235,23 +240,63 @@ fn at_separator(lower: &str, at: usize) -> bool {
     !WORDLIKE.contains(&cmd) || args_like
 }
 
+/// A value without any shell separator or quoting that is still a command
+/// line by itself (`ping -n 31 127.0.0.1`, `time sh -c whoami`), or a cmd.exe
+/// conditional (`IF EXIST x.xls ECHO found`).
+fn plain_command_line(s: &Subject<'_>) -> Option<Hit> {
+    if !s.has_any(mask(b" \t")) {
+        return None;
+    }
+    let lower = s.lower.trim_start();
+    if lower.starts_with("if ")
+        && let Some(at) = BATCH.find(lower)
+    {
+        return Some(
+            Hit::new(
+                "cmdi",
+                "cmdi.shape",
+                Severity::Critical,
+                85,
+                "cmd.exe conditional running a command",
+            )
+            .near(lower, at),
+        );
+    }
+    command_line(s)
+}
+
+/// [`palisade_lexers::command_line`] on the decoded value, as a hit.
+fn command_line(s: &Subject<'_>) -> Option<Hit> {
+    let first = s.decoded.trim_start_matches([' ', '\t', '"', '\'']);
+    // only a short first word can name a command
+    if !first
+        .bytes()
+        .take(25)
+        .any(|b| matches!(b, b' ' | b'\t' | b'"' | b'\''))
+    {
+        return None;
+    }
+    palisade_lexers::command_line(s.decoded).map(|m| lexer_hit(s, &m))
+}
+
 /// The lexer's verdict, as a hit.
 fn lexer(s: &Subject<'_>) -> Option<Hit> {
-    let m = palisade_lexers::shell_injection(s.decoded)?;
+    palisade_lexers::shell_injection(s.decoded).map(|m| lexer_hit(s, &m))
+}
+
+fn lexer_hit(s: &Subject<'_>, m: &palisade_lexers::ShellMatch) -> Hit {
     let msg = match &m.command {
         Some(c) => format!("command injection ({}, runs {c})", m.reason),
         None => format!("command injection ({})", m.reason),
     };
-    Some(
-        Hit::new(
-            "cmdi",
-            "cmdi.lexer",
-            Severity::Critical,
-            m.confidence.max(60),
-            msg,
-        )
-        .near(s.decoded, 0),
+    Hit::new(
+        "cmdi",
+        "cmdi.lexer",
+        Severity::Critical,
+        m.confidence.max(60),
+        msg,
     )
+    .near(s.decoded, 0)
 }
 
 #[cfg(test)]
@@ -285,6 +330,41 @@ mod tests {
             "It's 5$ (cash)",
             "the cat sat",
             "I'd like to id myself",
+        ] {
+            assert!(run(detect, b).is_none(), "{b}");
+        }
+    }
+
+    #[test]
+    fn command_lines_without_separators() {
+        for a in [
+            "ping -n 31 127.0.0.1",
+            "\" ping.exe -n 31 127.0.0.1",
+            "time sh -c whoami",
+            "flock -u / whoami",
+            "cpulimit -l 100 -f whoami",
+            "IF EXIST data.xls ECHO found",
+            "& FOR %@ IN (a,b,c)DO cmd",
+            "alias eennvv=env&eennvv whoami",
+            "cat /etc/[!q]asswd",
+            "/bi[n]/bash -c id",
+            "{,ifconfig}",
+            "{l,-lh}s",
+            "python3.10 -c 'import os'",
+        ] {
+            assert!(run(detect, a).is_some(), "{a}");
+        }
+        for b in [
+            "time is money",
+            "Ping me at 5 tomorrow",
+            "if exists, update the card",
+            "IF you have questions call us",
+            "'true'",
+            "env staging",
+            "sudo make me a sandwich",
+            "see /items/[id]/edit for the route",
+            "{a,b}",
+            "choose {red,green}",
         ] {
             assert!(run(detect, b).is_none(), "{b}");
         }

@@ -43,6 +43,9 @@ static SCRIPT: Lazy = Lazy::new(concat!(
     r#"|(^|[\s'"`/;])on(error|load|click|dblclick|mouse\w+|focus\w*|blur|change|submit|key\w+|input|toggle|begin|end|animation\w+|transition\w+|pointer\w+|drag\w*|drop|wheel|scroll|select|copy|paste|cut|touch\w+|message|hashchange|pageshow|popstate|resize|unload|beforeunload|show|error)\s*=\s*['"`]?[\w$.]*\s*[\(`=]"#,
     r#"|(document\s*\.\s*(cookie|domain|write|location)|window\s*\.\s*location|\.innerhtml\s*=|string\s*\.\s*fromcharcode|top\s*\[|self\s*\[\s*['"`])"#,
     r#"|\bexpression\s*\(|-moz-binding|@import\s*['"`]?\s*(javascript|data):"#,
+    // markup whose inline style loads or runs something: url(), expression,
+    // behavior, CSS escapes hiding either
+    r#"|<[a-z][\w:-]*\s[^>]*\bstyle\s*=\s*['"`]?[^>]*(url\s*\(|expression|behavior\s*:|\\[0-9a-f]{1,6})"#,
     r#"|\(!\[\]\s*\+\s*\[\]\)|\[\]\s*\[\s*\(|\bself\s*\[\s*['"`]|\bglobaleval\b"#,
     r"|\b(alert|prompt|confirm|eval|settimeout|setinterval)\s*(\(|`)[^)]{0,60}[)`]",
     // global objects indexed by a string: window["alert"], parent['eval']
@@ -51,7 +54,7 @@ static SCRIPT: Lazy = Lazy::new(concat!(
     r"|\.\s*(call|apply|bind)\s*`|\$\{\s*(alert|prompt|confirm|eval)\b",
     // a quote breaking out of an attribute into an event handler or a
     // script-capable attribute: "onfocus=..., 'formaction=...
-    r#"|['"`]\s*[/\s]*(on(abort|activate|afterprint|animation\w+|auxclick|before\w+|begin|blur|cancel|canplay\w*|change|click|close|contextmenu|copy|cuechange|cut|dblclick|drag\w*|drop|durationchange|end|ended|error|focus\w*|formdata|fullscreen\w*|hashchange|input|invalid|key\w+|load\w*|message|mouse\w+|paste|pause|play\w*|pointer\w+|popstate|progress|readystatechange|repeat|reset|resize|scroll\w*|search|seek\w*|select\w*|show|submit|toggle|touch\w+|transition\w+|unload|volumechange|wheel|zoom)|formaction|srcdoc)\s*="#,
+    r#"|['"`]\s*[/\s]*([\w-]+\s*=\s*[^\s>]*\s+){0,3}(on(abort|activate|afterprint|animation\w+|auxclick|before\w+|begin|blur|cancel|canplay\w*|change|click|close|contextmenu|copy|cuechange|cut|dblclick|drag\w*|drop|durationchange|end|ended|error|focus\w*|formdata|fullscreen\w*|hashchange|input|invalid|key\w+|load\w*|message|mouse\w+|paste|pause|play\w*|pointer\w+|popstate|progress|readystatechange|repeat|reset|resize|scroll\w*|search|seek\w*|select\w*|show|submit|toggle|touch\w+|transition\w+|unload|volumechange|wheel|zoom)|formaction|srcdoc)\s*="#,
 ));
 pub fn detect(s: &Subject<'_>) -> Option<Hit> {
     let word = s.triggered(super::T_XSS);
@@ -172,6 +175,21 @@ mod tests {
             "onion=3",
             "online = true",
         ] {
+            assert!(run(detect, b).is_none(), "{b}");
+        }
+    }
+
+    #[test]
+    fn styles_and_attribute_breakouts() {
+        for a in [
+            "<div style=\"background:url(javascript:alert(1))\">x</div>",
+            "<x style=\"background:url('x[a];color:red;/*')\">XXX</x>",
+            "<a style=\"x:expression(alert(1))\">",
+            "\" type=image src=null onerror=alert(1) \"",
+        ] {
+            assert!(run(detect, a).is_some(), "{a}");
+        }
+        for b in ["style: url-safe names", "<b style=\"color:red\">sale</b>"] {
             assert!(run(detect, b).is_none(), "{b}");
         }
     }
