@@ -317,7 +317,7 @@ impl Engine {
             let plain = !v.is_key
                 && detectors::is_plain(&decoded)
                 && !detectors::name_is_suspicious(&v.name)
-                && !detectors::code::serialized_magic(&decoded);
+                && !detectors::plain_but_suspicious(&decoded);
             if !plain {
                 let lower = decode::normalize(&decoded);
                 let ascii = detectors::ascii_mask(&lower);

@@ -647,7 +647,13 @@ fn leading(s: &[u8]) -> Option<ShellMatch> {
                     .is_none_or(|r| r.iter().all(u8::is_ascii_whitespace))
                     || command_at(s, t).is_some()
             };
-        let arg = s.get(k).is_some_and(|c| matches!(c, b'-' | b'/' | b'~'))
+        // a Windows drive: "dir c:", "type c:\\boot.ini"
+        let drive = s.get(k).is_some_and(u8::is_ascii_alphabetic)
+            && s.get(k + 1) == Some(&b':')
+            && s.get(k + 2)
+                .is_none_or(|c| matches!(c, b'\\' | b'/' | b' ' | b'\t' | b'|' | b'&' | b';'));
+        let arg = drive
+            || s.get(k).is_some_and(|c| matches!(c, b'-' | b'/' | b'~'))
             || (s.get(k).is_some_and(u8::is_ascii_digit)
                 && ["sleep", "ping", "timeout"].contains(&w.as_str())
                 && first_arg_plausible(s, end, false));

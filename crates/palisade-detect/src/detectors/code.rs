@@ -5,6 +5,7 @@
 //! `process.mainModule`) and Python (`__import__`, `os.system`).
 
 use super::{Hit, Lazy, Subject, Words, mask};
+use crate::extract::Part;
 use palisade_core::Severity;
 
 pub(crate) const JAVA_WORDS: &[&str] = &[
@@ -150,9 +151,36 @@ pub fn serialized_magic(v: &str) -> bool {
             .is_some_and(|h| h.eq_ignore_ascii_case("aced0005"))
 }
 
+/// A parameter name holding the start of a serialized Java object.
+pub fn serialized_name(name: &str) -> bool {
+    name.len() >= 6
+        && (["rO0AB", "KztAAU", "Cs7QAF"]
+            .iter()
+            .any(|m| name.contains(m))
+            || name.to_ascii_lowercase().contains("aced0005"))
+}
+
 pub fn detect(s: &Subject<'_>) -> Option<Hit> {
+    // XML element and attribute names are markup, not parameters a
+    // deserializer reads
+    if s.part != Part::Xml && serialized_name(s.name) {
+        return Some(
+            Hit::new(
+                "code",
+                "code.java",
+                Severity::Critical,
+                90,
+                "serialized Java object in a parameter name",
+            )
+            .near(s.name, 0),
+        );
+    }
     // the name itself: Spring4Shell's class.module.classLoader...=
-    if s.name.len() > 8 && s.name.contains('.') && JAVA_NAME.find(s.name).is_some() {
+    if s.part != Part::Xml
+        && s.name.len() > 8
+        && s.name.contains('.')
+        && JAVA_NAME.find(s.name).is_some()
+    {
         let name = s.name.to_ascii_lowercase();
         if let Some(at) = JAVA.find(&name).or_else(|| JAVA_CLASS.find(&name)) {
             return Some(

@@ -163,8 +163,10 @@ pub fn name_is_suspicious(name: &str) -> bool {
         "ognl",
         "transformer",
         "jndi",
+        "org.omg",
+        "javax",
     ]);
-    !name.is_empty() && RISKY.find(name).is_some()
+    !name.is_empty() && (RISKY.find(name).is_some() || code::serialized_name(name))
 }
 
 /// What a detector found.
@@ -342,6 +344,12 @@ pub static REQUEST_DETECTORS: &[RequestDetector] = &[
         run: xxe::detect_body,
     },
 ];
+
+/// A value of word characters that still carries a payload of its own:
+/// a serialized Java object or a database system object name.
+pub fn plain_but_suspicious(v: &str) -> bool {
+    code::serialized_magic(v) || sqli::dangerous_identifier(v)
+}
 
 /// A value with nothing but word characters cannot carry any payload the
 /// value detectors look for: they are skipped for it (the fast path).

@@ -68,7 +68,55 @@ pub(crate) const KEYWORDS: &[&str] = &[
     " xor ",
     "like",
     "null",
+    "pg_",
+    "tempdb",
+    "msdb",
+    "sysobjects",
+    "syscolumns",
+    "sqlite_master",
+    "openrowset",
+    "opendatasource",
+    "declare",
+    "mysql.",
 ];
+
+/// Probes sqlmap and hand testers send that [`SHAPES`] leaves alone:
+/// boolean conditions with no quote to close (`AND 2771=1709)`), catalog
+/// and system object names, MSSQL variables, JSON operators on literals,
+/// subquery aliases closing a select list (`) AS x FROM`).
+static PROBES: Lazy = Lazy::new(concat!(
+    r#"^\s*(and|or|xor|&&|\|\|)\s*\(?\s*(\d+|'[^']*'|"[^"]*"|null)\s*(=|<>|!=|<=>|<|>)\s*\(?\s*(\d+|'[^']*'|"[^"]*"|null)\b"#,
+    r"|^\s*(and|or)\s+\w+\s*(=|<>|!=)\s*\w+\s*\)|^\s*(and|or)\s+\d+\s*(#|--)",
+    r"|\b(information_schema|pg_catalog|pg_shadow|pg_user|pg_database|sysobjects|syscolumns|sys\.(tables|columns|objects|databases|sql_logins)|mysql\.(user|db)|sqlite_master|all_tables|user_tables|dba_users|msdb|tempdb)\b",
+    r"|\b(xp_(cmdshell|dirtree|regread|regwrite|fileexist|subdirs|servicecontrol|availablemedia|loginconfig)|sp_(password|executesql|oacreate|oamethod|makewebtask|addsrvrolemember|configure)|utl_(http|inaddr|file|smtp|tcp)|dbms_(pipe|xmlgen|java|lock|ldap|scheduler)|openrowset|opendatasource)\b",
+    r"|\bdeclare\s+@\w+|\bexec(ute)?\s*\(\s*@|\bprocedure\s+analyse\s*\(",
+    r#"|\b(and|or)\s+'[\[{][^']*'\s*(\?[|&]?|@>|<@)"#,
+    r#"|[)'"`]\s*as\s+[`"']?\w+[`"']?\s+from\b|\bdrop\s+(table\s+)?\w+\s*;\s*(--|#|/\*)"#,
+));
+
+/// A value of word characters only (which skips the value detectors) that
+/// names a database's system object or dangerous procedure.
+pub fn dangerous_identifier(v: &str) -> bool {
+    const NAMES: &[&str] = &[
+        "information_schema",
+        "pg_catalog",
+        "pg_shadow",
+        "sqlite_master",
+        "sysobjects",
+        "syscolumns",
+        "tempdb",
+        "msdb",
+        "openrowset",
+        "opendatasource",
+    ];
+    const PREFIXES: &[&str] = &["xp_", "sp_", "utl_", "dbms_"];
+    (5..=40).contains(&v.len())
+        && (NAMES.iter().any(|n| v.eq_ignore_ascii_case(n))
+            || PREFIXES.iter().any(|p| {
+                v.get(..p.len()).is_some_and(|h| h.eq_ignore_ascii_case(p))
+                    && PROBES.find(&v.to_ascii_lowercase()).is_some()
+            }))
+}
 const QUOTES: u128 = mask(b"'\"`;=<>#)");
 const LEXER_TRIGGERS: u128 = mask(b"'\"`;()#=<>|&*/-");
 
@@ -116,6 +164,19 @@ fn shapes(s: &Subject<'_>) -> Option<Hit> {
                 Severity::Critical,
                 90,
                 "SQL injection shape",
+            )
+            .near(s.lower, at),
+        );
+    }
+    if let Some(at) = PROBES.find(body) {
+        let at = at + (s.lower.len() - body.len());
+        return Some(
+            Hit::new(
+                "sqli",
+                "sqli.probe",
+                Severity::Critical,
+                85,
+                "SQL injection probe",
             )
             .near(s.lower, at),
         );
@@ -206,6 +267,14 @@ mod tests {
             "1 and sleep(5)",
             "1 AND 1=1",
             "'; waitfor delay '0:0:5'--",
+            "AND 2771=1709)",
+            "OR (7319=8742)",
+            "INFORMATION_SCHEMA",
+            "xp_cmdshell",
+            "declare @b",
+            "OR '{\"a\":\"b\"}' ? 'a'",
+            ") AS orders FROM",
+            "DROP sampletable;--",
         ] {
             assert!(run(detect, a).is_some(), "{a}");
         }
@@ -217,6 +286,10 @@ mod tests {
             "1=1 is true",
             "Pay Mr. O'Neil 10$",
             "I'd like to select the premium plan, and union it with the basic one from our account",
+            "or 2 more",
+            "and then (see above)",
+            "declare your income",
+            "sp_500",
         ] {
             assert!(run(detect, b).is_none(), "{b}");
         }

@@ -41,7 +41,7 @@ static SCRIPT: Lazy = Lazy::new(concat!(
     r"|<[a-z][\w:-]*[\s/+][^>]*\bon[a-z]{3,}\s*=",
     r#"|<[a-z][\w:-]*[^>]*\b(src|href|action|formaction|data|xlink:href|background|dynsrc|lowsrc)\s*=\s*['"`]?\s*(javascript|vbscript|livescript|data\s*:\s*text/html)"#,
     r#"|(^|[\s'"`/;])on(error|load|click|dblclick|mouse\w+|focus\w*|blur|change|submit|key\w+|input|toggle|begin|end|animation\w+|transition\w+|pointer\w+|drag\w*|drop|wheel|scroll|select|copy|paste|cut|touch\w+|message|hashchange|pageshow|popstate|resize|unload|beforeunload|show|error)\s*=\s*['"`]?[\w$.]*\s*[\(`=]"#,
-    r#"|(document\s*\.\s*(cookie|domain|write|location)|window\s*\.\s*location|\.innerhtml\s*=|string\s*\.\s*fromcharcode|top\s*\[|self\s*\[\s*['"`])"#,
+    r#"|\(\s*document\s*\)\s*\[|(document\s*\.\s*(cookie|domain|write|location)|window\s*\.\s*location|\.innerhtml\s*=|string\s*\.\s*fromcharcode|top\s*\[|self\s*\[\s*['"`])"#,
     r#"|\bexpression\s*\(|-moz-binding|@import\s*['"`]?\s*(javascript|data):"#,
     // markup whose inline style loads or runs something: url(), expression,
     // behavior, CSS escapes hiding either
