@@ -33,7 +33,7 @@ pub fn detect(s: &Subject<'_>) -> Option<Hit> {
         return Some(hit);
     }
     if s.part.is_body() {
-        return None;
+        return smuggled_in_body(s);
     }
     let d = s.decoded;
     if !d.bytes().any(|b| b == b'\r' || b == b'\n') {
@@ -81,6 +81,37 @@ pub fn detect(s: &Subject<'_>) -> Option<Hit> {
     None
 }
 
+/// HTTP headers that only a smuggled request or a split response carries
+/// after a line break.
+static HTTP_AFTER_BREAK: Lazy = Lazy::new(
+    r"(?i)[\r\n]\s*((content-length|transfer-encoding|content-type|set-cookie|location|host|x-forwarded-for)\s*:|http/\d(\.\d)? +\d{3}\b|(get|post|head|put|delete|options|trace|connect|patch) +(/|https?://)\S* +http/\d)",
+);
+
+/// In a form or raw body (not JSON or multipart text, which carry line
+/// breaks legitimately): a line break followed by a request line, a status
+/// line or a framing header: request smuggling and response splitting
+/// through a value the server copies into a request or response.
+fn smuggled_in_body(s: &Subject<'_>) -> Option<Hit> {
+    if !matches!(s.part, Part::Form | Part::Body | Part::Xml) {
+        return None;
+    }
+    let d = s.decoded;
+    if !d.bytes().any(|b| b == b'\r' || b == b'\n') {
+        return None;
+    }
+    let m = HTTP_AFTER_BREAK.get().find(d)?;
+    Some(
+        Hit::new(
+            "crlf",
+            "crlf.header_injection",
+            Severity::Critical,
+            85,
+            "line break followed by an HTTP request, status or framing header",
+        )
+        .near(d, m.start()),
+    )
+}
+
 /// [`MAIL_COMMAND`] after a line break. In a body, only when nothing or an
 /// address precedes the first break, not the prose of a message that
 /// quotes an e-mail ("...wrote:\nTo: support@...").
@@ -115,5 +146,9 @@ mod tests {
         assert!(run(detect, "%0aLocation: http://evil").is_some());
         assert!(run(detect, "line one%0aline two").is_none());
         assert!(run_in(detect, Part::Json, "note", "a\nTo: b").is_none());
+        assert!(run_in(detect, Part::Form, "var", "aaa\nGET / HTTP/1.1").is_some());
+        assert!(run_in(detect, Part::Form, "var", "\r\nContent-Length: 0").is_some());
+        assert!(run_in(detect, Part::Form, "note", "Dear team,\nRegards: John").is_none());
+        assert!(run_in(detect, Part::Json, "note", "see\nGET / HTTP/1.1").is_none());
     }
 }
