@@ -82,6 +82,9 @@ pub fn decode(raw: &str) -> (Cow<'_, str>, Layers) {
 /// are none.
 fn fold_lookalikes(s: &str) -> Option<String> {
     let b = s.as_bytes();
+    if memchr::memchr2(0xEF, b'+', b).is_none() {
+        return None;
+    }
     // fullwidth forms are EF BC xx / EF BD xx in UTF-8
     let fullwidth = memchr::memchr(0xEF, b).is_some()
         && s.chars().any(|c| ('\u{FF01}'..='\u{FF5E}').contains(&c));

@@ -268,11 +268,16 @@ fn plain_command_line(s: &Subject<'_>) -> Option<Hit> {
 /// [`palisade_lexers::command_line`] on the decoded value, as a hit.
 fn command_line(s: &Subject<'_>) -> Option<Hit> {
     let first = s.decoded.trim_start_matches([' ', '\t', '"', '\'']);
-    // only a short first word can name a command
-    if !first
+    // only a short lower-case first word can name a command here (the lexer
+    // reads capitalised words as prose): "ping -n 3 host", not "Please pay"
+    let word = first
         .bytes()
-        .take(25)
-        .any(|b| matches!(b, b' ' | b'\t' | b'"' | b'\''))
+        .position(|b| matches!(b, b' ' | b'\t' | b'"' | b'\''))
+        .unwrap_or(usize::MAX);
+    if !(1..=24).contains(&word)
+        || !first.as_bytes()[..word].iter().all(|b| {
+            b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-' | b'/')
+        })
     {
         return None;
     }

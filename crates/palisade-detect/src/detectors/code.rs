@@ -153,11 +153,13 @@ pub fn serialized_magic(v: &str) -> bool {
 
 /// A parameter name holding the start of a serialized Java object.
 pub fn serialized_name(name: &str) -> bool {
-    name.len() >= 6
-        && (["rO0AB", "KztAAU", "Cs7QAF"]
-            .iter()
-            .any(|m| name.contains(m))
-            || name.to_ascii_lowercase().contains("aced0005"))
+    static MAGIC: Words = Words::new(&["ro0ab", "kztaau", "cs7qaf", "aced0005"]);
+    // every magic has a `0`, `7` or `z`: most names have none of them
+    name.len() >= 5
+        && memchr::memchr3(b'0', b'7', b'z', name.as_bytes())
+            .or_else(|| memchr::memchr(b'Z', name.as_bytes()))
+            .is_some()
+        && MAGIC.find(name).is_some()
 }
 
 pub fn detect(s: &Subject<'_>) -> Option<Hit> {

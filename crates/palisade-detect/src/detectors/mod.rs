@@ -402,15 +402,43 @@ impl Lazy {
     }
     pub(crate) fn get(&self) -> &regex::Regex {
         // Patterns are constants, each exercised by the vector tests. ASCII
-        // word boundaries: a Unicode `\b` keeps the regex off its fast DFA.
+        // word boundaries and classes: a Unicode `\b` keeps the regex off its
+        // fast DFA, and counted repetitions of Unicode `\w`/`\s`/`\d` grow
+        // automata big enough to fall back to the slow backtracker. Values
+        // are normalized (lower-case, whitespace folded) before matching.
         self.0.get_or_init(|| {
-            let pattern = self.1.replace("\\b", "(?-u:\\b)");
+            let pattern = ascii_classes(self.1);
             regex::Regex::new(&pattern).expect("built-in detector pattern compiles")
         })
     }
     pub(crate) fn find(&self, s: &str) -> Option<usize> {
         self.get().find(s).map(|m| m.start())
     }
+}
+
+/// `\b`, `\w`, `\s`, `\d` of a pattern as their ASCII forms (nested
+/// classes, valid inside `[...]` too). An escaped backslash (`\\`) is kept.
+fn ascii_classes(pattern: &str) -> String {
+    let mut out = String::with_capacity(pattern.len() + 64);
+    let mut chars = pattern.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('b') => out.push_str("(?-u:\\b)"),
+            Some('w') => out.push_str("[0-9A-Za-z_]"),
+            Some('s') => out.push_str("[\\t\\n\\x0B\\x0C\\r ]"),
+            Some('d') => out.push_str("[0-9]"),
+            Some(other) => {
+                out.push('\\');
+                out.push(other);
+            }
+            None => out.push('\\'),
+        }
+    }
+    out
 }
 
 /// A lazily compiled Aho-Corasick automaton over lower-case needles.

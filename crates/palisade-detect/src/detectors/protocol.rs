@@ -428,6 +428,9 @@ pub fn detect(req: &RequestPart, head: bool, out: &mut Vec<(String, Hit)>) {
 /// `%{(#_memberaccess...)}`, `${...}`, `#context[...]`: an expression an
 /// OGNL or EL evaluator would run, where only a media type belongs.
 fn expression_in_header(v: &str) -> bool {
+    if memchr::memchr3(b'{', b'#', b'@', v.as_bytes()).is_none() {
+        return false;
+    }
     let l = v.to_ascii_lowercase();
     l.contains("%{") && l.contains('}')
         || l.contains("${") && l.contains('}')

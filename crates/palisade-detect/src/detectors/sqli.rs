@@ -168,7 +168,15 @@ fn shapes(s: &Subject<'_>) -> Option<Hit> {
             .near(s.lower, at),
         );
     }
-    if let Some(at) = PROBES.find(body) {
+    let boolean_head = {
+        let t = body.trim_start().as_bytes();
+        [&b"and"[..], b"or", b"xor", b"&&", b"||"]
+            .iter()
+            .any(|w| t.starts_with(w))
+    };
+    if (s.triggered(super::T_SQL) || boolean_head || s.has(" as "))
+        && let Some(at) = PROBES.find(body)
+    {
         let at = at + (s.lower.len() - body.len());
         return Some(
             Hit::new(
