@@ -265,6 +265,11 @@ const WINDOWS: &[(&str, bool)] = &[
     ("qwinsta", true),
     ("cacls", true),
     ("bcdedit", true),
+    ("bcdboot", true),
+    ("regedit", true),
+    ("diskshadow", true),
+    ("ntdsutil", true),
+    ("wbadmin", true),
     ("tracert", true),
     ("ping", false),
     ("dir", false),
@@ -657,7 +662,9 @@ fn leading(s: &[u8]) -> Option<ShellMatch> {
             || (s.get(k).is_some_and(u8::is_ascii_digit)
                 && ["sleep", "ping", "timeout"].contains(&w.as_str())
                 && first_arg_plausible(s, end, false));
-        if !quoted && (sep_next || (arg && first_arg_plausible(s, end, false))) {
+        // "dir c: is full": English after the first argument
+        let prose = prose_follows(s, after_word(s, k));
+        if !quoted && (sep_next || (arg && !prose && first_arg_plausible(s, end, false))) {
             return Some(m("value is a command line", Some(w), 65));
         }
         // A wrapper before a command: "time sh -c id", "flock -u / whoami",
@@ -1057,12 +1064,12 @@ fn first_arg_plausible(s: &[u8], end: usize, end_ok: bool) -> bool {
         .unwrap_or(next.len());
     let arg = &next[..word_end];
     match c {
-        b'-' => {
-            arg.len() > 1
-                && arg
-                    .get(1)
-                    .is_some_and(|d| d.is_ascii_alphabetic() || *d == b'-')
-        }
+        // "-la", "--version"; a bare "--" is punctuation in prose
+        b'-' => match arg.get(1) {
+            Some(d) if d.is_ascii_alphabetic() => true,
+            Some(b'-') => arg.get(2).is_some_and(u8::is_ascii_alphabetic),
+            _ => false,
+        },
         b'/' | b'~' | b'\\' | b'%' => arg.len() > 1,
         b'.' => arg.starts_with(b"./") || arg.starts_with(b"../"),
         b'0'..=b'9' => arg.iter().all(|d| d.is_ascii_digit() || *d == b'.'),

@@ -43,7 +43,7 @@ static STRONG: Lazy = Lazy::new(concat!(
     r"|[;|&]\s*(\w+\s*=\s*\S+\s*;)?\s*(wget|curl)\s+\S+|\b(wget|curl)\s+(-\w+\s+)*https?://\S+\s*(\||;|-o|>)",
     r"|>\s*/dev/tcp/|\b(bash|sh)\s+-i\b|\bxterm\s+-display|\bmkfifo\s+/tmp/|\$\{?shell\}?\s+-c\b",
     // an alias defined to run a command under another name
-    r#"|(^|[;&|]\s*)alias\s+['"]?[\w-]+['"]?\s*="#,
+    r#"|(^|[;&|]\s*)alias\s+([-+]\w+\s+)*['"]?[\w-]+['"]?\s*="#,
     // bracket globs spelling a system path: /etc/[!q]asswd, /usr/bin/[u]name, /bi[n]/bash
     r"|/(etc|bin|usr|sbin|tmp|dev|proc|var|root|opt|lib)/[\w./-]*\[[!^]?[\w-]{1,8}\]",
     r"|/([a-z]{1,3}\[[a-z]\][a-z]{0,3}|[a-z]{0,3}\[[a-z]\][a-z]{1,3})/[a-z]",
@@ -52,7 +52,7 @@ static STRONG: Lazy = Lazy::new(concat!(
 /// a `%` or an `IF` condition word is there (their anchors defeat the
 /// regex prefilter of [`STRONG`]).
 static BATCH: Lazy = Lazy::new(
-    r"(^|[&|;]\s*)for\s+(/[a-z]\s+)*(\S+\s+)?%%?\S+\s+in\s*\(|(^|[&|;]\s*)if\s+(/i\s+)?(not\s+)?(exist|defined|errorlevel|cmdextversion)\s",
+    r"(^|[&|;]\s*)if\s+(/i\s+)?(not\s+)?\S+\s+(equ|neq|lss|leq|gtr|geq)\s+\S+\s+[a-z]|(^|[&|;]\s*)for\s+(/[a-z]\s+)*(\S+\s+)?%%?\S+\s+in\s*\(|(^|[&|;]\s*)if\s+(/i\s+)?(not\s+)?(exist|defined|errorlevel|cmdextversion)\s",
 );
 const LEXER_TRIGGERS: u128 = mask(b";|&$`\n<>(){}\\");
 
@@ -144,7 +144,18 @@ fn shapes(s: &Subject<'_>) -> Option<Hit> {
 /// [`STRONG`], then [`BATCH`] when it can match.
 fn strong(lower: &str) -> Option<usize> {
     STRONG.find(lower).or_else(|| {
-        static CONDITIONS: Words = Words::new(&["exist", "defined", "errorlevel", "cmdextversion"]);
+        static CONDITIONS: Words = Words::new(&[
+            "exist",
+            "defined",
+            "errorlevel",
+            "cmdextversion",
+            " equ ",
+            " neq ",
+            " lss ",
+            " leq ",
+            " gtr ",
+            " geq ",
+        ]);
         let batch =
             memchr::memchr(b'%', lower.as_bytes()).is_some() || CONDITIONS.find(lower).is_some();
         if batch { BATCH.find(lower) } else { None }
@@ -248,8 +259,8 @@ fn plain_command_line(s: &Subject<'_>) -> Option<Hit> {
         return None;
     }
     let lower = s.lower.trim_start();
-    if lower.starts_with("if ")
-        && let Some(at) = BATCH.find(lower)
+    if (lower.starts_with("if ") || lower.starts_with("alias "))
+        && let Some(at) = BATCH.find(lower).or_else(|| STRONG.find(lower))
     {
         return Some(
             Hit::new(
@@ -257,7 +268,7 @@ fn plain_command_line(s: &Subject<'_>) -> Option<Hit> {
                 "cmdi.shape",
                 Severity::Critical,
                 85,
-                "cmd.exe conditional running a command",
+                "cmd.exe conditional or shell alias running a command",
             )
             .near(lower, at),
         );
@@ -349,6 +360,8 @@ mod tests {
             "flock -u / whoami",
             "cpulimit -l 100 -f whoami",
             "IF EXIST data.xls ECHO found",
+            "IF %ERRORLEVEL% EQU 2 goto sub_problem2",
+            "alias -gmr a=b",
             "& FOR %@ IN (a,b,c)DO cmd",
             "alias eennvv=env&eennvv whoami",
             "cat /etc/[!q]asswd",
@@ -370,6 +383,8 @@ mod tests {
             "see /items/[id]/edit for the route",
             "{a,b}",
             "choose {red,green}",
+            "ls -- not my initials",
+            "dir c: is full",
         ] {
             assert!(run(detect, b).is_none(), "{b}");
         }

@@ -134,7 +134,7 @@ static NODE_PY: Lazy = Lazy::new(concat!(
     // JavaScript sandbox escapes
     r"|\bconstructor\s*\.\s*constructor\b|\bconstructor\s*\[\s*['\x22`]constructor|\bnew\s+function\s*\(\s*['\x22`)]",
     // JavaScript that hangs the server (while(!0), for(;;)) or replaces a module
-    r"|\bwhile\s*\(+\s*[!+\-~]*\s*(true|false|infinity|nan|null|undefined|this|string|new\s+\w+|\d+|''|\x22\x22|``|\[\]|\{\})\s*\)+\s*(;|\{|$)|\bfor\s*\(\s*;\s*;\s*\)",
+    r"|\bwhile\s*\(+\s*[!+\-~]*\s*(true|false|infinity|nan|null|undefined|this|string|new\s+\w+|\d+|''|\x22\x22|``|\[\]|\{\})\s*\)+\s*(;|\{|$)|\bfor\s*\(\s*;\s*;\s*\)\s*(\{|;|$)",
     r"|\bmodule\.exports\s*=|\b__js_function\b",
     // Perl interpolation running code: @{[ system 'id' ]}, @{[getpwuid($>)]}
     r"|@\{\s*\[[^\]]{0,80}\]\s*\}",
@@ -323,7 +323,7 @@ mod tests {
             "<? php echo 1",
             "while(!false);",
             "while(1){}",
-            "for(;;);",
+            "for(;;){}",
             "new Function()",
             "module.exports=1",
             "@{[getpwuid($>)]}",
@@ -335,6 +335,7 @@ mod tests {
             "this is a \"dog\" (not a cat)",
             "options (a) (b)",
             "while (true) is a loop",
+            "for (;;) is an idiom",
             "a new function (beta) for payouts",
             "print receipts (PDF)",
             "price ${amount}",

@@ -24,6 +24,7 @@ pub mod nosql;
 pub mod proto_pollution;
 pub mod protocol;
 pub mod scanner;
+pub mod session;
 pub mod sqli;
 pub mod ssrf;
 pub mod ssti;
@@ -342,6 +343,10 @@ pub static REQUEST_DETECTORS: &[RequestDetector] = &[
     RequestDetector {
         kind: "xxe",
         run: xxe::detect_body,
+    },
+    RequestDetector {
+        kind: "session",
+        run: session::detect,
     },
 ];
 

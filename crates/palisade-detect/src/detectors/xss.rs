@@ -45,7 +45,7 @@ static SCRIPT: Lazy = Lazy::new(concat!(
     r#"|\bexpression\s*\(|-moz-binding|@import\s*['"`]?\s*(javascript|data):"#,
     // markup whose inline style loads or runs something: url(), expression,
     // behavior, CSS escapes hiding either
-    r#"|<[a-z][\w:-]*\s[^>]*\bstyle\s*=\s*['"`]?[^>]*(url\s*\(|expression|behavior\s*:|\\[0-9a-f]{1,6})"#,
+    r#"|<[a-z][\w:-]*\s[^>]*\bstyle\s*=\s*['"`]?[^>]*(url\s*\(|expression|behavior\s*:|\\0{0,4}[4-7][0-9a-f][^0-9a-f])"#,
     r#"|\(!\[\]\s*\+\s*\[\]\)|\[\]\s*\[\s*\(|\bself\s*\[\s*['"`]|\bglobaleval\b"#,
     r"|\b(alert|prompt|confirm|eval|settimeout|setinterval)\s*(\(|`)[^)]{0,60}[)`]",
     // global objects indexed by a string: window["alert"], parent['eval']
@@ -189,7 +189,11 @@ mod tests {
         ] {
             assert!(run(detect, a).is_some(), "{a}");
         }
-        for b in ["style: url-safe names", "<b style=\"color:red\">sale</b>"] {
+        for b in [
+            "style: url-safe names",
+            "<b style=\"color:red\">sale</b>",
+            "<p style=\"font-family:\\5FAE\\8F6F\\96C5\\9ED1\">text</p>",
+        ] {
             assert!(run(detect, b).is_none(), "{b}");
         }
     }
