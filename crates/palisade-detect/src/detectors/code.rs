@@ -79,12 +79,12 @@ static PHP_STRONG: Lazy = Lazy::new(concat!(
     // variable functions and casts that hide the name called:
     // (system)('id'), ("sys")("id"), (string)"system"('id'), ${'a'}, ${@a}(1),
     // $__[$_[1]](7), $OOO0{0}(1)
-    r#"|\(\s*['"$]?[a-z_][\w.'" $]{2,40}\)\(\s*['"$\w][^()\s]{0,40}\)\s*(;|$)|\(\s*string\s*\)\s*['"{\[]"#,
+    r#"|\(\s*['"$]?[a-z_][\w.'" $]{2,40}\)\((\s*['"$][^()]{0,40}\)|[^()\s]{0,40}\)\s*;)|\(\s*string\s*\)\s*['"{\[]"#,
     // a string or an array element called: "system"(ls), [system][0](ls)
-    r#"|['"][a-z_]\w{2,30}['"]\(\s*['"$\w][^()\s]{0,40}\)\s*(;|$)|\[\s*['"]?[a-z_]\w+['"]?\s*\]\s*\[\s*\d+\s*\]\s*\("#,
+    r#"|['"][a-z_]\w{2,30}['"]\((\s*['"$][^()]{0,40}\)|[^()\s]{0,40}\)\s*;)|\[\s*['"]?[a-z_]\w+['"]?\s*\]\s*\[\s*\d+\s*\]\s*\("#,
     // PHP built-ins only webshells and probes call
     r"|\b(posix_\w+|pfsockopen|curl_(init|exec|multi_exec)|get_defined_\w+|zlib_decode|php_uname|phpversion|assert_options|register_shutdown_function|stream_socket_client|socket_create|set_error_handler|error_log|ini_(get|set|restore)|proc_\w+|pcntl_\w+|mb_ereg_replace|preg_replace_callback|file_(get|put)_contents|readfile|fpassthru|fputcsv|scandir|opendir|getcwd|var_dump|print_r|var_export|dns_get_record)\s*\(",
-    r#"|\$\s*\{\s*['"@$]|\$\s*\{[^}]{1,40}\}\s*[(\[]|\$\w*\s*\[[^\]]{0,40}\]\]?\s*\(|\$\w+\s*\{\s*\w+\s*\}\s*\("#,
+    r#"|\$\s*\{\s*['"@$]|\$[a-z_]\w*\s*\[[^\]]{0,40}\]\]?\s*\(|\$[a-z_]\w*\s*\{\s*\w+\s*\}\s*\("#,
 ));
 static JAVA: Lazy = Lazy::new(concat!(
     r"\bjava\.(lang\.(runtime|processbuilder|reflect|classloader|system\b|class\b|thread|process\b)|io\.(file\w*|objectinputstream)|net\.(url|socket)|beans\.xmldecoder|util\.priorityqueue)",
@@ -339,6 +339,10 @@ mod tests {
             "a new function (beta) for payouts",
             "print receipts (PDF)",
             "price ${amount}",
+            "Total: ${amount} (USD)",
+            "$[5] (USD)",
+            "Currency pair (USD)(EUR)",
+            "quote \"usd\"(spot)",
         ] {
             assert!(run(detect, b).is_none(), "{b}");
         }
