@@ -657,15 +657,41 @@ fn leading(s: &[u8]) -> Option<ShellMatch> {
             && s.get(k + 1) == Some(&b':')
             && s.get(k + 2)
                 .is_none_or(|c| matches!(c, b'\\' | b'/' | b' ' | b'\t' | b'|' | b'&' | b';'));
+        // a Windows variable as the argument: "type %SYSTEMROOT%\\repair\\SAM"
+        let env_var = s.get(k) == Some(&b'%')
+            && s.get(k + 1..)
+                .and_then(|r| r.iter().position(|&c| c == b'%'))
+                .is_some_and(|n| {
+                    n >= 2
+                        && s[k + 1..k + 1 + n]
+                            .iter()
+                            .all(|c| c.is_ascii_alphanumeric() || *c == b'_')
+                });
         let arg = drive
+            || env_var
             || s.get(k).is_some_and(|c| matches!(c, b'-' | b'/' | b'~'))
             || (s.get(k).is_some_and(u8::is_ascii_digit)
                 && ["sleep", "ping", "timeout"].contains(&w.as_str())
                 && first_arg_plausible(s, end, false));
-        // "dir c: is full": English after the first argument
-        let prose = prose_follows(s, after_word(s, k));
+        // "dir c: is full": English after a short first argument (a path
+        // such as "C:\\Documents and Settings" is no prose)
+        let arg_end = after_word(s, k);
+        let prose = arg_end.saturating_sub(k) <= 3 && prose_follows(s, arg_end);
         if !quoted && (sep_next || (arg && !prose && first_arg_plausible(s, end, false))) {
             return Some(m("value is a command line", Some(w), 65));
+        }
+        // Windows administration: "net user x y /ADD", "net view", "reg add HKLM\\..."
+        if !quoted && let Some(sub) = admin_subcommand(s, &w, end) {
+            return Some(m("Windows administration command", Some(sub), 80));
+        }
+        // "which gcc", "whereis nc": the whole value asks where a binary is
+        if !quoted
+            && matches!(w.as_str(), "which" | "whereis")
+            && let Some((next, true)) = command_at(s, end)
+            && s.get(after_word(s, end)..)
+                .is_none_or(|r| r.iter().all(u8::is_ascii_whitespace))
+        {
+            return Some(m("lookup of a binary", Some(next), 70));
         }
         // A wrapper before a command: "time sh -c id", "flock -u / whoami",
         // "nohup curl ...", "env python3 x.py".
@@ -674,6 +700,34 @@ fn leading(s: &[u8]) -> Option<ShellMatch> {
         }
     }
     None
+}
+
+/// `net` and `reg` with a sub-command only administration uses: account and
+/// group changes need their switch (`/add`, `/delete`, `/domain`), share
+/// and session listings stand alone, registry edits name a hive.
+fn admin_subcommand(s: &[u8], w: &str, end: usize) -> Option<String> {
+    if !matches!(w, "net" | "net1" | "reg") {
+        return None;
+    }
+    let k = word_start(s, end);
+    let sub_end = after_word(s, k);
+    let sub = std::str::from_utf8(s.get(k..sub_end)?).ok()?.to_ascii_lowercase();
+    let rest = String::from_utf8_lossy(s.get(sub_end..)?).to_ascii_lowercase();
+    let alone = rest.trim().is_empty();
+    let ok = match (w, sub.as_str()) {
+        ("reg", "add" | "query" | "delete" | "save" | "export" | "import" | "load") => {
+            rest.contains("hk")
+        }
+        ("reg", _) => false,
+        (_, "user" | "localgroup" | "group" | "accounts") => {
+            rest.contains("/add") || rest.contains("/del") || rest.contains("/domain") || alone
+        }
+        (_, "view" | "share" | "session" | "use" | "start" | "stop" | "config") => {
+            alone || rest.trim_start().starts_with(['\\', '/'])
+        }
+        _ => false,
+    };
+    ok.then(|| format!("{w} {sub}"))
 }
 
 /// Commands that run the command after them (and their own options).
@@ -784,13 +838,11 @@ fn paragraph_of_prose(s: &[u8], i: usize) -> bool {
         .iter()
         .filter(|&&c| c == b'\n')
         .count();
-    let prose = s
-        .get(..start)
-        .unwrap_or(&[])
-        .iter()
-        .filter(|&&c| c == b' ')
-        .count()
-        >= 3;
+    // three spaces, or a few characters of a script written without them
+    // (Chinese, Japanese, Thai: two or more non-ASCII characters)
+    let before = s.get(..start).unwrap_or(&[]);
+    let prose = before.iter().filter(|&&c| c == b' ').count() >= 3
+        || before.iter().filter(|&&c| c >= 0x80).count() >= 6;
     let line = s.get(end..).unwrap_or(&[]);
     let line = line
         .get(..memchr::memchr(b'\n', line).unwrap_or(line.len()))

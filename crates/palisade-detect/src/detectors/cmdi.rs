@@ -57,10 +57,13 @@ static BATCH: Lazy = Lazy::new(
 const LEXER_TRIGGERS: u128 = mask(b";|&$`\n<>(){}\\");
 
 pub fn detect(s: &Subject<'_>) -> Option<Hit> {
-    if !s.has_any(LEXER_TRIGGERS | mask(b"/'\"")) {
+    // line breaks are folded away in `lower`: look for them in the decoded
+    // value ("%0Aid" is a command on a line of its own)
+    let line_break = memchr::memchr2(b'\n', b'\r', s.decoded.as_bytes()).is_some();
+    if !line_break && !s.has_any(LEXER_TRIGGERS | mask(b"/'\"")) {
         return plain_command_line(s);
     }
-    let lexed = if s.has_any(LEXER_TRIGGERS) {
+    let lexed = if line_break || s.has_any(LEXER_TRIGGERS) {
         lexer(s)
     } else {
         command_line(s)
@@ -369,6 +372,13 @@ mod tests {
             "{,ifconfig}",
             "{l,-lh}s",
             "python3.10 -c 'import os'",
+            "\nid",
+            "net user hacker Password1 /ADD",
+            "net view",
+            "reg add \"HKLM\\System\\CurrentControlSet\" /v x /d 0 /f",
+            "type %SYSTEMROOT%\\repair\\SAM",
+            "dir C:\\Documents and Settings\\*",
+            "which gcc",
         ] {
             assert!(run(detect, a).is_some(), "{a}");
         }
@@ -385,6 +395,9 @@ mod tests {
             "choose {red,green}",
             "ls -- not my initials",
             "dir c: is full",
+            "net user growth was 5%",
+            "which python do you use",
+            "您好，我的订单还没有到，请帮忙查一下。\n\ncurl https://api.example.com/v1/charges -u sk_test_x: -d amount=2000",
         ] {
             assert!(run(detect, b).is_none(), "{b}");
         }
