@@ -8,7 +8,7 @@ use super::{Hit, Lazy, Subject};
 
 static FILTER: Lazy = Lazy::new(concat!(
     r"\)\s*\(\s*[|&!]?\s*\(?\s*[\w.-]+\s*[~<>]?=",
-    r"|\)\s*\(\s*[|&]\s*\)?",
+    r"|\)\s*\(\s*[|&]\s*\)?|\)\s*\(\s*\(\s*[|&!]\s*[\w.-]+\s*[~<>]?=",
     // a filter closed and negated or or'ed with another: *)!(sn=*, x)|(uid=*
     r"|\)\s*[|&!]\s*\(\s*[\w.-]+\s*[~<>]?=",
     r"|^\s*\*\s*\)\s*\(",
@@ -54,6 +54,7 @@ mod tests {
             "(|(cn=admin)(cn=*))",
             "*)!(sn=*",
             "val)|(uid=*",
+            "admin*)((|userpassword=*)",
         ] {
             assert!(run(detect, a).is_some(), "{a}");
         }
