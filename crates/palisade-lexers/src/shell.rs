@@ -711,7 +711,9 @@ fn admin_subcommand(s: &[u8], w: &str, end: usize) -> Option<String> {
     }
     let k = word_start(s, end);
     let sub_end = after_word(s, k);
-    let sub = std::str::from_utf8(s.get(k..sub_end)?).ok()?.to_ascii_lowercase();
+    let sub = std::str::from_utf8(s.get(k..sub_end)?)
+        .ok()?
+        .to_ascii_lowercase();
     let rest = String::from_utf8_lossy(s.get(sub_end..)?).to_ascii_lowercase();
     let alone = rest.trim().is_empty();
     let ok = match (w, sub.as_str()) {

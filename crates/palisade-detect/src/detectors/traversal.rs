@@ -61,6 +61,8 @@ static FILES: Words = Words::new(&[
     "\\c$\\",
     "\\admin$\\",
     "/c$/",
+    "etc/passwd",
+    "etc/shadow",
 ]);
 
 /// Indices into [`FILES`] of Unix paths (slash-separated), the ones that
@@ -77,8 +79,10 @@ static RFI: Lazy = Lazy::new(
 /// log or web-server directories (local file inclusion without `../`):
 /// `/var/log/apache2/access.log`, `/.bashrc`, `c:\\xampp\\apache\\logs`.
 static SYSTEM_PATH: Lazy = Lazy::new(concat!(
-    r"^\s*/+(etc|proc|sys|boot|root|dev/(tcp|udp|fd|shm|mem|kmem)|var/(log|lib|mail|spool|www|run|tmp)|usr/(local/)?(etc|apache2?|nginx|lib/php|share/nginx|pkg/etc)|opt/(lampp|xampp)|apache2?|xampp|lampp|private/(etc|var)|home/[\w.-]+/\.|\.[\w-]+)(/|\\|$)",
-    r"|^\s*[a-z]:[\\/]+(windows|winnt|boot\.ini|inetpub|program files|apache\d*|xampp|appserv|wamp|php\d*|mysql|documents and settings)([\\/]|$)",
+    r"^\s*/+(etc|proc|sys|boot|root|dev/(tcp|udp|fd|shm|mem|kmem)|private/(etc|var)|home/[\w.-]+/\.|\.[\w-]+)(/|\\|$)",
+    // other system trees, with at least one more segment: /usr/local/php/php.ini
+    r"|^\s*/+(var|usr|opt|srv|mnt|tmp|apache\d*|xampp|lampp|php\d*|volumes/[\w.-]+|library/webserver)[/\\]+[\w.-]+",
+    r"|^\s*[a-z]:[\\/]*(windows|winnt|system32|boot\.ini|inetpub|program files|apache\d*|xampp|appserv|wamp|php\d*|mysql|documents and settings)([\\/]|$)",
 ));
 /// The whole value names a configuration file of the server or the app.
 static CONFIG_FILE: Lazy = Lazy::new(
@@ -97,7 +101,8 @@ pub fn detect(s: &Subject<'_>) -> Option<Hit> {
     {
         return None;
     }
-    // `0x2e0x2e0x2f`: hex spelled out as text
+    // `0x2e0x2e0x2f`: hex spelled out as text; `..2f..2f`: percent signs
+    // stripped by a filter that decodes nothing
     let unhexed;
     let lower = if s.lower.contains("0x2") || s.lower.contains("0x5c") {
         unhexed = s
@@ -105,6 +110,9 @@ pub fn detect(s: &Subject<'_>) -> Option<Hit> {
             .replace("0x2e", ".")
             .replace("0x2f", "/")
             .replace("0x5c", "\\");
+        unhexed.as_str()
+    } else if s.lower.contains("..2f") || s.lower.contains("..5c") {
+        unhexed = s.lower.replace("2f", "/").replace("5c", "\\");
         unhexed.as_str()
     } else {
         s.lower
@@ -283,6 +291,9 @@ mod tests {
             "c:\\xampp\\apache\\logs\\access.log",
             "config.inc.php",
             "/boot/grub/grub.conf",
+            "/usr/local/php4/lib/php.ini",
+            "c:WINDOWS/system32/",
+            "..2f..2fetc2fpasswd",
         ] {
             assert!(run(detect, a).is_some(), "{a}");
         }
@@ -298,6 +309,8 @@ mod tests {
             "/variance/report",
             "my config.inc.php file is missing",
             "c:\\users\\ana\\invoice.pdf",
+            "/exports/2026/report.csv",
+            "/usr",
         ] {
             assert!(run(detect, b).is_none(), "{b}");
         }
