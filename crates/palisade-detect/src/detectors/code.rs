@@ -62,11 +62,14 @@ pub(crate) const SCRIPT_WORDS: &[&str] = &[
     "new function",
     "module.exports",
     "__js_function",
+    "do{",
+    "do {",
 ];
 
 /// Server-side include directives (`<!--#exec cmd="id"-->`, `#include`).
-static SSI: Lazy =
-    Lazy::new(r"<!--\s*#\s*(exec|include|echo|config|set|printenv|fsize|flastmod|if|elif)\b");
+static SSI: Lazy = Lazy::new(
+    r"<!--\s*#\s*(exec|include|echo|config|set|printenv|fsize|flastmod|if|elif)\b|<\s*esi:(include|debug|vars|inline|choose|when|assign|eval|try|attempt|remove)\b",
+);
 static PHP_STRONG: Lazy = Lazy::new(concat!(
     r"<\?(\s*php\b|=|\s*(echo|print|system|eval|include|require|passthru|exec)\b|\s*\$\w)|\$_(get|post|request|cookie|server|files|env|session)\b\s*\[|\bphp://(input|filter|fd)",
     r#"|\b(shell_exec|passthru|proc_open|popen|pcntl_exec|assert|create_function|call_user_func(_array)?|base64_decode|gzinflate|str_rot13|file_put_contents|fsockopen|move_uploaded_file|phpinfo|preg_replace|array_map|unserialize|highlight_file|show_source|system|exec|eval)\s*\(\s*['"`$\w]"#,
@@ -135,7 +138,7 @@ static NODE_PY: Lazy = Lazy::new(concat!(
     r"|\bconstructor\s*\.\s*constructor\b|\bconstructor\s*\[\s*['\x22`]constructor|\bnew\s+function\s*\(\s*['\x22`)]",
     // JavaScript that hangs the server (while(!0), for(;;)) or replaces a module
     r"|\bwhile\s*\(+\s*[!+\-~]*\s*(true|false|infinity|nan|null|undefined|this|string|new\s+\w+|\d+|''|\x22\x22|``|\[\]|\{\})\s*\)+\s*(;|\{|$)|\bfor\s*\(\s*;\s*;\s*\)\s*(\{|;|$)",
-    r"|\bmodule\.exports\s*=|\b__js_function\b",
+    r"|\bmodule\.exports\s*=|\b__js_function\b|\bdo\s*\{[^}]{0,80}\}\s*while\s*\(",
     // Perl interpolation running code: @{[ system 'id' ]}, @{[getpwuid($>)]}
     r"|@\{\s*\[[^\]]{0,80}\]\s*\}",
 ));
@@ -201,7 +204,7 @@ pub fn detect(s: &Subject<'_>) -> Option<Hit> {
     if lower.len() < 5 {
         return None;
     }
-    if s.has("<!--")
+    if (s.has("<!--") || s.has("esi:"))
         && let Some(at) = SSI.find(lower)
     {
         return Some(
@@ -210,7 +213,7 @@ pub fn detect(s: &Subject<'_>) -> Option<Hit> {
                 "code.ssi",
                 Severity::Critical,
                 90,
-                "server-side include directive",
+                "server-side or edge-side include directive",
             )
             .near(lower, at),
         );
@@ -328,6 +331,8 @@ mod tests {
             "module.exports=1",
             "@{[getpwuid($>)]}",
             "KztAAU",
+            "<esi:include src=http://evil.example/>",
+            "';it=new Date();do{pt=new Date();}while(pt-it<5000);",
         ] {
             assert!(run(detect, a).is_some(), "{a}");
         }

@@ -84,22 +84,30 @@ pub fn detect(s: &Subject<'_>) -> Option<Hit> {
 /// HTTP headers that only a smuggled request or a split response carries
 /// after a line break.
 static HTTP_AFTER_BREAK: Lazy = Lazy::new(
-    r"(?i)[\r\n]\s*((content-length|transfer-encoding|content-type|set-cookie|location|host|x-forwarded-for)\s*:|http/\d(\.\d)? +\d{3}\b|(get|post|head|put|delete|options|trace|connect|patch) +(/|https?://)\S* +http/\d)",
+    r"(?i)[\r\n]\s*((content-length|transfer-encoding|set-cookie|x-forwarded-for)\s*:|http/\d(\.\d)? +\d{3}\b|(get|post|head|put|delete|options|trace|connect|patch) +(/|https?://)\S* +http/\d)",
+);
+/// [`HTTP_AFTER_BREAK`] without request lines, for JSON and multipart text
+/// (a developer's ticket may quote `GET /v1/charges HTTP/1.1` on a line).
+static HEADER_AFTER_BREAK_TEXT: Lazy = Lazy::new(
+    r"(?i)[\r\n]\s*((content-length|transfer-encoding|set-cookie|x-forwarded-for)\s*:|http/\d(\.\d)? +\d{3} )",
 );
 
-/// In a form or raw body (not JSON or multipart text, which carry line
-/// breaks legitimately): a line break followed by a request line, a status
-/// line or a framing header: request smuggling and response splitting
-/// through a value the server copies into a request or response.
+/// In a body: a line break followed by a status line or a header only
+/// framing or a cookie uses (and in form and raw bodies, a request line):
+/// request smuggling and response splitting through a value the server
+/// copies into a request or response. Ordinary header-like words
+/// ("Location: 5th floor", "Host: Ana") are what multi-line text holds.
 fn smuggled_in_body(s: &Subject<'_>) -> Option<Hit> {
-    if !matches!(s.part, Part::Form | Part::Body | Part::Xml) {
-        return None;
-    }
     let d = s.decoded;
     if !d.bytes().any(|b| b == b'\r' || b == b'\n') {
         return None;
     }
-    let m = HTTP_AFTER_BREAK.get().find(d)?;
+    let re = if matches!(s.part, Part::Form | Part::Body | Part::Xml) {
+        &HTTP_AFTER_BREAK
+    } else {
+        &HEADER_AFTER_BREAK_TEXT
+    };
+    let m = re.get().find(d)?;
     Some(
         Hit::new(
             "crlf",
@@ -150,5 +158,15 @@ mod tests {
         assert!(run_in(detect, Part::Form, "var", "\r\nContent-Length: 0").is_some());
         assert!(run_in(detect, Part::Form, "note", "Dear team,\nRegards: John").is_none());
         assert!(run_in(detect, Part::Json, "note", "see\nGET / HTTP/1.1").is_none());
+        assert!(run_in(detect, Part::Json, "next", "/\r\nSet-Cookie:crlf=injection").is_some());
+        assert!(
+            run_in(
+                detect,
+                Part::Json,
+                "note",
+                "Office hours\nLocation: 5th floor"
+            )
+            .is_none()
+        );
     }
 }

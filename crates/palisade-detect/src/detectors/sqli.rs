@@ -85,7 +85,9 @@ pub(crate) const KEYWORDS: &[&str] = &[
 /// and system object names, MSSQL variables, JSON operators on literals.
 static PROBES: Lazy = Lazy::new(concat!(
     r#"^\s*(and|or|xor|&&|\|\|)\s*\(?\s*(\d+|'[^']*'|"[^"]*"|null)\s*(=|<>|!=|<=>|<|>)\s*\(?\s*(\d+|'[^']*'|"[^"]*"|null)\b"#,
-    r"|^\s*(and|or)\s+\w+\s*(=|<>|!=)\s*\w+\s*\)|^\s*(and|or)\s+\d+\s*(#|--)",
+    r"|^\s*(and|or)\s+\w+\s*(=|<>|!=)\s*\w+\s*\)|^\s*(and|or)\s+(\d+|true|false|null)\s*(#|--)",
+    // a quote closed, then a statement: ' insert into t(...), '; grant x to y
+    r#"|['"`)]\s*;?\s*(insert\s+into\s+[\w.`"\[\]]+\s*\(|grant\s+\w+(\s+\w+)?\s+to\s+\w|revoke\s+\w+)"#,
     // catalog names as a whole value or in a qualified name or clause, not
     // in prose ("tempdb? no idea")
     r"|(^\s*|\b(from|join|into|update|table)\s+|[.(,]\s*)(information_schema|pg_catalog|pg_shadow|pg_user|pg_database|sysobjects|syscolumns|sqlite_master|all_tables|user_tables|dba_users|msdb|tempdb)\s*($|[.;),])",
@@ -136,7 +138,7 @@ pub fn detect(s: &Subject<'_>) -> Option<Hit> {
     if lexed.as_ref().is_some_and(|h| h.confidence >= 90) {
         return lexed;
     }
-    let shaped = if keyword || s.has_any(QUOTES) {
+    let shaped = if keyword || s.has_any(QUOTES) || boolean_head(s.lower) {
         shapes(s)
     } else {
         None
@@ -170,13 +172,7 @@ fn shapes(s: &Subject<'_>) -> Option<Hit> {
             .near(s.lower, at),
         );
     }
-    let boolean_head = {
-        let t = body.trim_start().as_bytes();
-        [&b"and"[..], b"or", b"xor", b"&&", b"||"]
-            .iter()
-            .any(|w| t.starts_with(w))
-    };
-    if (s.triggered(super::T_SQL) || boolean_head)
+    if (s.triggered(super::T_SQL) || boolean_head(body))
         && let Some(at) = PROBES.find(body)
     {
         let at = at + (s.lower.len() - body.len());
@@ -222,6 +218,14 @@ fn shapes(s: &Subject<'_>) -> Option<Hit> {
         }
     }
     None
+}
+
+/// The value starts with a boolean operator: `or true--`, `AND 1=2)`.
+fn boolean_head(lower: &str) -> bool {
+    let t = lower.trim_start().as_bytes();
+    [&b"and"[..], b"or", b"xor", b"&&", b"||"]
+        .iter()
+        .any(|w| t.starts_with(w))
 }
 
 /// Removes `/* ... */` comments entirely (MySQL joins the halves of `un/**/ion`
@@ -284,6 +288,9 @@ mod tests {
             "declare @b",
             "OR '{\"a\":\"b\"}' ? 'a'",
             "DROP sampletable;--",
+            "or true--",
+            "' grant connect to name; --",
+            "' insert into users(login) values('x')",
         ] {
             assert!(run(detect, a).is_some(), "{a}");
         }
@@ -298,6 +305,8 @@ mod tests {
             "or 2 more",
             "and then (see above)",
             "declare your income",
+            "grant access to the team",
+            "I'd insert into the form",
             "sp_500",
             "tempdb? no idea",
             "(see above) as noted from HQ",

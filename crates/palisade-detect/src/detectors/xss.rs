@@ -47,6 +47,8 @@ static SCRIPT: Lazy = Lazy::new(concat!(
     // behavior, CSS escapes hiding either
     r#"|<[a-z][\w:-]*\s[^>]*\bstyle\s*=\s*['"`]?[^>]*(url\s*\(|expression|behavior\s*:|\\0{0,4}[4-7][0-9a-f][^0-9a-f])"#,
     r#"|\(!\[\]\s*\+\s*\[\]\)|\[\]\s*\[\s*\(|\bself\s*\[\s*['"`]|\bglobaleval\b"#,
+    // a string or block closed, then a call: }alert(1);{//, ';alert(1)//
+    r"|^\s*[}\])'\x22`]+\s*[;+,]?\s*(alert|prompt|confirm|eval|print)\s*(\(|`)[^)]{0,60}[)`]",
     r"|\b(alert|prompt|confirm|eval|settimeout|setinterval)\s*(\(|`)[^)]{0,60}[)`]",
     // global objects indexed by a string: window["alert"], parent['eval']
     r#"|\b(window|parent|frames|globalthis|content|opener)\s*\[\s*['"`]"#,
@@ -108,16 +110,21 @@ fn shapes(s: &Subject<'_>) -> Option<Hit> {
         let called = m
             .as_str()
             .trim_start_matches(|c: char| !c.is_ascii_alphabetic());
-        let call_only = [
-            "alert",
-            "prompt",
-            "confirm",
-            "eval",
-            "settimeout",
-            "setinterval",
-        ]
-        .iter()
-        .any(|f| called.starts_with(f))
+        let breakout = m
+            .as_str()
+            .trim_start()
+            .starts_with(['}', ']', ')', '\'', '"', '`']);
+        let call_only = !breakout
+            && [
+                "alert",
+                "prompt",
+                "confirm",
+                "eval",
+                "settimeout",
+                "setinterval",
+            ]
+            .iter()
+            .any(|f| called.starts_with(f))
             && !lower.contains('<')
             && !lower.contains("javascript")
             && !lower.contains("document")
@@ -186,6 +193,7 @@ mod tests {
             "<x style=\"background:url('x[a];color:red;/*')\">XXX</x>",
             "<a style=\"x:expression(alert(1))\">",
             "\" type=image src=null onerror=alert(1) \"",
+            "}alert(/INJECTX/);{//",
         ] {
             assert!(run(detect, a).is_some(), "{a}");
         }
