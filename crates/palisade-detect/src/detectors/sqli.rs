@@ -78,6 +78,8 @@ pub(crate) const KEYWORDS: &[&str] = &[
     "opendatasource",
     "declare",
     "mysql.",
+    "grant",
+    "revoke",
 ];
 
 /// Probes sqlmap and hand testers send that [`SHAPES`] leaves alone:
