@@ -259,7 +259,16 @@ fn at_separator(lower: &str, at: usize) -> bool {
 /// conditional (`IF EXIST x.xls ECHO found`).
 fn plain_command_line(s: &Subject<'_>) -> Option<Hit> {
     if !s.has_any(mask(b" \t")) {
-        return None;
+        return bare_recon(s.lower).then(|| {
+            Hit::new(
+                "cmdi",
+                "cmdi.shape",
+                Severity::Critical,
+                70,
+                "a reconnaissance command as the whole value",
+            )
+            .near(s.lower, 0)
+        });
     }
     let lower = s.lower.trim_start();
     if (lower.starts_with("if ") || lower.starts_with("alias "))
@@ -277,6 +286,27 @@ fn plain_command_line(s: &Subject<'_>) -> Option<Hit> {
         );
     }
     command_line(s)
+}
+
+/// Commands attackers send alone to see whether anything runs them; none is
+/// a word of any language or a plausible field value.
+const RECON: &[&str] = &[
+    "whoami",
+    "ifconfig",
+    "ipconfig",
+    "systeminfo",
+    "netstat",
+    "uname",
+    "tasklist",
+    "whoami.exe",
+    "ipconfig.exe",
+    "systeminfo.exe",
+];
+
+/// The whole value (trimmed, any case) is one of [`RECON`].
+pub fn bare_recon(v: &str) -> bool {
+    let v = v.trim();
+    (5..=14).contains(&v.len()) && RECON.iter().any(|c| v.eq_ignore_ascii_case(c))
 }
 
 /// [`palisade_lexers::command_line`] on the decoded value, as a hit.
@@ -379,6 +409,8 @@ mod tests {
             "type %SYSTEMROOT%\\repair\\SAM",
             "dir C:\\Documents and Settings\\*",
             "which gcc",
+            "whoami",
+            "IPCONFIG",
         ] {
             assert!(run(detect, a).is_some(), "{a}");
         }
@@ -396,6 +428,8 @@ mod tests {
             "ls -- not my initials",
             "dir c: is full",
             "net user growth was 5%",
+            "hostname",
+            "uname_field",
             "which python do you use",
             "您好，我的订单还没有到，请帮忙查一下。\n\ncurl https://api.example.com/v1/charges -u sk_test_x: -d amount=2000",
         ] {

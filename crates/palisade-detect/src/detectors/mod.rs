@@ -351,9 +351,10 @@ pub static REQUEST_DETECTORS: &[RequestDetector] = &[
 ];
 
 /// A value of word characters that still carries a payload of its own:
-/// a serialized Java object or a database system object name.
+/// a serialized Java object, a database system object name or a bare
+/// reconnaissance command (`whoami`).
 pub fn plain_but_suspicious(v: &str) -> bool {
-    code::serialized_magic(v) || sqli::dangerous_identifier(v)
+    code::serialized_magic(v) || sqli::dangerous_identifier(v) || cmdi::bare_recon(v)
 }
 
 /// A value with nothing but word characters cannot carry any payload the
