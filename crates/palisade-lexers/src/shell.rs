@@ -298,11 +298,13 @@ const WINDOWS: &[(&str, bool)] = &[
 
 /// Whether `word` is a command; `Some(true)` when it is not an English word.
 fn lookup(word: &str) -> Option<bool> {
-    use std::collections::HashMap;
     use std::sync::OnceLock;
-    static T: OnceLock<HashMap<&'static str, bool>> = OnceLock::new();
+    // every separator in a value costs a lookup: a fast hash, not SipHash
+    // (the keys are our own constants, so flooding is no concern)
+    static T: OnceLock<foldhash::HashMap<&'static str, bool>> = OnceLock::new();
     let t = T.get_or_init(|| {
-        let mut t: HashMap<&'static str, bool> = WEAK.iter().map(|&w| (w, false)).collect();
+        let mut t: foldhash::HashMap<&'static str, bool> =
+            WEAK.iter().map(|&w| (w, false)).collect();
         t.extend(STRONG.iter().map(|&w| (w, true)));
         t.extend(WINDOWS.iter().copied());
         t

@@ -157,11 +157,16 @@ pub fn serialized_magic(v: &str) -> bool {
 /// A parameter name holding the start of a serialized Java object.
 pub fn serialized_name(name: &str) -> bool {
     static MAGIC: Words = Words::new(&["ro0ab", "kztaau", "cs7qaf", "aced0005"]);
-    // every magic has a `0`, `7` or `z`: most names have none of them
-    name.len() >= 5
-        && memchr::memchr3(b'0', b'7', b'z', name.as_bytes())
-            .or_else(|| memchr::memchr(b'Z', name.as_bytes()))
-            .is_some()
+    // every magic holds one of these pairs (base64 is case-sensitive; the
+    // hex one is `00` in any case): most names have none of them
+    let b = name.as_bytes();
+    b.len() >= 5
+        && b.windows(2).any(|w| {
+            matches!(
+                w,
+                [b'O', b'0'] | [b'o', b'0'] | [b'A', b'A'] | [b'7', b'Q'] | [b'0', b'0']
+            )
+        })
         && MAGIC.find(name).is_some()
 }
 
