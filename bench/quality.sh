@@ -2,6 +2,8 @@
 # Detection quality: replays the development corpora and the generated benign
 # payments traffic through palisade-detect in process and prints TPR / FPR per
 # category, for the default sensitivity and (with --all-levels) every level.
+# benign-tricky.jsonl holds hand-written legitimate look-alikes of attack
+# shapes (command words opening a sentence, prices in `${..}`, `(a)(b)`).
 #
 #   bench/quality.sh [--all-levels] [--details]
 #
@@ -27,7 +29,8 @@ for a in "$@"; do
   esac
 done
 
-files=("$root/crates/palisade-detect/testdata/benign-payments.jsonl")
+files=("$root/crates/palisade-detect/testdata/benign-payments.jsonl"
+  "$root/crates/palisade-detect/testdata/benign-tricky.jsonl")
 if [[ -n "$data" ]]; then
   for c in crs-regression libinjection httpparams; do
     [[ -f "$data/$c/requests.jsonl" ]] && files+=("$data/$c/requests.jsonl")

@@ -38,6 +38,10 @@ pub fn decode(raw: &str) -> (Cow<'_, str>, Layers) {
         if raw.contains('\0') {
             layers.null_byte = true;
         }
+        if let Some(folded) = fold_lookalikes(raw) {
+            layers.escapes = true;
+            return (Cow::Owned(folded), layers);
+        }
         return (Cow::Borrowed(raw), layers);
     }
     let mut cur: Cow<'_, str> = Cow::Borrowed(raw);
@@ -62,10 +66,58 @@ pub fn decode(raw: &str) -> (Cow<'_, str>, Layers) {
             break;
         }
     }
+    if let Some(s) = fold_lookalikes(&cur) {
+        layers.escapes = true;
+        cur = Cow::Owned(s);
+    }
     if cur.contains('\0') {
         layers.null_byte = true;
     }
     (cur, layers)
+}
+
+/// Characters a server may turn into ASCII markup on its own: fullwidth
+/// forms (`＜script＞`, best-fit mapped by some stacks) and the UTF-7
+/// spellings of `<`, `>`, `"`, `'` (`+ADw-script+AD4-`). `None` when there
+/// are none.
+fn fold_lookalikes(s: &str) -> Option<String> {
+    let b = s.as_bytes();
+    if memchr::memchr2(0xEF, b'+', b).is_none() {
+        return None;
+    }
+    // fullwidth forms are EF BC xx / EF BD xx in UTF-8
+    let fullwidth = memchr::memchr(0xEF, b).is_some()
+        && s.chars().any(|c| ('\u{FF01}'..='\u{FF5E}').contains(&c));
+    let utf7 = memchr::memchr(b'+', b).is_some()
+        && (memchr::memmem::find(b, b"+AD").is_some() || memchr::memmem::find(b, b"+AC").is_some());
+    if !fullwidth && !utf7 {
+        return None;
+    }
+    let mut out: String = if fullwidth {
+        s.chars()
+            .map(|c| match c {
+                '\u{FF01}'..='\u{FF5E}' => {
+                    char::from_u32(u32::from(c) - 0xFF01 + 0x21).unwrap_or(c)
+                }
+                _ => c,
+            })
+            .collect()
+    } else {
+        s.to_string()
+    };
+    if utf7 {
+        for (from, to) in [
+            ("+ADw-", "<"),
+            ("+AD4-", ">"),
+            ("+ACI-", "\""),
+            ("+ACc-", "'"),
+        ] {
+            if out.contains(from) {
+                out = out.replace(from, to);
+            }
+        }
+    }
+    (out != s).then_some(out)
 }
 
 fn needs_decoding(s: &str) -> bool {
@@ -527,6 +579,15 @@ pub fn base64_text(s: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fullwidth_and_utf7_markup_is_folded() {
+        assert_eq!(decode("%uff1cscript%uff1e").0, "<script>");
+        assert_eq!(decode("\u{FF1C}script \u{FF1E}").0, "<script >");
+        assert_eq!(decode("+ADw-script+AD4-").0, "<script>");
+        assert!(matches!(decode("a+b c").0, Cow::Borrowed(_)));
+        assert!(matches!(decode("Café ß").0, Cow::Borrowed(_)));
+    }
 
     #[test]
     fn base64_of_text_padded_or_not() {

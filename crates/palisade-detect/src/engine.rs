@@ -412,7 +412,7 @@ impl Engine {
             let plain = !v.is_key
                 && detectors::is_plain(&decoded)
                 && !detectors::name_is_suspicious(&v.name)
-                && !detectors::code::serialized_magic(&decoded);
+                && !detectors::plain_but_suspicious(&decoded);
             // a user agent in the plain RFC 9110 product/comment grammar
             // carries no payload any value detector looks for
             if !plain

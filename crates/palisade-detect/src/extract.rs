@@ -310,6 +310,70 @@ fn cookies<'a>(v: &'a str, limits: &Limits, ex: &mut Extracted<'a>) {
     }
 }
 
+/// The `&`-separated pairs of a query or form, except that an `&` opening an
+/// HTML character reference (`&#106;`, `&#x6A`, `&lt;`) stays in the value:
+/// no parameter name starts with `#` or ends with `;`, so such a split would
+/// only cut a payload written with entities into harmless pieces.
+fn split_pairs(q: &str) -> impl Iterator<Item = &str> {
+    let b = q.as_bytes();
+    let mut start = 0;
+    let mut done = false;
+    std::iter::from_fn(move || {
+        if done {
+            return None;
+        }
+        let mut from = start;
+        loop {
+            match memchr::memchr(b'&', b.get(from..).unwrap_or(&[])) {
+                Some(o) if entity_follows(b.get(from + o + 1..).unwrap_or(&[])) => {
+                    from += o + 1;
+                }
+                Some(o) => {
+                    let piece = q.get(start..from + o).unwrap_or("");
+                    start = from + o + 1;
+                    return Some(piece);
+                }
+                None => {
+                    done = true;
+                    return Some(q.get(start..).unwrap_or(""));
+                }
+            }
+        }
+    })
+}
+
+/// `#106;`, `#x6A`, `lt;` (`#` also as `%23`): a character reference
+/// after an `&`.
+fn entity_follows(b: &[u8]) -> bool {
+    let numeric =
+        |after: Option<&u8>| after.is_some_and(|c| c.is_ascii_digit() || matches!(c, b'x' | b'X'));
+    if b.get(..3).is_some_and(|p| p.eq_ignore_ascii_case(b"%23")) {
+        return numeric(b.get(3));
+    }
+    match b.first() {
+        Some(b'#') => numeric(b.get(1)),
+        Some(c) if c.is_ascii_alphabetic() => {
+            let n = b
+                .iter()
+                .take(11)
+                .take_while(|c| c.is_ascii_alphanumeric())
+                .count();
+            (2..=10).contains(&n) && b.get(n) == Some(&b';')
+        }
+        _ => false,
+    }
+}
+
+/// `name=...` at the start: a form body sent without its content type.
+fn starts_with_param_name(text: &str) -> bool {
+    text.find('=').is_some_and(|eq| {
+        (1..=64).contains(&eq)
+            && text.as_bytes()[..eq].iter().all(|&b| {
+                b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b'[' | b']' | b'%')
+            })
+    })
+}
+
 /// Whether a parameter name is worth inspecting as a value of its own.
 fn unusual_name(n: &str) -> bool {
     n.bytes().any(|b| !NAME_BYTES[usize::from(b)])
@@ -329,16 +393,7 @@ static NAME_BYTES: [bool; 256] = {
 
 /// `a=1&b[c]=2&d[]=3` into values named `a`, `b.c`, `d`.
 pub fn pairs<'a>(q: &'a str, part: Part, limits: &Limits, ex: &mut Extracted<'a>) {
-    let mut rest = q;
-    while !rest.is_empty() {
-        let pair = match find_byte(rest, b'&') {
-            Some(p) => {
-                let pair = rest.get(..p).unwrap_or("");
-                rest = rest.get(p + 1..).unwrap_or("");
-                pair
-            }
-            None => std::mem::take(&mut rest),
-        };
+    for pair in split_pairs(q) {
         if pair.is_empty() {
             continue;
         }
@@ -493,6 +548,11 @@ pub fn body<'a>(req: &'a RequestPart, limits: &Limits) -> Extracted<'a> {
     if ct.starts_with("application/x-www-form-urlencoded") || (ct.is_empty() && urlencoded_shape) {
         pairs(text, Part::Form, limits, &mut ex);
         return ex;
+    }
+    // No content type and `name=` first: read it as a lenient form parser
+    // would (raw spaces and line breaks kept), and as one raw value too.
+    if ct.is_empty() && starts_with_param_name(text) {
+        pairs(text, Part::Form, limits, &mut ex);
     }
     ex.push(
         limits,
@@ -1096,6 +1156,24 @@ mod tests {
         assert!(n.contains(&"query.user.name.$ne=x".to_string()), "{n:?}");
         assert!(n.contains(&"query.list=y".to_string()));
         assert!(n.contains(&"query.q=a b".to_string()));
+    }
+
+    #[test]
+    fn character_references_do_not_split_a_value() {
+        let mut ex = Extracted::default();
+        pairs(
+            "q=<img src=&#106;&%2397;v&#x61;&lt;x&b=2&amp=3",
+            Part::Query,
+            &Limits::default(),
+            &mut ex,
+        );
+        let n = names(&ex);
+        assert!(
+            n.contains(&"query.q=<img src=&#106;&%2397;v&#x61;&lt;x".to_string()),
+            "{n:?}"
+        );
+        assert!(n.contains(&"query.b=2".to_string()), "{n:?}");
+        assert!(n.contains(&"query.amp=3".to_string()), "{n:?}");
     }
 
     #[test]

@@ -35,5 +35,5 @@ pub mod shell;
 pub mod sql;
 
 pub use html::{XssMatch, xss};
-pub use shell::{ShellMatch, shell_injection};
+pub use shell::{ShellMatch, command_line, shell_injection};
 pub use sql::{SqliMatch, sqli, sqli_fingerprints};

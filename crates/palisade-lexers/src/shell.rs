@@ -187,6 +187,33 @@ const STRONG: &[&str] = &[
     "shred",
     "kubectl",
     "docker",
+    "base32",
+    "bsdtar",
+    "cpulimit",
+    "flock",
+    "ionice",
+    "setarch",
+    "stdbuf",
+    "unshare",
+    "nsenter",
+    "capsh",
+    "pkexec",
+    "doas",
+    "runuser",
+    "setsid",
+    "rlwrap",
+    "ghci",
+    "irb",
+    "jjs",
+    "rview",
+    "rvim",
+    "vimdiff",
+    "busctl",
+    "journalctl",
+    "dmsetup",
+    "ansible-config",
+    "ansible-console",
+    "ansible-pull",
 ];
 
 /// Commands that are also English words: they need command-like arguments.
@@ -199,7 +226,9 @@ const WEAK: &[&str] = &[
     "reg", "top", "free", "wall", "users", "groups", "export", "source", "alias", "history",
     "expr", "stat", "nice", "watch", "split", "eval", "exec", "shutdown", "halt", "fetch", "tee",
     "strings", "rev", "seq", "diff", "nl", "sum", "login", "logout", "cal", "df", "du", "uptime",
-    "whois", "ftp", "finger", "mount",
+    "whois", "ftp", "finger", "mount", "column", "bridge", "perf", "c89", "c99", "ip", "vi", "vim",
+    "nano", "ed", "man", "rsync", "git", "pip", "npm", "gem", "go", "cargo", "script", "screen",
+    "tmux",
 ];
 
 /// Weak commands attackers use as probes, rarely prose at a value's end.
@@ -236,6 +265,11 @@ const WINDOWS: &[(&str, bool)] = &[
     ("qwinsta", true),
     ("cacls", true),
     ("bcdedit", true),
+    ("bcdboot", true),
+    ("regedit", true),
+    ("diskshadow", true),
+    ("ntdsutil", true),
+    ("wbadmin", true),
     ("tracert", true),
     ("ping", false),
     ("dir", false),
@@ -264,11 +298,13 @@ const WINDOWS: &[(&str, bool)] = &[
 
 /// Whether `word` is a command; `Some(true)` when it is not an English word.
 fn lookup(word: &str) -> Option<bool> {
-    use std::collections::HashMap;
     use std::sync::OnceLock;
-    static T: OnceLock<HashMap<&'static str, bool>> = OnceLock::new();
+    // every separator in a value costs a lookup: a fast hash, not SipHash
+    // (the keys are our own constants, so flooding is no concern)
+    static T: OnceLock<foldhash::HashMap<&'static str, bool>> = OnceLock::new();
     let t = T.get_or_init(|| {
-        let mut t: HashMap<&'static str, bool> = WEAK.iter().map(|&w| (w, false)).collect();
+        let mut t: foldhash::HashMap<&'static str, bool> =
+            WEAK.iter().map(|&w| (w, false)).collect();
         t.extend(STRONG.iter().map(|&w| (w, true)));
         t.extend(WINDOWS.iter().copied());
         t
@@ -278,6 +314,27 @@ fn lookup(word: &str) -> Option<bool> {
     }
     if let Some(&strong) = t.get(word) {
         return Some(strong);
+    }
+    // versioned interpreters and compilers: python3.10, gcc10.1, perl5.36
+    let base = word.trim_end_matches(|c: char| c.is_ascii_digit() || c == '.');
+    if base.len() + 2 <= word.len()
+        && matches!(
+            base,
+            "python"
+                | "perl"
+                | "ruby"
+                | "php"
+                | "gcc"
+                | "g++"
+                | "clang"
+                | "node"
+                | "lua"
+                | "pip"
+                | "tclsh"
+        )
+        && word.as_bytes()[base.len()].is_ascii_digit()
+    {
+        return Some(true);
     }
     if word
         .bytes()
@@ -451,6 +508,9 @@ pub fn shell_injection(input: &str) -> Option<ShellMatch> {
                         return Some(m("brace expansion {cmd,arg}", Some(w), 85));
                     }
                 }
+                if let Some(w) = brace_command(s, i) {
+                    return Some(m("brace expansion spelling a command", Some(w), 80));
+                }
                 i += 1;
             }
             b'>' | b'<' => {
@@ -466,7 +526,7 @@ pub fn shell_injection(input: &str) -> Option<ShellMatch> {
             _ => i += 1,
         }
     }
-    // cmd.exe loops: "for /f %i in (...) do cmd".
+    // cmd.exe loops: "for /f %i in (...) do cmd", "& FOR %@ IN (a,b)DO cmd".
     if memchr::memchr(b'%', s).is_some()
         && let Some(p) = find_ci(s, b"for ")
         && (p == 0 || !s[p - 1].is_ascii_alphanumeric())
@@ -474,7 +534,7 @@ pub fn shell_injection(input: &str) -> Option<ShellMatch> {
         let rest = s.get(p..(p + 120).min(s.len())).unwrap_or(&[]);
         if rest.contains(&b'%')
             && find_ci(rest, b" in (").is_some()
-            && find_ci(rest, b" do ").is_some()
+            && (find_ci(rest, b" do ").is_some() || find_ci(rest, b")do ").is_some())
         {
             return Some(m("cmd.exe FOR loop", None, 80));
         }
@@ -510,52 +570,8 @@ pub fn shell_injection(input: &str) -> Option<ShellMatch> {
             }
         }
     }
-    // A value that starts with a command and its arguments: "cat /etc/passwd",
-    // "ping -i 30 127.0.0.1", "id;".
-    let lead = s
-        .iter()
-        .position(|c| !matches!(c, b' ' | b'\t'))
-        .unwrap_or(0);
-    if s.get(lead)
-        .is_some_and(|c| c.is_ascii_alphanumeric() || matches!(c, b'/' | b'\'' | b'"'))
-        && let Some((w, strong)) = command_at(s, 0)
-    {
-        let end = after_word(s, 0);
-        // Windows' case-insensitive names at the start ("SET 8", "Type A"),
-        // and quoted values ("'true'") are no command lines.
-        let quoted = s
-            .get(lead)
-            .is_some_and(|c| c.is_ascii_uppercase() || matches!(c, b'\'' | b'"'));
-        let mut k = end;
-        while s.get(k).is_some_and(|c| *c == b' ' || *c == b'\t') {
-            k += 1;
-        }
-        // "'i'fconfig", "w\\hoami": quotes inside the word hide a command.
-        let raw = s.get(lead..end).unwrap_or(&[]);
-        let inner = raw.get(1..raw.len().saturating_sub(1)).unwrap_or(&[]);
-        if strong && inner.iter().any(|&c| matches!(c, b'\'' | b'"' | b'\\')) {
-            return Some(m("obfuscated command word", Some(w), 85));
-        }
-        // "id;", "whoami|": a separator, then the end or another command
-        // ("gzip;q=1.0" is an Accept-Encoding header).
-        let sep_next = (strong || PROBES.contains(&w.as_str()))
-            && matches!(s.get(k), Some(b';' | b'|' | b'&'))
-            && {
-                let mut t = k;
-                while s.get(t).is_some_and(|c| matches!(c, b';' | b'|' | b'&')) {
-                    t += 1;
-                }
-                s.get(t..)
-                    .is_none_or(|r| r.iter().all(u8::is_ascii_whitespace))
-                    || command_at(s, t).is_some()
-            };
-        let arg = s.get(k).is_some_and(|c| matches!(c, b'-' | b'/' | b'~'))
-            || (s.get(k).is_some_and(u8::is_ascii_digit)
-                && ["sleep", "ping", "timeout"].contains(&w.as_str())
-                && first_arg_plausible(s, end, false));
-        if !quoted && (sep_next || (arg && first_arg_plausible(s, end, false))) {
-            return Some(m("value is a command line", Some(w), 65));
-        }
+    if let Some(hit) = leading(s) {
+        return Some(hit);
     }
     // The whole value is a command with a redirection or a path invocation:
     // "cat</etc/passwd", "/bin/ls -al", "/usr/bin/id|".
@@ -593,6 +609,221 @@ pub fn shell_injection(input: &str) -> Option<ShellMatch> {
     None
 }
 
+/// A value that starts with a command and its arguments: "cat /etc/passwd",
+/// "ping -i 30 127.0.0.1", "id;", "time sh -c id". Also read on its own by
+/// callers for values without separators ([`command_line`]).
+fn leading(s: &[u8]) -> Option<ShellMatch> {
+    let lead = s
+        .iter()
+        .position(|c| !matches!(c, b' ' | b'\t'))
+        .unwrap_or(0);
+    if s.get(lead)
+        .is_some_and(|c| c.is_ascii_alphanumeric() || matches!(c, b'/' | b'\'' | b'"'))
+        && let Some((w, strong)) = command_at(s, 0)
+    {
+        let end = after_word(s, 0);
+        // Windows' case-insensitive names at the start ("SET 8", "Type A"),
+        // and quoted values ("'true'") are no command lines.
+        // A quote opened and never closed breaks out of a quoted argument
+        // ("\" ping.exe -n 3 host") and counts as no quoting.
+        let quoted = s.get(lead).is_some_and(|&c| {
+            c.is_ascii_uppercase()
+                || (matches!(c, b'\'' | b'"')
+                    && s.iter().rev().find(|d| !d.is_ascii_whitespace()) == Some(&c))
+        });
+        let mut k = end;
+        while s.get(k).is_some_and(|c| *c == b' ' || *c == b'\t') {
+            k += 1;
+        }
+        // "'i'fconfig", "w\\hoami": quotes inside the word hide a command.
+        let raw = s.get(lead..end).unwrap_or(&[]);
+        let inner = raw.get(1..raw.len().saturating_sub(1)).unwrap_or(&[]);
+        if strong && inner.iter().any(|&c| matches!(c, b'\'' | b'"' | b'\\')) {
+            return Some(m("obfuscated command word", Some(w), 85));
+        }
+        // "id;", "whoami|": a separator, then the end or another command
+        // ("gzip;q=1.0" is an Accept-Encoding header).
+        let sep_next = (strong || PROBES.contains(&w.as_str()))
+            && matches!(s.get(k), Some(b';' | b'|' | b'&'))
+            && {
+                let mut t = k;
+                while s.get(t).is_some_and(|c| matches!(c, b';' | b'|' | b'&')) {
+                    t += 1;
+                }
+                s.get(t..)
+                    .is_none_or(|r| r.iter().all(u8::is_ascii_whitespace))
+                    || command_at(s, t).is_some()
+            };
+        // a Windows drive: "dir c:", "type c:\\boot.ini"
+        let drive = s.get(k).is_some_and(u8::is_ascii_alphabetic)
+            && s.get(k + 1) == Some(&b':')
+            && s.get(k + 2)
+                .is_none_or(|c| matches!(c, b'\\' | b'/' | b' ' | b'\t' | b'|' | b'&' | b';'));
+        // a Windows variable as the argument: "type %SYSTEMROOT%\\repair\\SAM"
+        let env_var = s.get(k) == Some(&b'%')
+            && s.get(k + 1..)
+                .and_then(|r| r.iter().position(|&c| c == b'%'))
+                .is_some_and(|n| {
+                    n >= 2
+                        && s[k + 1..k + 1 + n]
+                            .iter()
+                            .all(|c| c.is_ascii_alphanumeric() || *c == b'_')
+                });
+        let arg = drive
+            || env_var
+            || s.get(k).is_some_and(|c| matches!(c, b'-' | b'/' | b'~'))
+            || (s.get(k).is_some_and(u8::is_ascii_digit)
+                && ["sleep", "ping", "timeout"].contains(&w.as_str())
+                && first_arg_plausible(s, end, false));
+        // "dir c: is full": English after a short first argument (a path
+        // such as "C:\\Documents and Settings" is no prose)
+        let arg_end = after_word(s, k);
+        let prose = arg_end.saturating_sub(k) <= 3 && prose_follows(s, arg_end);
+        if !quoted && (sep_next || (arg && !prose && first_arg_plausible(s, end, false))) {
+            return Some(m("value is a command line", Some(w), 65));
+        }
+        // Windows administration: "net user x y /ADD", "net view", "reg add HKLM\\..."
+        if !quoted && let Some(sub) = admin_subcommand(s, &w, end) {
+            return Some(m("Windows administration command", Some(sub), 80));
+        }
+        // "which gcc", "whereis nc": the whole value asks where a binary is
+        if !quoted
+            && matches!(w.as_str(), "which" | "whereis")
+            && let Some((next, true)) = command_at(s, end)
+            && s.get(after_word(s, end)..)
+                .is_none_or(|r| r.iter().all(u8::is_ascii_whitespace))
+        {
+            return Some(m("lookup of a binary", Some(next), 70));
+        }
+        // A wrapper before a command: "time sh -c id", "flock -u / whoami",
+        // "nohup curl ...", "env python3 x.py".
+        if !quoted && let Some(next) = wrapped_command(s, &w, end) {
+            return Some(m("command run through a wrapper", Some(next), 75));
+        }
+    }
+    None
+}
+
+/// `net` and `reg` with a sub-command only administration uses: account and
+/// group changes need their switch (`/add`, `/delete`, `/domain`), share
+/// and session listings stand alone, registry edits name a hive.
+fn admin_subcommand(s: &[u8], w: &str, end: usize) -> Option<String> {
+    if !matches!(w, "net" | "net1" | "reg") {
+        return None;
+    }
+    let k = word_start(s, end);
+    let sub_end = after_word(s, k);
+    let sub = std::str::from_utf8(s.get(k..sub_end)?)
+        .ok()?
+        .to_ascii_lowercase();
+    let rest = String::from_utf8_lossy(s.get(sub_end..)?).to_ascii_lowercase();
+    let alone = rest.trim().is_empty();
+    let ok = match (w, sub.as_str()) {
+        ("reg", "add" | "query" | "delete" | "save" | "export" | "import" | "load") => {
+            rest.contains("hk")
+        }
+        ("reg", _) => false,
+        (_, "user" | "localgroup" | "group" | "accounts") => {
+            rest.contains("/add") || rest.contains("/del") || rest.contains("/domain") || alone
+        }
+        (_, "view" | "share" | "session" | "use" | "start" | "stop" | "config") => {
+            alone || rest.trim_start().starts_with(['\\', '/'])
+        }
+        _ => false,
+    };
+    ok.then(|| format!("{w} {sub}"))
+}
+
+/// Commands that run the command after them (and their own options).
+const WRAPPERS: &[&str] = &[
+    "time", "nohup", "sudo", "doas", "env", "timeout", "nice", "ionice", "exec", "xargs", "strace",
+    "ltrace", "flock", "cpulimit", "watch", "stdbuf", "setsid", "setarch", "unshare", "chroot",
+    "busybox", "command", "builtin", "runuser", "su", "perf", "taskset", "rlwrap", "script",
+];
+
+/// After a wrapper command word `w` ending at `end`: the first command word
+/// that is never English within the next few words ("flock -u / whoami").
+fn wrapped_command(s: &[u8], w: &str, end: usize) -> Option<String> {
+    if !WRAPPERS.contains(&w) {
+        return None;
+    }
+    let mut k = end;
+    for _ in 0..5 {
+        while s.get(k).is_some_and(|c| *c == b' ' || *c == b'\t') {
+            k += 1;
+        }
+        if k >= s.len() {
+            return None;
+        }
+        if let Some((next, strong)) = command_at(s, k)
+            && strong
+            && !WRAPPERS.contains(&next.as_str())
+        {
+            return Some(next);
+        }
+        let e = after_word(s, k);
+        if e <= k {
+            return None;
+        }
+        k = e;
+    }
+    None
+}
+
+/// A value with no separator at all that is a command line by itself:
+/// `ping -n 31 127.0.0.1`, `time bsdtar`, `" ping.exe -n 3 host`.
+pub fn command_line(input: &str) -> Option<ShellMatch> {
+    leading(input.as_bytes())
+}
+
+/// Bash brace expansion that spells a command: `{,ifconfig}`, `{l,-lh}s`
+/// (`ls -lhs`), `c{a,oun}t` (`cat count`) when the word is the whole value,
+/// `{,ip,a}`. The group at `open` is expanded once (no nesting), with the
+/// word's text before and after it, and the first resulting word must name
+/// a command: a never-English one, or any with option-like arguments.
+fn brace_command(s: &[u8], open: usize) -> Option<String> {
+    let close = open
+        + 1
+        + s.get(open + 1..(open + 65).min(s.len()))?
+            .iter()
+            .position(|&c| c == b'}')?;
+    let inner = s.get(open + 1..close)?;
+    let simple = |c: &u8| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'/' | b'_');
+    if !inner.contains(&b',') || !inner.iter().all(|c| *c == b',' || simple(c)) {
+        return None;
+    }
+    let mut start = open;
+    while start > 0 && s.get(start - 1).is_some_and(simple) {
+        start -= 1;
+    }
+    let mut stop = close + 1;
+    while s.get(stop).is_some_and(simple) {
+        stop += 1;
+    }
+    let (pre, post) = (s.get(start..open)?, s.get(close + 1..stop)?);
+    let mut line = Vec::with_capacity(2 * (stop - start));
+    for alt in inner.split(|&c| c == b',') {
+        if pre.is_empty() && alt.is_empty() && post.is_empty() {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push(b' ');
+        }
+        line.extend_from_slice(pre);
+        line.extend_from_slice(alt);
+        line.extend_from_slice(post);
+    }
+    let (w, strong) = command_word(&line, 0)?;
+    let whole = s[..start].iter().all(u8::is_ascii_whitespace)
+        && s[stop..].iter().all(u8::is_ascii_whitespace);
+    let end = after_word(&line, 0);
+    let args = line
+        .get(end..)
+        .and_then(|r| r.iter().find(|c| !c.is_ascii_whitespace()))
+        .is_some_and(|c| matches!(c, b'-' | b'/'));
+    (strong || whole || args).then_some(w)
+}
+
 /// Whether the line break at `i` opens a new paragraph (a blank line) of a
 /// text with prose before it (three spaces or more), and the line after it
 /// chains, substitutes or redirects nothing.
@@ -611,13 +842,11 @@ fn paragraph_of_prose(s: &[u8], i: usize) -> bool {
         .iter()
         .filter(|&&c| c == b'\n')
         .count();
-    let prose = s
-        .get(..start)
-        .unwrap_or(&[])
-        .iter()
-        .filter(|&&c| c == b' ')
-        .count()
-        >= 3;
+    // three spaces, or a few characters of a script written without them
+    // (Chinese, Japanese, Thai: two or more non-ASCII characters)
+    let before = s.get(..start).unwrap_or(&[]);
+    let prose = before.iter().filter(|&&c| c == b' ').count() >= 3
+        || before.iter().filter(|&&c| c >= 0x80).count() >= 6;
     let line = s.get(end..).unwrap_or(&[]);
     let line = line
         .get(..memchr::memchr(b'\n', line).unwrap_or(line.len()))
@@ -891,12 +1120,12 @@ fn first_arg_plausible(s: &[u8], end: usize, end_ok: bool) -> bool {
         .unwrap_or(next.len());
     let arg = &next[..word_end];
     match c {
-        b'-' => {
-            arg.len() > 1
-                && arg
-                    .get(1)
-                    .is_some_and(|d| d.is_ascii_alphabetic() || *d == b'-')
-        }
+        // "-la", "--version"; a bare "--" is punctuation in prose
+        b'-' => match arg.get(1) {
+            Some(d) if d.is_ascii_alphabetic() => true,
+            Some(b'-') => arg.get(2).is_some_and(u8::is_ascii_alphabetic),
+            _ => false,
+        },
         b'/' | b'~' | b'\\' | b'%' => arg.len() > 1,
         b'.' => arg.starts_with(b"./") || arg.starts_with(b"../"),
         b'0'..=b'9' => arg.iter().all(|d| d.is_ascii_digit() || *d == b'.'),

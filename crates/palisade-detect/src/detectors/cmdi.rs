@@ -42,23 +42,31 @@ static STRONG: Lazy = Lazy::new(concat!(
     r"|/[a-z?*]{0,3}[?*][a-z?*]{0,3}/[a-z?*]*[?*]|\(\)\s*\{\s*[:;]",
     r"|[;|&]\s*(\w+\s*=\s*\S+\s*;)?\s*(wget|curl)\s+\S+|\b(wget|curl)\s+(-\w+\s+)*https?://\S+\s*(\||;|-o|>)",
     r"|>\s*/dev/tcp/|\b(bash|sh)\s+-i\b|\bxterm\s+-display|\bmkfifo\s+/tmp/|\$\{?shell\}?\s+-c\b",
+    // an alias defined to run a command under another name
+    r#"|(^|[;&|]\s*)alias\s+([-+]\w+\s+)*['"]?[\w-]+['"]?\s*="#,
+    // bracket globs spelling a system path: /etc/[!q]asswd, /usr/bin/[u]name, /bi[n]/bash
+    r"|/(etc|bin|usr|sbin|tmp|dev|proc|var|root|opt|lib)/[\w./-]*\[[!^]?[\w-]{1,8}\]",
+    r"|/([a-z]{1,3}\[[a-z]\][a-z]{0,3}|[a-z]{0,3}\[[a-z]\][a-z]{1,3})/[a-z]",
 ));
 /// cmd.exe `FOR %i IN (...)` and `IF EXIST ...`: checked apart, only when
 /// a `%` or an `IF` condition word is there (their anchors defeat the
 /// regex prefilter of [`STRONG`]).
 static BATCH: Lazy = Lazy::new(
-    r"(^|[&|;]\s*)for\s+(/[a-z]\s+)*(\S+\s+)?%%?[~\w\]\[-]+\s+in\s*\(|(^|[&|;]\s*)if\s+(/i\s+)?(not\s+)?(exist|defined|errorlevel|cmdextversion)\s",
+    r"(^|[&|;]\s*)if\s+(/i\s+)?(not\s+)?\S+\s+(equ|neq|lss|leq|gtr|geq)\s+\S+\s+[a-z]|(^|[&|;]\s*)for\s+(/[a-z]\s+)*(\S+\s+)?%%?\S+\s+in\s*\(|(^|[&|;]\s*)if\s+(/i\s+)?(not\s+)?(exist|defined|errorlevel|cmdextversion)\s",
 );
 const LEXER_TRIGGERS: u128 = mask(b";|&$`\n<>(){}\\");
 
 pub fn detect(s: &Subject<'_>) -> Option<Hit> {
-    if !s.has_any(LEXER_TRIGGERS | mask(b"/'\"")) {
-        return None;
+    // line breaks are folded away in `lower`: look for them in the decoded
+    // value ("%0Aid" is a command on a line of its own)
+    let line_break = memchr::memchr2(b'\n', b'\r', s.decoded.as_bytes()).is_some();
+    if !line_break && !s.has_any(LEXER_TRIGGERS | mask(b"/'\"")) {
+        return plain_command_line(s);
     }
-    let lexed = if s.has_any(LEXER_TRIGGERS) {
+    let lexed = if line_break || s.has_any(LEXER_TRIGGERS) {
         lexer(s)
     } else {
-        None
+        command_line(s)
     };
     if lexed.as_ref().is_some_and(|h| h.confidence >= 90) {
         return lexed;
@@ -139,7 +147,18 @@ fn shapes(s: &Subject<'_>) -> Option<Hit> {
 /// [`STRONG`], then [`BATCH`] when it can match.
 fn strong(lower: &str) -> Option<usize> {
     STRONG.find(lower).or_else(|| {
-        static CONDITIONS: Words = Words::new(&["exist", "defined", "errorlevel", "cmdextversion"]);
+        static CONDITIONS: Words = Words::new(&[
+            "exist",
+            "defined",
+            "errorlevel",
+            "cmdextversion",
+            " equ ",
+            " neq ",
+            " lss ",
+            " leq ",
+            " gtr ",
+            " geq ",
+        ]);
         let batch =
             memchr::memchr(b'%', lower.as_bytes()).is_some() || CONDITIONS.find(lower).is_some();
         if batch { BATCH.find(lower) } else { None }
@@ -235,23 +254,98 @@ fn at_separator(lower: &str, at: usize) -> bool {
     !WORDLIKE.contains(&cmd) || args_like
 }
 
+/// A value without any shell separator or quoting that is still a command
+/// line by itself (`ping -n 31 127.0.0.1`, `time sh -c whoami`), or a cmd.exe
+/// conditional (`IF EXIST x.xls ECHO found`).
+fn plain_command_line(s: &Subject<'_>) -> Option<Hit> {
+    if !s.has_any(mask(b" \t")) {
+        return bare_recon(s.lower).then(|| {
+            Hit::new(
+                "cmdi",
+                "cmdi.shape",
+                Severity::Critical,
+                70,
+                "a reconnaissance command as the whole value",
+            )
+            .near(s.lower, 0)
+        });
+    }
+    let lower = s.lower.trim_start();
+    if (lower.starts_with("if ") || lower.starts_with("alias "))
+        && let Some(at) = BATCH.find(lower).or_else(|| STRONG.find(lower))
+    {
+        return Some(
+            Hit::new(
+                "cmdi",
+                "cmdi.shape",
+                Severity::Critical,
+                85,
+                "cmd.exe conditional or shell alias running a command",
+            )
+            .near(lower, at),
+        );
+    }
+    command_line(s)
+}
+
+/// Commands attackers send alone to see whether anything runs them; none is
+/// a word of any language or a plausible field value.
+const RECON: &[&str] = &[
+    "whoami",
+    "ifconfig",
+    "ipconfig",
+    "systeminfo",
+    "netstat",
+    "uname",
+    "tasklist",
+    "whoami.exe",
+    "ipconfig.exe",
+    "systeminfo.exe",
+];
+
+/// The whole value (trimmed, any case) is one of [`RECON`].
+pub fn bare_recon(v: &str) -> bool {
+    let v = v.trim();
+    (5..=14).contains(&v.len()) && RECON.iter().any(|c| v.eq_ignore_ascii_case(c))
+}
+
+/// [`palisade_lexers::command_line`] on the decoded value, as a hit.
+fn command_line(s: &Subject<'_>) -> Option<Hit> {
+    let first = s.decoded.trim_start_matches([' ', '\t', '"', '\'']);
+    // only a short lower-case first word can name a command here (the lexer
+    // reads capitalised words as prose): "ping -n 3 host", not "Please pay"
+    let word = first
+        .bytes()
+        .position(|b| matches!(b, b' ' | b'\t' | b'"' | b'\''))
+        .unwrap_or(usize::MAX);
+    if !(1..=24).contains(&word)
+        || !first.as_bytes()[..word].iter().all(|b| {
+            b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-' | b'/')
+        })
+    {
+        return None;
+    }
+    palisade_lexers::command_line(s.decoded).map(|m| lexer_hit(s, &m))
+}
+
 /// The lexer's verdict, as a hit.
 fn lexer(s: &Subject<'_>) -> Option<Hit> {
-    let m = palisade_lexers::shell_injection(s.decoded)?;
+    palisade_lexers::shell_injection(s.decoded).map(|m| lexer_hit(s, &m))
+}
+
+fn lexer_hit(s: &Subject<'_>, m: &palisade_lexers::ShellMatch) -> Hit {
     let msg = match &m.command {
         Some(c) => format!("command injection ({}, runs {c})", m.reason),
         None => format!("command injection ({})", m.reason),
     };
-    Some(
-        Hit::new(
-            "cmdi",
-            "cmdi.lexer",
-            Severity::Critical,
-            m.confidence.max(60),
-            msg,
-        )
-        .near(s.decoded, 0),
+    Hit::new(
+        "cmdi",
+        "cmdi.lexer",
+        Severity::Critical,
+        m.confidence.max(60),
+        msg,
     )
+    .near(s.decoded, 0)
 }
 
 #[cfg(test)]
@@ -285,6 +379,59 @@ mod tests {
             "It's 5$ (cash)",
             "the cat sat",
             "I'd like to id myself",
+        ] {
+            assert!(run(detect, b).is_none(), "{b}");
+        }
+    }
+
+    #[test]
+    fn command_lines_without_separators() {
+        for a in [
+            "ping -n 31 127.0.0.1",
+            "\" ping.exe -n 31 127.0.0.1",
+            "time sh -c whoami",
+            "flock -u / whoami",
+            "cpulimit -l 100 -f whoami",
+            "IF EXIST data.xls ECHO found",
+            "IF %ERRORLEVEL% EQU 2 goto sub_problem2",
+            "alias -gmr a=b",
+            "& FOR %@ IN (a,b,c)DO cmd",
+            "alias eennvv=env&eennvv whoami",
+            "cat /etc/[!q]asswd",
+            "/bi[n]/bash -c id",
+            "{,ifconfig}",
+            "{l,-lh}s",
+            "python3.10 -c 'import os'",
+            "\nid",
+            "net user hacker Password1 /ADD",
+            "net view",
+            "reg add \"HKLM\\System\\CurrentControlSet\" /v x /d 0 /f",
+            "type %SYSTEMROOT%\\repair\\SAM",
+            "dir C:\\Documents and Settings\\*",
+            "which gcc",
+            "whoami",
+            "IPCONFIG",
+        ] {
+            assert!(run(detect, a).is_some(), "{a}");
+        }
+        for b in [
+            "time is money",
+            "Ping me at 5 tomorrow",
+            "if exists, update the card",
+            "IF you have questions call us",
+            "'true'",
+            "env staging",
+            "sudo make me a sandwich",
+            "see /items/[id]/edit for the route",
+            "{a,b}",
+            "choose {red,green}",
+            "ls -- not my initials",
+            "dir c: is full",
+            "net user growth was 5%",
+            "hostname",
+            "uname_field",
+            "which python do you use",
+            "您好，我的订单还没有到，请帮忙查一下。\n\ncurl https://api.example.com/v1/charges -u sk_test_x: -d amount=2000",
         ] {
             assert!(run(detect, b).is_none(), "{b}");
         }

@@ -33,7 +33,7 @@ pub fn detect(s: &Subject<'_>) -> Option<Hit> {
         return Some(hit);
     }
     if s.part.is_body() {
-        return None;
+        return smuggled_in_body(s);
     }
     let d = s.decoded;
     if !d.bytes().any(|b| b == b'\r' || b == b'\n') {
@@ -81,6 +81,45 @@ pub fn detect(s: &Subject<'_>) -> Option<Hit> {
     None
 }
 
+/// HTTP headers that only a smuggled request or a split response carries
+/// after a line break.
+static HTTP_AFTER_BREAK: Lazy = Lazy::new(
+    r"(?i)[\r\n]\s*((content-length|transfer-encoding|set-cookie|x-forwarded-for)\s*:|http/\d(\.\d)? +\d{3}\b|(get|post|head|put|delete|options|trace|connect|patch) +(/|https?://)\S* +http/\d)",
+);
+/// [`HTTP_AFTER_BREAK`] without request lines, for JSON and multipart text
+/// (a developer's ticket may quote `GET /v1/charges HTTP/1.1` on a line).
+static HEADER_AFTER_BREAK_TEXT: Lazy = Lazy::new(
+    r"(?i)[\r\n]\s*((content-length|transfer-encoding|set-cookie|x-forwarded-for)\s*:|http/\d(\.\d)? +\d{3} )",
+);
+
+/// In a body: a line break followed by a status line or a header only
+/// framing or a cookie uses (and in form and raw bodies, a request line):
+/// request smuggling and response splitting through a value the server
+/// copies into a request or response. Ordinary header-like words
+/// ("Location: 5th floor", "Host: Ana") are what multi-line text holds.
+fn smuggled_in_body(s: &Subject<'_>) -> Option<Hit> {
+    let d = s.decoded;
+    if !d.bytes().any(|b| b == b'\r' || b == b'\n') {
+        return None;
+    }
+    let re = if matches!(s.part, Part::Form | Part::Body | Part::Xml) {
+        &HTTP_AFTER_BREAK
+    } else {
+        &HEADER_AFTER_BREAK_TEXT
+    };
+    let m = re.get().find(d)?;
+    Some(
+        Hit::new(
+            "crlf",
+            "crlf.header_injection",
+            Severity::Critical,
+            85,
+            "line break followed by an HTTP request, status or framing header",
+        )
+        .near(d, m.start()),
+    )
+}
+
 /// [`MAIL_COMMAND`] after a line break. In a body, only when nothing or an
 /// address precedes the first break, not the prose of a message that
 /// quotes an e-mail ("...wrote:\nTo: support@...").
@@ -115,5 +154,19 @@ mod tests {
         assert!(run(detect, "%0aLocation: http://evil").is_some());
         assert!(run(detect, "line one%0aline two").is_none());
         assert!(run_in(detect, Part::Json, "note", "a\nTo: b").is_none());
+        assert!(run_in(detect, Part::Form, "var", "aaa\nGET / HTTP/1.1").is_some());
+        assert!(run_in(detect, Part::Form, "var", "\r\nContent-Length: 0").is_some());
+        assert!(run_in(detect, Part::Form, "note", "Dear team,\nRegards: John").is_none());
+        assert!(run_in(detect, Part::Json, "note", "see\nGET / HTTP/1.1").is_none());
+        assert!(run_in(detect, Part::Json, "next", "/\r\nSet-Cookie:crlf=injection").is_some());
+        assert!(
+            run_in(
+                detect,
+                Part::Json,
+                "note",
+                "Office hours\nLocation: 5th floor"
+            )
+            .is_none()
+        );
     }
 }

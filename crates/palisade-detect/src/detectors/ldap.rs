@@ -8,7 +8,9 @@ use super::{Hit, Lazy, Subject};
 
 static FILTER: Lazy = Lazy::new(concat!(
     r"\)\s*\(\s*[|&!]?\s*\(?\s*[\w.-]+\s*[~<>]?=",
-    r"|\)\s*\(\s*[|&]\s*\)?",
+    r"|\)\s*\(\s*[|&]\s*\)?|\)\s*\(\s*\(\s*[|&!]\s*[\w.-]+\s*[~<>]?=",
+    // a filter closed and negated or or'ed with another: *)!(sn=*, x)|(uid=*
+    r"|\)\s*[|&!]\s*\(\s*[\w.-]+\s*[~<>]?=",
     r"|^\s*\*\s*\)\s*\(",
     // extensible match with a matching-rule OID: userPassword:2.5.13.18:=x
     r"|\b[a-z][\w-]*(:dn)?:\d+(\.\d+){2,}:=",
@@ -16,7 +18,9 @@ static FILTER: Lazy = Lazy::new(concat!(
     r"|\(\s*(objectclass|uid|cn|sn|mail|userpassword|samaccountname|memberof)\s*=\s*\*\s*\)",
 ));
 
-pub(crate) const TRIGGERS: &[&str] = &[")(", ") (", "(|", "(&", "=*", "*)", "( |", "( &", ":="];
+pub(crate) const TRIGGERS: &[&str] = &[
+    ")(", ") (", "(|", "(&", "=*", "*)", "( |", "( &", ":=", ")!(", ")|(", ")&(",
+];
 
 pub fn detect(s: &Subject<'_>) -> Option<Hit> {
     let lower = s.lower;
@@ -48,6 +52,9 @@ mod tests {
             "admin)(&)",
             "*)(objectClass=*",
             "(|(cn=admin)(cn=*))",
+            "*)!(sn=*",
+            "val)|(uid=*",
+            "admin*)((|userpassword=*)",
         ] {
             assert!(run(detect, a).is_some(), "{a}");
         }
@@ -56,6 +63,7 @@ mod tests {
             "call (555) 010-0199",
             "f(x) (see note)",
             "(a) (b)",
+            "(a)|(b) = choose one",
         ] {
             assert!(run(detect, b).is_none(), "{b}");
         }

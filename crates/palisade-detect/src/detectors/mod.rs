@@ -24,6 +24,7 @@ pub mod nosql;
 pub mod proto_pollution;
 pub mod protocol;
 pub mod scanner;
+pub mod session;
 pub mod sqli;
 pub mod ssrf;
 pub mod ssti;
@@ -163,8 +164,10 @@ pub fn name_is_suspicious(name: &str) -> bool {
         "ognl",
         "transformer",
         "jndi",
+        "org.omg",
+        "javax",
     ]);
-    !name.is_empty() && RISKY.find(name).is_some()
+    !name.is_empty() && (RISKY.find(name).is_some() || code::serialized_name(name))
 }
 
 /// What a detector found.
@@ -341,7 +344,18 @@ pub static REQUEST_DETECTORS: &[RequestDetector] = &[
         kind: "xxe",
         run: xxe::detect_body,
     },
+    RequestDetector {
+        kind: "session",
+        run: session::detect,
+    },
 ];
+
+/// A value of word characters that still carries a payload of its own:
+/// a serialized Java object, a database system object name or a bare
+/// reconnaissance command (`whoami`).
+pub fn plain_but_suspicious(v: &str) -> bool {
+    code::serialized_magic(v) || sqli::dangerous_identifier(v) || cmdi::bare_recon(v)
+}
 
 /// A value with nothing but word characters cannot carry any payload the
 /// value detectors look for: they are skipped for it (the fast path).
@@ -394,15 +408,43 @@ impl Lazy {
     }
     pub(crate) fn get(&self) -> &regex::Regex {
         // Patterns are constants, each exercised by the vector tests. ASCII
-        // word boundaries: a Unicode `\b` keeps the regex off its fast DFA.
+        // word boundaries and classes: a Unicode `\b` keeps the regex off its
+        // fast DFA, and counted repetitions of Unicode `\w`/`\s`/`\d` grow
+        // automata big enough to fall back to the slow backtracker. Values
+        // are normalized (lower-case, whitespace folded) before matching.
         self.0.get_or_init(|| {
-            let pattern = self.1.replace("\\b", "(?-u:\\b)");
+            let pattern = ascii_classes(self.1);
             regex::Regex::new(&pattern).expect("built-in detector pattern compiles")
         })
     }
     pub(crate) fn find(&self, s: &str) -> Option<usize> {
         self.get().find(s).map(|m| m.start())
     }
+}
+
+/// `\b`, `\w`, `\s`, `\d` of a pattern as their ASCII forms (nested
+/// classes, valid inside `[...]` too). An escaped backslash (`\\`) is kept.
+fn ascii_classes(pattern: &str) -> String {
+    let mut out = String::with_capacity(pattern.len() + 64);
+    let mut chars = pattern.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('b') => out.push_str("(?-u:\\b)"),
+            Some('w') => out.push_str("[0-9A-Za-z_]"),
+            Some('s') => out.push_str("[\\t\\n\\x0B\\x0C\\r ]"),
+            Some('d') => out.push_str("[0-9]"),
+            Some(other) => {
+                out.push('\\');
+                out.push(other);
+            }
+            None => out.push('\\'),
+        }
+    }
+    out
 }
 
 /// A lazily compiled Aho-Corasick automaton over lower-case needles.

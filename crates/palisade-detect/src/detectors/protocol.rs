@@ -358,18 +358,54 @@ pub fn detect(req: &RequestPart, head: bool, out: &mut Vec<(String, Hit)>) {
             ),
         ));
     }
-    if let Some(r) = req.header("range").or_else(|| req.header("request-range"))
-        && r.matches(',').count() >= 5
-    {
-        out.push((
-            "header.range".into(),
-            hit(
-                "protocol.range_abuse",
-                Severity::Medium,
-                80,
-                "many byte ranges",
-            ),
-        ));
+    if let Some(r) = req.header("range").or_else(|| req.header("request-range")) {
+        let specs = r.split_once('=').map_or(r, |(_, v)| v).split(',');
+        // "5-0": a last byte before the first one, only sent to make a
+        // server build many overlapping parts (CVE-2011-3192)
+        let backwards = specs.clone().any(|spec| {
+            let (a, b) = spec.trim().split_once('-').unwrap_or(("", ""));
+            matches!((a.parse::<u64>(), b.parse::<u64>()), (Ok(a), Ok(b)) if b < a)
+        });
+        let n = specs.count();
+        if backwards || n > 64 {
+            out.push((
+                "header.range".into(),
+                hit(
+                    "protocol.range_abuse",
+                    Severity::High,
+                    90,
+                    "backwards or excessive byte ranges (range amplification)",
+                ),
+            ));
+        } else if n >= 6 {
+            out.push((
+                "header.range".into(),
+                hit(
+                    "protocol.range_abuse",
+                    Severity::Medium,
+                    80,
+                    "many byte ranges",
+                ),
+            ));
+        }
+    }
+    // Struts2 OGNL (CVE-2017-5638) and EL expressions in structural headers
+    for name in ["content-type", "content-disposition", "accept"] {
+        if let Some(v) = req.header(name)
+            && expression_in_header(v)
+        {
+            out.push((
+                format!("header.{name}"),
+                Hit::new(
+                    "protocol",
+                    "protocol.header_expression",
+                    Severity::Critical,
+                    95,
+                    format!("OGNL or EL expression in the {name} header"),
+                )
+                .near(v, 0),
+            ));
+        }
     }
     if !req.target.starts_with('/')
         && !req.target.starts_with("http://")
@@ -387,6 +423,21 @@ pub fn detect(req: &RequestPart, head: bool, out: &mut Vec<(String, Hit)>) {
             .near(&req.target, 0),
         ));
     }
+}
+
+/// `%{(#_memberaccess...)}`, `${...}`, `#context[...]`: an expression an
+/// OGNL or EL evaluator would run, where only a media type belongs.
+fn expression_in_header(v: &str) -> bool {
+    if memchr::memchr3(b'{', b'#', b'@', v.as_bytes()).is_none() {
+        return false;
+    }
+    let l = v.to_ascii_lowercase();
+    l.contains("%{") && l.contains('}')
+        || l.contains("${") && l.contains('}')
+        || l.contains("#_memberaccess")
+        || l.contains("@ognl")
+        || l.contains("(#")
+        || l.contains("#context[")
 }
 
 #[cfg(test)]
@@ -433,6 +484,25 @@ mod tests {
         assert!(rules("TRACE", "/", &[]).contains(&"protocol.risky_method"));
         assert!(rules("GET", "/%c0%ae%c0%ae/", &[]).contains(&"protocol.overlong_utf8"));
         assert!(rules("GET", "/a%zz", &[]).contains(&"protocol.bad_encoding"));
+        assert!(
+            rules(
+                "GET",
+                "/",
+                &[(
+                    "content-type",
+                    "%{(#nike='multipart/form-data').(#dm=@ognl.OgnlContext@DEFAULT_MEMBER_ACCESS)}"
+                )]
+            )
+            .contains(&"protocol.header_expression")
+        );
+        assert!(
+            !rules(
+                "POST",
+                "/",
+                &[("content-type", "application/json; charset=utf-8")]
+            )
+            .contains(&"protocol.header_expression")
+        );
         assert!(
             rules(
                 "POST",

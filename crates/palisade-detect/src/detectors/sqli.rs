@@ -68,7 +68,61 @@ pub(crate) const KEYWORDS: &[&str] = &[
     " xor ",
     "like",
     "null",
+    "pg_",
+    "tempdb",
+    "msdb",
+    "sysobjects",
+    "syscolumns",
+    "sqlite_master",
+    "openrowset",
+    "opendatasource",
+    "declare",
+    "mysql.",
+    "grant",
+    "revoke",
 ];
+
+/// Probes sqlmap and hand testers send that [`SHAPES`] leaves alone:
+/// boolean conditions with no quote to close (`AND 2771=1709)`), catalog
+/// and system object names, MSSQL variables, JSON operators on literals.
+static PROBES: Lazy = Lazy::new(concat!(
+    r#"^\s*(and|or|xor|&&|\|\|)\s*\(?\s*(\d+|'[^']*'|"[^"]*"|null)\s*(=|<>|!=|<=>|<|>)\s*\(?\s*(\d+|'[^']*'|"[^"]*"|null)\b"#,
+    r"|^\s*(and|or)\s+\w+\s*(=|<>|!=)\s*\w+\s*\)|^\s*(and|or)\s+(\d+|true|false|null)\s*(#|--)",
+    // a quote closed, then a statement: ' insert into t(...), '; grant x to y
+    r#"|['"`)]\s*;?\s*(insert\s+into\s+[\w.`"\[\]]+\s*\(|grant\s+\w+(\s+\w+)?\s+to\s+\w|revoke\s+\w+)"#,
+    // catalog names as a whole value or in a qualified name or clause, not
+    // in prose ("tempdb? no idea")
+    r"|(^\s*|\b(from|join|into|update|table)\s+|[.(,]\s*)(information_schema|pg_catalog|pg_shadow|pg_user|pg_database|sysobjects|syscolumns|sqlite_master|all_tables|user_tables|dba_users|msdb|tempdb)\s*($|[.;),])",
+    r"|\b(sys\.(tables|columns|objects|databases|sql_logins)|mysql\.(user|db))\b",
+    r"|\b(xp_(cmdshell|dirtree|regread|regwrite|fileexist|subdirs|servicecontrol|availablemedia|loginconfig)|sp_(password|executesql|oacreate|oamethod|makewebtask|addsrvrolemember|configure)|utl_(http|inaddr|file|smtp|tcp)|dbms_(pipe|xmlgen|java|lock|ldap|scheduler)|openrowset|opendatasource)\b",
+    r"|\bdeclare\s+@\w+|\bexec(ute)?\s*\(\s*@|\bprocedure\s+analyse\s*\(",
+    r#"|\b(and|or)\s+'[\[{][^']*'\s*(\?[|&]?|@>|<@)"#,
+    r#"|\bdrop\s+(table\s+)?\w+\s*;\s*(--|#|/\*)"#,
+));
+
+/// A value of word characters only (which skips the value detectors) that
+/// names a database's system object or dangerous procedure.
+pub fn dangerous_identifier(v: &str) -> bool {
+    const NAMES: &[&str] = &[
+        "information_schema",
+        "pg_catalog",
+        "pg_shadow",
+        "sqlite_master",
+        "sysobjects",
+        "syscolumns",
+        "tempdb",
+        "msdb",
+        "openrowset",
+        "opendatasource",
+    ];
+    const PREFIXES: &[&str] = &["xp_", "sp_", "utl_", "dbms_"];
+    (5..=40).contains(&v.len())
+        && (NAMES.iter().any(|n| v.eq_ignore_ascii_case(n))
+            || PREFIXES.iter().any(|p| {
+                v.get(..p.len()).is_some_and(|h| h.eq_ignore_ascii_case(p))
+                    && PROBES.find(&v.to_ascii_lowercase()).is_some()
+            }))
+}
 const QUOTES: u128 = mask(b"'\"`;=<>#)");
 /// One of these or a trigger keyword is in every `SHAPES` match.
 const SHAPE_CHARS: u128 = mask(b"'\"`();");
@@ -88,7 +142,7 @@ pub fn detect(s: &Subject<'_>) -> Option<Hit> {
     if lexed.as_ref().is_some_and(|h| h.confidence >= 90) {
         return lexed;
     }
-    let shaped = if keyword || s.has_any(QUOTES) {
+    let shaped = if keyword || s.has_any(QUOTES) || boolean_head(s.lower) {
         shapes(s)
     } else {
         None
@@ -106,7 +160,10 @@ fn shapes(s: &Subject<'_>) -> Option<Hit> {
     // every shape holds a quote, a parenthesis, a `;` or one of the trigger
     // `KEYWORDS` (`union`, `select`, ` and `, `order by`, `xp_`...): without
     // them, only the comment-split reading below can find one
-    if s.triggered(super::T_SQL) || s.has_any(SHAPE_CHARS) {
+    let keyword = s.triggered(super::T_SQL);
+    let shape_gate = keyword || s.has_any(SHAPE_CHARS);
+    let probe_gate = keyword || boolean_head(s.lower);
+    if shape_gate || probe_gate {
         // "Union Select fabric softener": a value that *starts* with the
         // words is a name unless a select list follows; read what comes
         // after them
@@ -114,7 +171,7 @@ fn shapes(s: &Subject<'_>) -> Option<Hit> {
             Some(m) if UNION_SQL.find(s.lower).is_none() => s.lower.get(m.end()..).unwrap_or(""),
             _ => s.lower,
         };
-        if let Some(at) = SHAPES.find(body) {
+        if shape_gate && let Some(at) = SHAPES.find(body) {
             let at = at + (s.lower.len() - body.len());
             return Some(
                 Hit::new(
@@ -123,6 +180,19 @@ fn shapes(s: &Subject<'_>) -> Option<Hit> {
                     Severity::Critical,
                     90,
                     "SQL injection shape",
+                )
+                .near(s.lower, at),
+            );
+        }
+        if probe_gate && let Some(at) = PROBES.find(body) {
+            let at = at + (s.lower.len() - body.len());
+            return Some(
+                Hit::new(
+                    "sqli",
+                    "sqli.probe",
+                    Severity::Critical,
+                    85,
+                    "SQL injection probe",
                 )
                 .near(s.lower, at),
             );
@@ -159,6 +229,14 @@ fn shapes(s: &Subject<'_>) -> Option<Hit> {
         }
     }
     None
+}
+
+/// The value starts with a boolean operator: `or true--`, `AND 1=2)`.
+fn boolean_head(lower: &str) -> bool {
+    let t = lower.trim_start().as_bytes();
+    [&b"and"[..], b"or", b"xor", b"&&", b"||"]
+        .iter()
+        .any(|w| t.starts_with(w))
 }
 
 /// Removes `/* ... */` comments entirely (MySQL joins the halves of `un/**/ion`
@@ -330,6 +408,16 @@ mod tests {
             "1 and sleep(5)",
             "1 AND 1=1",
             "'; waitfor delay '0:0:5'--",
+            "AND 2771=1709)",
+            "OR (7319=8742)",
+            "INFORMATION_SCHEMA",
+            "xp_cmdshell",
+            "declare @b",
+            "OR '{\"a\":\"b\"}' ? 'a'",
+            "DROP sampletable;--",
+            "or true--",
+            "' grant connect to name; --",
+            "' insert into users(login) values('x')",
         ] {
             assert!(run(detect, a).is_some(), "{a}");
         }
@@ -341,6 +429,14 @@ mod tests {
             "1=1 is true",
             "Pay Mr. O'Neil 10$",
             "I'd like to select the premium plan, and union it with the basic one from our account",
+            "or 2 more",
+            "and then (see above)",
+            "declare your income",
+            "grant access to the team",
+            "I'd insert into the form",
+            "sp_500",
+            "tempdb? no idea",
+            "(see above) as noted from HQ",
         ] {
             assert!(run(detect, b).is_none(), "{b}");
         }

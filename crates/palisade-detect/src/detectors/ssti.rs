@@ -18,10 +18,16 @@ static RUNTIME: Lazy = Lazy::new(concat!(
     r"|\bt\s*\(\s*java\.|new\s+java\.|freemarker\.template\.utility\.(execute|objectconstructor)|\?new\s*\(|<#assign\b",
     r#"|#set\s*\(\s*\$\w+\s*=|\$class\.inspect|\{php\}|\{\s*system\s*\(|\{\{\s*constructor\.constructor|\{\{\s*['"`]?[a-z]*['"`]?\s*\.\s*constructor"#,
     r"|\$\{\s*(runtime|applicationscope|sessionscope|facescontext|request\.getsession|pagecontext)\b|\bsmarty\.(version|template_object)",
+    // Twig filters calling PHP, `_self`, Handlebars helpers, Pebble/Java
+    // reflection, Thymeleaf preprocessing, Mako/ERB code blocks
+    r#"|\|\s*(filter|map|reduce|sort)\s*\(\s*['"`]?(system|exec|passthru|shell_exec|popen)|\{\{\s*_self\b|\{\{\s*#\s*with\b|\.getclass\s*\(\s*\)|__\$\{[^}]{1,120}\}__"#,
+    r"|<%\s*(import|!)\s|<%=?\s*(system|exec|eval|spawn|`|%x|file\.|io\.|kernel)",
+    // a template control block opened and closed in a value: {% if x %}..{% endif %}
+    r"|\{%-?\s*(if|for|set|with|macro|block|raw|filter)\b[^%]{0,80}%\}.{0,200}\{%-?\s*end\w*\s*-?%\}|<%\s*(if|for|each|while)\b[^%]{0,80}%>.{0,200}<%\s*end",
 ));
 
 pub(crate) const TRIGGERS: &[&str] = &[
-    "{", "__", "<%", "<#", "#set", "@(", "java.", "?new", "smarty",
+    "{", "__", "<%", "<#", "#set", "@(", "java.", "?new", "smarty", "getclass",
 ];
 
 pub fn detect(s: &Subject<'_>) -> Option<Hit> {
@@ -81,6 +87,23 @@ mod tests {
             "#{order_id}",
             "2*3=6",
         ] {
+            assert!(run(detect, b).is_none(), "{b}");
+        }
+    }
+
+    #[test]
+    fn template_blocks_and_engine_specific_escapes() {
+        for a in [
+            "{% if True %}49{% endif %}",
+            "<% if true %>49<% end %>",
+            "{{['id']|filter('system')}}",
+            "{{_self.env.registerUndefinedFilterCallback('exec')}}",
+            "__${T(java.lang.Runtime).getRuntime().exec('id')}__::.x",
+            "<%= system('id') %>",
+        ] {
+            assert!(run(detect, a).is_some(), "{a}");
+        }
+        for b in ["100% if paid", "{% discount", "see <% of total%>"] {
             assert!(run(detect, b).is_none(), "{b}");
         }
     }

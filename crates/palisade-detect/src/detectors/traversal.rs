@@ -61,6 +61,8 @@ static FILES: Words = Words::new(&[
     "\\c$\\",
     "\\admin$\\",
     "/c$/",
+    "etc/passwd",
+    "etc/shadow",
 ]);
 
 /// Indices into [`FILES`] of Unix paths (slash-separated), the ones that
@@ -72,6 +74,19 @@ static WRAPPERS: Lazy = Lazy::new(
 );
 static RFI: Lazy = Lazy::new(
     r"^\s*(https?|ftps?)://[^?#\s]*\.(php|txt|jsp|asp|aspx|pl|py|sh|cgi|inc)\?*\s*$|^\s*(https?|ftps?)://[^\s]+\?+\s*$|^\s*(https?|ftps?)://(\d{1,3}(\.\d{1,3}){3}|\[[0-9a-f:.]+\])[/:]",
+);
+/// A parameter whose value is an absolute path into the server's system,
+/// log or web-server directories (local file inclusion without `../`):
+/// `/var/log/apache2/access.log`, `/.bashrc`, `c:\\xampp\\apache\\logs`.
+static SYSTEM_PATH: Lazy = Lazy::new(concat!(
+    r"^\s*/+(etc|proc|sys|boot|root|dev/(tcp|udp|fd|shm|mem|kmem)|private/(etc|var)|home/[\w.-]+/\.|\.[\w-]+)(/|\\|$)",
+    // other system trees, with at least one more segment: /usr/local/php/php.ini
+    r"|^\s*/+(var|usr|opt|srv|mnt|tmp|apache\d*|xampp|lampp|php\d*|volumes/[\w.-]+|library/webserver)[/\\]+[\w.-]+",
+    r"|^\s*[a-z]:[\\/]*(windows|winnt|system32|boot\.ini|inetpub|program files|apache\d*|xampp|appserv|wamp|php\d*|mysql|documents and settings)([\\/]|$)",
+));
+/// The whole value names a configuration file of the server or the app.
+static CONFIG_FILE: Lazy = Lazy::new(
+    r"^\s*(config\.inc\.php|wp-config\.php|configuration\.php|localsettings\.php|settings\.php|web\.config|\.htaccess|\.htpasswd|\.env|php\.ini|my\.cnf|httpd\.conf|nginx\.conf|applicationhost\.config|\.bash_history|\.bashrc|id_rsa)\s*$",
 );
 /// A script fetched from a bare address: the shape of an inclusion payload.
 static RFI_SCRIPT_AT_IP: Lazy = Lazy::new(
@@ -86,7 +101,8 @@ pub fn detect(s: &Subject<'_>) -> Option<Hit> {
     {
         return None;
     }
-    // `0x2e0x2e0x2f`: hex spelled out as text
+    // `0x2e0x2e0x2f`: hex spelled out as text; `..2f..2f`: percent signs
+    // stripped by a filter that decodes nothing
     let unhexed;
     let lower = if s.lower.contains("0x2") || s.lower.contains("0x5c") {
         unhexed = s
@@ -94,6 +110,9 @@ pub fn detect(s: &Subject<'_>) -> Option<Hit> {
             .replace("0x2e", ".")
             .replace("0x2f", "/")
             .replace("0x5c", "\\");
+        unhexed.as_str()
+    } else if s.lower.contains("..2f") || s.lower.contains("..5c") {
+        unhexed = s.lower.replace("2f", "/").replace("5c", "\\");
         unhexed.as_str()
     } else {
         s.lower
@@ -161,6 +180,20 @@ pub fn detect(s: &Subject<'_>) -> Option<Hit> {
         return Some(
             Hit::new("traversal", "traversal.dotdot", sev, conf, "path traversal")
                 .near(lower, lower.find("..").unwrap_or(0)),
+        );
+    }
+    if s.part != crate::extract::Part::Path
+        && let Some(at) = SYSTEM_PATH.find(lower).or_else(|| CONFIG_FILE.find(lower))
+    {
+        return Some(
+            Hit::new(
+                "traversal",
+                "traversal.file",
+                Severity::Critical,
+                80,
+                "a system or configuration file path as a value",
+            )
+            .near(lower, at),
         );
     }
     if s.part != crate::extract::Part::Path && lower.contains("://") {
@@ -252,6 +285,15 @@ mod tests {
             "....//....//etc/hosts",
             "http://203.0.113.9/shell.txt?",
             "..\\..\\boot.ini",
+            "/var/log/apache2/access.log",
+            "/apache2/logs/error.log",
+            "/.bashrc",
+            "c:\\xampp\\apache\\logs\\access.log",
+            "config.inc.php",
+            "/boot/grub/grub.conf",
+            "/usr/local/php4/lib/php.ini",
+            "c:WINDOWS/system32/",
+            "..2f..2fetc2fpasswd",
         ] {
             assert!(run(detect, a).is_some(), "{a}");
         }
@@ -262,6 +304,13 @@ mod tests {
             "v2..v3",
             "file.pdf",
             "a/b/c",
+            "/v1/charges/ch_1",
+            "/etc is where config lives",
+            "/variance/report",
+            "my config.inc.php file is missing",
+            "c:\\users\\ana\\invoice.pdf",
+            "/exports/2026/report.csv",
+            "/usr",
         ] {
             assert!(run(detect, b).is_none(), "{b}");
         }

@@ -41,9 +41,14 @@ static SCRIPT: Lazy = Lazy::new(concat!(
     r"|<[a-z][\w:-]*[\s/+][^>]*\bon[a-z]{3,}\s*=",
     r#"|<[a-z][\w:-]*[^>]*\b(src|href|action|formaction|data|xlink:href|background|dynsrc|lowsrc)\s*=\s*['"`]?\s*(javascript|vbscript|livescript|data\s*:\s*text/html)"#,
     r#"|(^|[\s'"`/;])on(error|load|click|dblclick|mouse\w+|focus\w*|blur|change|submit|key\w+|input|toggle|begin|end|animation\w+|transition\w+|pointer\w+|drag\w*|drop|wheel|scroll|select|copy|paste|cut|touch\w+|message|hashchange|pageshow|popstate|resize|unload|beforeunload|show|error)\s*=\s*['"`]?[\w$.]*\s*[\(`=]"#,
-    r#"|(document\s*\.\s*(cookie|domain|write|location)|window\s*\.\s*location|\.innerhtml\s*=|string\s*\.\s*fromcharcode|top\s*\[|self\s*\[\s*['"`])"#,
+    r#"|\(\s*document\s*\)\s*\[|(document\s*\.\s*(cookie|domain|write|location)|window\s*\.\s*location|\.innerhtml\s*=|string\s*\.\s*fromcharcode|top\s*\[|self\s*\[\s*['"`])"#,
     r#"|\bexpression\s*\(|-moz-binding|@import\s*['"`]?\s*(javascript|data):"#,
+    // markup whose inline style loads or runs something: url(), expression,
+    // behavior, CSS escapes hiding either
+    r#"|<[a-z][\w:-]*\s[^>]*\bstyle\s*=\s*['"`]?[^>]*(url\s*\(|expression|behavior\s*:|\\0{0,4}[4-7][0-9a-f][^0-9a-f])"#,
     r#"|\(!\[\]\s*\+\s*\[\]\)|\[\]\s*\[\s*\(|\bself\s*\[\s*['"`]|\bglobaleval\b"#,
+    // a string or block closed, then a call: }alert(1);{//, ';alert(1)//
+    r"|^\s*[}\])'\x22`]+\s*[;+,]?\s*(alert|prompt|confirm|eval|print)\s*(\(|`)[^)]{0,60}[)`]",
     r"|\b(alert|prompt|confirm|eval|settimeout|setinterval)\s*(\(|`)[^)]{0,60}[)`]",
     // global objects indexed by a string: window["alert"], parent['eval']
     r#"|\b(window|parent|frames|globalthis|content|opener)\s*\[\s*['"`]"#,
@@ -51,7 +56,7 @@ static SCRIPT: Lazy = Lazy::new(concat!(
     r"|\.\s*(call|apply|bind)\s*`|\$\{\s*(alert|prompt|confirm|eval)\b",
     // a quote breaking out of an attribute into an event handler or a
     // script-capable attribute: "onfocus=..., 'formaction=...
-    r#"|['"`]\s*[/\s]*(on(abort|activate|afterprint|animation\w+|auxclick|before\w+|begin|blur|cancel|canplay\w*|change|click|close|contextmenu|copy|cuechange|cut|dblclick|drag\w*|drop|durationchange|end|ended|error|focus\w*|formdata|fullscreen\w*|hashchange|input|invalid|key\w+|load\w*|message|mouse\w+|paste|pause|play\w*|pointer\w+|popstate|progress|readystatechange|repeat|reset|resize|scroll\w*|search|seek\w*|select\w*|show|submit|toggle|touch\w+|transition\w+|unload|volumechange|wheel|zoom)|formaction|srcdoc)\s*="#,
+    r#"|['"`]\s*[/\s]*([\w-]+\s*=\s*[^\s>]*\s+){0,3}(on(abort|activate|afterprint|animation\w+|auxclick|before\w+|begin|blur|cancel|canplay\w*|change|click|close|contextmenu|copy|cuechange|cut|dblclick|drag\w*|drop|durationchange|end|ended|error|focus\w*|formdata|fullscreen\w*|hashchange|input|invalid|key\w+|load\w*|message|mouse\w+|paste|pause|play\w*|pointer\w+|popstate|progress|readystatechange|repeat|reset|resize|scroll\w*|search|seek\w*|select\w*|show|submit|toggle|touch\w+|transition\w+|unload|volumechange|wheel|zoom)|formaction|srcdoc)\s*="#,
 ));
 pub fn detect(s: &Subject<'_>) -> Option<Hit> {
     let word = s.triggered(super::T_XSS);
@@ -105,16 +110,21 @@ fn shapes(s: &Subject<'_>) -> Option<Hit> {
         let called = m
             .as_str()
             .trim_start_matches(|c: char| !c.is_ascii_alphabetic());
-        let call_only = [
-            "alert",
-            "prompt",
-            "confirm",
-            "eval",
-            "settimeout",
-            "setinterval",
-        ]
-        .iter()
-        .any(|f| called.starts_with(f))
+        let breakout = m
+            .as_str()
+            .trim_start()
+            .starts_with(['}', ']', ')', '\'', '"', '`']);
+        let call_only = !breakout
+            && [
+                "alert",
+                "prompt",
+                "confirm",
+                "eval",
+                "settimeout",
+                "setinterval",
+            ]
+            .iter()
+            .any(|f| called.starts_with(f))
             && !lower.contains('<')
             && !lower.contains("javascript")
             && !lower.contains("document")
@@ -171,6 +181,26 @@ mod tests {
             "please alert me when paid",
             "onion=3",
             "online = true",
+        ] {
+            assert!(run(detect, b).is_none(), "{b}");
+        }
+    }
+
+    #[test]
+    fn styles_and_attribute_breakouts() {
+        for a in [
+            "<div style=\"background:url(javascript:alert(1))\">x</div>",
+            "<x style=\"background:url('x[a];color:red;/*')\">XXX</x>",
+            "<a style=\"x:expression(alert(1))\">",
+            "\" type=image src=null onerror=alert(1) \"",
+            "}alert(/INJECTX/);{//",
+        ] {
+            assert!(run(detect, a).is_some(), "{a}");
+        }
+        for b in [
+            "style: url-safe names",
+            "<b style=\"color:red\">sale</b>",
+            "<p style=\"font-family:\\5FAE\\8F6F\\96C5\\9ED1\">text</p>",
         ] {
             assert!(run(detect, b).is_none(), "{b}");
         }
