@@ -3,7 +3,7 @@
 //! substitution, `${IFS}` tricks, glob-spelled binaries (`/???/c?t`) and
 //! quote-split commands (`w'h'o'am'i`), read on the normalized value.
 
-use super::{Hit, Lazy, Subject, Words, mask};
+use super::{Hit, Lazy, Subject, mask};
 use palisade_core::Severity;
 
 /// Command names that matter after a separator (or at the start of a value).
@@ -57,6 +57,9 @@ static BATCH: Lazy = Lazy::new(
 const LEXER_TRIGGERS: u128 = mask(b";|&$`\n<>(){}\\");
 
 pub fn detect(s: &Subject<'_>) -> Option<Hit> {
+    if plain_url(s.lower) {
+        return None;
+    }
     // line breaks are folded away in `lower`: look for them in the decoded
     // value ("%0Aid" is a command on a line of its own)
     let line_break = memchr::memchr2(b'\n', b'\r', s.decoded.as_bytes()).is_some();
@@ -147,20 +150,9 @@ fn shapes(s: &Subject<'_>) -> Option<Hit> {
 /// [`STRONG`], then [`BATCH`] when it can match.
 fn strong(lower: &str) -> Option<usize> {
     STRONG.find(lower).or_else(|| {
-        static CONDITIONS: Words = Words::new(&[
-            "exist",
-            "defined",
-            "errorlevel",
-            "cmdextversion",
-            " equ ",
-            " neq ",
-            " lss ",
-            " leq ",
-            " gtr ",
-            " geq ",
-        ]);
-        let batch =
-            memchr::memchr(b'%', lower.as_bytes()).is_some() || CONDITIONS.find(lower).is_some();
+        // BATCH needs a `%` loop variable or an `if` statement
+        let batch = memchr::memchr(b'%', lower.as_bytes()).is_some()
+            || lower.as_bytes().windows(3).any(|w| w == b"if ");
         if batch { BATCH.find(lower) } else { None }
     })
 }
@@ -288,6 +280,29 @@ fn plain_command_line(s: &Subject<'_>) -> Option<Hit> {
     command_line(s)
 }
 
+/// An http(s) URL with no separator (other than `&` between parameters,
+/// which the lexer reads), substitution, quote, space or redirection: passed
+/// to a shell it stays one argument, whatever braces or globs it holds.
+fn plain_url(lower: &str) -> bool {
+    (lower.starts_with("https://") || lower.starts_with("http://"))
+        && !lower.bytes().any(|b| {
+            matches!(
+                b,
+                b';' | b'|'
+                    | b'&'
+                    | b'`'
+                    | b'$'
+                    | b' '
+                    | b'\t'
+                    | b'<'
+                    | b'>'
+                    | b'\\'
+                    | b'\''
+                    | b'"'
+            )
+        })
+}
+
 /// Commands attackers send alone to see whether anything runs them; none is
 /// a word of any language or a plausible field value.
 const RECON: &[&str] = &[
@@ -411,6 +426,8 @@ mod tests {
             "which gcc",
             "whoami",
             "IPCONFIG",
+            "https://x.example/?a=1&id",
+            "http://x.example/$(id)",
         ] {
             assert!(run(detect, a).is_some(), "{a}");
         }
@@ -425,6 +442,7 @@ mod tests {
             "see /items/[id]/edit for the route",
             "{a,b}",
             "choose {red,green}",
+            "https://shop.example.com/success?session_id={CHECKOUT_SESSION_ID}",
             "ls -- not my initials",
             "dir c: is full",
             "net user growth was 5%",

@@ -186,6 +186,7 @@ pub fn detect(s: &Subject<'_>) -> Option<Hit> {
         );
     }
     // the name itself: Spring4Shell's class.module.classLoader...=
+    // (not XML element names: markup, not properties a binder sets)
     if s.part != Part::Xml
         && s.name.len() > 8
         && s.name.contains('.')
@@ -209,7 +210,8 @@ pub fn detect(s: &Subject<'_>) -> Option<Hit> {
     if lower.len() < 5 {
         return None;
     }
-    if (s.has("<!--") || s.has("esi:"))
+    if s.has_any(mask(b"<"))
+        && (s.has("<!--") || s.has("esi:"))
         && let Some(at) = SSI.find(lower)
     {
         return Some(

@@ -29,14 +29,19 @@ static MAIL_COMMAND: Lazy = Lazy::new(concat!(
 ));
 
 pub fn detect(s: &Subject<'_>) -> Option<Hit> {
-    if let Some(hit) = mail_command(s) {
+    let d = s.decoded;
+    let line_break = memchr::memchr2(b'\r', b'\n', d.as_bytes()).is_some();
+    if line_break && let Some(hit) = mail_command(s) {
         return Some(hit);
     }
     if s.part.is_body() {
-        return smuggled_in_body(s);
+        return if line_break {
+            smuggled_in_body(s)
+        } else {
+            None
+        };
     }
-    let d = s.decoded;
-    if !d.bytes().any(|b| b == b'\r' || b == b'\n') {
+    if !line_break {
         // a whole request line inside a value: request splitting / smuggling
         if s.has("http/")
             && let Some(m) = REQUEST_IN_VALUE.get().find(d)

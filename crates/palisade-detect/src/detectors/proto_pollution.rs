@@ -18,7 +18,17 @@ fn polluting(text: &str) -> Option<usize> {
 }
 
 pub fn detect(s: &Subject<'_>) -> Option<Hit> {
-    if (s.name.contains("__") || s.name.contains("onstructor"))
+    // finders built once: a per-call searcher or automaton costs more than
+    // the search over a short name or value
+    use memchr::memmem::Finder;
+    use std::sync::LazyLock;
+    static DUNDER: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("__"));
+    static CTOR: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("onstructor"));
+    static PROTO: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("__proto__"));
+    static PROTOTYPE: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("prototype"));
+    let name = s.name.as_bytes();
+    if name.len() >= 9
+        && (DUNDER.find(name).is_some() || CTOR.find(name).is_some())
         && let Some(at) = polluting(s.name)
     {
         return Some(
@@ -32,7 +42,8 @@ pub fn detect(s: &Subject<'_>) -> Option<Hit> {
             .near(s.name, at),
         );
     }
-    if s.decoded.contains("__proto__") || s.decoded.contains("prototype") {
+    let lower = s.lower.as_bytes();
+    if lower.len() >= 9 && (PROTO.find(lower).is_some() || PROTOTYPE.find(lower).is_some()) {
         let d = s.decoded;
         let at = polluting(d)?;
         // a property path or a JSON document, not prose about JavaScript

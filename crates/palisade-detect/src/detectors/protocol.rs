@@ -188,10 +188,7 @@ pub fn detect(req: &RequestPart, head: bool, out: &mut Vec<(String, Hit)>) {
                 ),
             ));
         }
-        if n.is_empty()
-            || n.bytes()
-                .any(|b| !(b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)))
-        {
+        if n.is_empty() || n.bytes().any(|b| !TOKEN[usize::from(b)]) {
             out.push((
                 "header".into(),
                 hit(
@@ -390,8 +387,10 @@ pub fn detect(req: &RequestPart, head: bool, out: &mut Vec<(String, Hit)>) {
         }
     }
     // Struts2 OGNL (CVE-2017-5638) and EL expressions in structural headers
-    for name in ["content-type", "content-disposition", "accept"] {
-        if let Some(v) = req.header(name)
+    for (n, v) in &req.headers {
+        if let Some(name) = ["content-type", "content-disposition", "accept"]
+            .into_iter()
+            .find(|h| n.eq_ignore_ascii_case(h))
             && expression_in_header(v)
         {
             out.push((
@@ -424,6 +423,35 @@ pub fn detect(req: &RequestPart, head: bool, out: &mut Vec<(String, Hit)>) {
         ));
     }
 }
+
+/// Bytes of an RFC 9110 token (header names).
+static TOKEN: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        t[c] = b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'!' | b'#'
+                    | b'$'
+                    | b'%'
+                    | b'&'
+                    | b'\''
+                    | b'*'
+                    | b'+'
+                    | b'-'
+                    | b'.'
+                    | b'^'
+                    | b'_'
+                    | b'`'
+                    | b'|'
+                    | b'~'
+            );
+        c += 1;
+    }
+    t
+};
 
 /// `%{(#_memberaccess...)}`, `${...}`, `#context[...]`: an expression an
 /// OGNL or EL evaluator would run, where only a media type belongs.

@@ -127,6 +127,33 @@ static PROBES: Words = Words::new(&[
     "/docker-compose.yml",
 ]);
 
+/// Header names every client sends: no tool announces itself through them.
+fn standard_header(n: &str) -> bool {
+    const PREFIXES: &[&str] = &["accept", "content-", "sec-", "x-forwarded-", "if-"];
+    const NAMES: &[&str] = &[
+        "host",
+        "authorization",
+        "connection",
+        "cookie",
+        "referer",
+        "origin",
+        "cache-control",
+        "pragma",
+        "x-request-id",
+        "idempotency-key",
+        "traceparent",
+        "tracestate",
+        "upgrade-insecure-requests",
+        "dnt",
+        "te",
+        "priority",
+    ];
+    PREFIXES
+        .iter()
+        .any(|p| n.get(..p.len()).is_some_and(|h| h.eq_ignore_ascii_case(p)))
+        || NAMES.iter().any(|m| n.eq_ignore_ascii_case(m))
+}
+
 pub fn detect(req: &RequestPart, head: bool, out: &mut Vec<(String, Hit)>) {
     if !head {
         return;
@@ -152,7 +179,10 @@ pub fn detect(req: &RequestPart, head: bool, out: &mut Vec<(String, Hit)>) {
                     .near(v, at),
                 ));
             }
-        } else if let Some((_, at)) = AGENTS.find(n).filter(|_| n.len() > 3) {
+        } else if n.len() > 3
+            && !standard_header(n)
+            && let Some((_, at)) = AGENTS.find(n)
+        {
             // tools that announce themselves in a header name (x-scanner, acunetix-aspect)
             out.push((
                 format!("header.{}", n.to_ascii_lowercase()),

@@ -59,6 +59,13 @@ static SCRIPT: Lazy = Lazy::new(concat!(
     r#"|['"`]\s*[/\s]*([\w-]+\s*=\s*[^\s>]*\s+){0,3}(on(abort|activate|afterprint|animation\w+|auxclick|before\w+|begin|blur|cancel|canplay\w*|change|click|close|contextmenu|copy|cuechange|cut|dblclick|drag\w*|drop|durationchange|end|ended|error|focus\w*|formdata|fullscreen\w*|hashchange|input|invalid|key\w+|load\w*|message|mouse\w+|paste|pause|play\w*|pointer\w+|popstate|progress|readystatechange|repeat|reset|resize|scroll\w*|search|seek\w*|select\w*|show|submit|toggle|touch\w+|transition\w+|unload|volumechange|wheel|zoom)|formaction|srcdoc)\s*="#,
 ));
 pub fn detect(s: &Subject<'_>) -> Option<Hit> {
+    // an http(s) URL without markup, quotes or spaces is no script URL and
+    // breaks out of nothing
+    if (s.lower.starts_with("https://") || s.lower.starts_with("http://"))
+        && !s.has_any(mask(b"<>\"'` \t\\"))
+    {
+        return None;
+    }
     let word = s.triggered(super::T_XSS);
     if !word && !s.has_any(LEXER_TRIGGERS | mask(b"=")) {
         return None;
@@ -194,6 +201,7 @@ mod tests {
             "<a style=\"x:expression(alert(1))\">",
             "\" type=image src=null onerror=alert(1) \"",
             "}alert(/INJECTX/);{//",
+            "https://x.example/?q=<script>alert(1)</script>",
         ] {
             assert!(run(detect, a).is_some(), "{a}");
         }
@@ -201,6 +209,7 @@ mod tests {
             "style: url-safe names",
             "<b style=\"color:red\">sale</b>",
             "<p style=\"font-family:\\5FAE\\8F6F\\96C5\\9ED1\">text</p>",
+            "https://shop.example.com/success?session_id={CHECKOUT_SESSION_ID}",
         ] {
             assert!(run(detect, b).is_none(), "{b}");
         }

@@ -16,7 +16,9 @@ static XINCLUDE: Lazy = Lazy::new(
 );
 
 pub fn detect(s: &Subject<'_>) -> Option<Hit> {
-    if !s.lower.contains("<!") && !s.lower.contains("include") {
+    // `<!DOCTYPE`/`<!ENTITY` need a `<`; XInclude's `include` an `i`... and
+    // an `x` (`xi:include`, `xinclude`): test the bytes first
+    if !s.has_any(super::mask(b"<x")) || (!s.has("<!") && !s.has("include")) {
         return None;
     }
     scan(s.lower)
