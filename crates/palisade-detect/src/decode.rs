@@ -82,7 +82,9 @@ pub fn decode(raw: &str) -> (Cow<'_, str>, Layers) {
 /// are none.
 fn fold_lookalikes(s: &str) -> Option<String> {
     let b = s.as_bytes();
-    if memchr::memchr2(0xEF, b'+', b).is_none() {
+    if (s.is_ascii() && memchr::memchr(b'+', b).is_none())
+        || memchr::memchr2(0xEF, b'+', b).is_none()
+    {
         return None;
     }
     // fullwidth forms are EF BC xx / EF BD xx in UTF-8

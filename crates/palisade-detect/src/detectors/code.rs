@@ -161,6 +161,7 @@ pub fn serialized_name(name: &str) -> bool {
     // hex one is `00` in any case): most names have none of them
     let b = name.as_bytes();
     b.len() >= 5
+        && memchr::memchr3(b'0', b'A', b'Q', b).is_some()
         && b.windows(2).any(|w| {
             matches!(
                 w,

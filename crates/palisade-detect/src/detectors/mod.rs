@@ -62,6 +62,7 @@ pub const T_SCRIPT: u32 = 8;
 pub const T_SSTI: u32 = 16;
 pub const T_NOSQL: u32 = 32;
 pub const T_LDAP: u32 = 64;
+pub const T_PROTO: u32 = 128;
 
 struct TriggerSet {
     ac: aho_corasick::AhoCorasick,
@@ -71,7 +72,7 @@ struct TriggerSet {
 fn trigger_set() -> Option<&'static TriggerSet> {
     static SET: OnceLock<Option<TriggerSet>> = OnceLock::new();
     SET.get_or_init(|| {
-        let lists: [(&[&str], u32); 7] = [
+        let lists: [(&[&str], u32); 8] = [
             (sqli::KEYWORDS, T_SQL),
             (xss::WORDS, T_XSS),
             (code::JAVA_WORDS, T_JAVA),
@@ -79,6 +80,7 @@ fn trigger_set() -> Option<&'static TriggerSet> {
             (ssti::TRIGGERS, T_SSTI),
             (nosql::TRIGGERS, T_NOSQL),
             (ldap::TRIGGERS, T_LDAP),
+            (proto_pollution::TRIGGERS, T_PROTO),
         ];
         let mut words: Vec<&str> = Vec::new();
         let mut family = Vec::new();

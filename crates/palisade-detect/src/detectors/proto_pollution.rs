@@ -6,6 +6,9 @@ use palisade_core::Severity;
 
 use super::{Hit, Subject};
 
+/// Words without one of which a value cannot pollute a prototype.
+pub(crate) const TRIGGERS: &[&str] = &["__proto__", "prototype"];
+
 fn polluting(text: &str) -> Option<usize> {
     let l = text.to_ascii_lowercase();
     if let Some(p) = l.find("__proto__") {
@@ -18,17 +21,16 @@ fn polluting(text: &str) -> Option<usize> {
 }
 
 pub fn detect(s: &Subject<'_>) -> Option<Hit> {
-    // finders built once: a per-call searcher or automaton costs more than
-    // the search over a short name or value
+    // finders built once (a per-call searcher costs more than the search
+    // over a short name), each behind a byte test
     use memchr::memmem::Finder;
     use std::sync::LazyLock;
     static DUNDER: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("__"));
     static CTOR: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("onstructor"));
-    static PROTO: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("__proto__"));
-    static PROTOTYPE: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("prototype"));
     let name = s.name.as_bytes();
     if name.len() >= 9
-        && (DUNDER.find(name).is_some() || CTOR.find(name).is_some())
+        && ((memchr::memchr(b'_', name).is_some() && DUNDER.find(name).is_some())
+            || (name.len() >= 11 && CTOR.find(name).is_some()))
         && let Some(at) = polluting(s.name)
     {
         return Some(
@@ -42,8 +44,8 @@ pub fn detect(s: &Subject<'_>) -> Option<Hit> {
             .near(s.name, at),
         );
     }
-    let lower = s.lower.as_bytes();
-    if lower.len() >= 9 && (PROTO.find(lower).is_some() || PROTOTYPE.find(lower).is_some()) {
+    // the value's markers are trigger words, found in the engine's one pass
+    if s.triggered(super::T_PROTO) {
         let d = s.decoded;
         let at = polluting(d)?;
         // a property path or a JSON document, not prose about JavaScript
