@@ -154,6 +154,11 @@ pub fn serialized_magic(v: &str) -> bool {
             .is_some_and(|h| h.eq_ignore_ascii_case("aced0005"))
 }
 
+/// A name holding one of the [`JAVA_NAME`] words.
+pub(crate) fn java_name(name: &str) -> bool {
+    JAVA_NAME.find(name).is_some()
+}
+
 /// A parameter name holding the start of a serialized Java object.
 pub fn serialized_name(name: &str) -> bool {
     static MAGIC: Words = Words::new(&["ro0ab", "kztaau", "cs7qaf", "aced0005"]);
@@ -174,7 +179,7 @@ pub fn serialized_name(name: &str) -> bool {
 pub fn detect(s: &Subject<'_>) -> Option<Hit> {
     // XML element and attribute names are markup, not parameters a
     // deserializer reads
-    if s.part != Part::Xml && serialized_name(s.name) {
+    if s.part != Part::Xml && super::name_flags(s.name) & super::NAME_SERIALIZED != 0 {
         return Some(
             Hit::new(
                 "code",
@@ -188,11 +193,7 @@ pub fn detect(s: &Subject<'_>) -> Option<Hit> {
     }
     // the name itself: Spring4Shell's class.module.classLoader...=
     // (not XML element names: markup, not properties a binder sets)
-    if s.part != Part::Xml
-        && s.name.len() > 8
-        && s.name.contains('.')
-        && JAVA_NAME.find(s.name).is_some()
-    {
+    if s.part != Part::Xml && super::name_flags(s.name) & super::NAME_JAVA != 0 {
         let name = s.name.to_ascii_lowercase();
         if let Some(at) = JAVA.find(&name).or_else(|| JAVA_CLASS.find(&name)) {
             return Some(

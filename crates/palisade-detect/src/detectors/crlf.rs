@@ -43,7 +43,8 @@ pub fn detect(s: &Subject<'_>) -> Option<Hit> {
     }
     if !line_break {
         // a whole request line inside a value: request splitting / smuggling
-        if s.has("http/")
+        if s.has_any(super::mask(b"/"))
+            && s.has("http/")
             && let Some(m) = REQUEST_IN_VALUE.get().find(d)
         {
             return Some(

@@ -151,6 +151,48 @@ impl Subject<'_> {
 /// A parameter name that only name-reading detectors care about (operators,
 /// prototype paths, Java class paths): checked even when the value is plain.
 pub fn name_is_suspicious(name: &str) -> bool {
+    name_flags(name) & NAME_SUSPICIOUS != 0
+}
+
+/// [`name_is_suspicious`].
+pub const NAME_SUSPICIOUS: u8 = 1;
+/// A dotted name holding a Java class or class-loader word (`code` reads
+/// it further).
+pub const NAME_JAVA: u8 = 2;
+/// The start of a serialized Java object in the name.
+pub const NAME_SERIALIZED: u8 = 4;
+
+/// What the name checks say of a parameter name, remembered per thread:
+/// an API sends the same few hundred names again and again, and searching
+/// each for its markers costs more than looking it up. Bounded (cleared
+/// when full), so random names sent to fill it only cost their search.
+pub fn name_flags(name: &str) -> u8 {
+    use std::cell::RefCell;
+    thread_local! {
+        static CACHE: RefCell<foldhash::HashMap<Box<str>, u8>> = RefCell::default();
+    }
+    const CAPACITY: usize = 2048;
+    if name.is_empty() {
+        return 0;
+    }
+    if name.len() > 96 {
+        return name_flags_uncached(name);
+    }
+    CACHE.with(|c| {
+        if let Some(&f) = c.borrow().get(name) {
+            return f;
+        }
+        let f = name_flags_uncached(name);
+        let mut c = c.borrow_mut();
+        if c.len() >= CAPACITY {
+            c.clear();
+        }
+        c.insert(name.into(), f);
+        f
+    })
+}
+
+fn name_flags_uncached(name: &str) -> u8 {
     static RISKY: Words = Words::new(&[
         "$",
         "__",
@@ -169,7 +211,16 @@ pub fn name_is_suspicious(name: &str) -> bool {
         "org.omg",
         "javax",
     ]);
-    !name.is_empty() && (RISKY.find(name).is_some() || code::serialized_name(name))
+    let mut f = 0;
+    if code::serialized_name(name) {
+        f |= NAME_SUSPICIOUS | NAME_SERIALIZED;
+    } else if RISKY.find(name).is_some() {
+        f |= NAME_SUSPICIOUS;
+    }
+    if name.len() > 8 && name.contains('.') && code::java_name(name) {
+        f |= NAME_JAVA;
+    }
+    f
 }
 
 /// What a detector found.
@@ -531,5 +582,38 @@ mod tests {
         ] {
             assert!(!is_clean_user_agent(ua), "{ua}");
         }
+    }
+}
+
+#[cfg(test)]
+mod name_cache_tests {
+    use super::*;
+
+    #[test]
+    fn cached_name_flags_agree_with_the_search_and_stay_bounded() {
+        let names = [
+            "amount",
+            "line_items.0.price_data.currency",
+            "class.module.classLoader.resources.context.parent.pipeline.first.pattern",
+            "user[$ne]",
+            "rO0ABQ",
+            "java.lang.Runtime",
+            "metadata.__proto__.isAdmin",
+        ];
+        for _ in 0..3 {
+            for n in names {
+                assert_eq!(name_flags(n), name_flags_uncached(n), "{n}");
+            }
+        }
+        assert_eq!(name_flags("amount"), 0);
+        assert!(name_is_suspicious("user[$ne]"));
+        assert_ne!(name_flags("java.lang.Runtime") & NAME_JAVA, 0);
+        assert_ne!(name_flags("rO0ABQ") & NAME_SERIALIZED, 0);
+        // more distinct names than the cache holds: answers stay right
+        for i in 0..5000 {
+            let n = format!("field_{i}.value");
+            assert_eq!(name_flags(&n), 0);
+        }
+        assert_ne!(name_flags("java.lang.Runtime") & NAME_JAVA, 0);
     }
 }

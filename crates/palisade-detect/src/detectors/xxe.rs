@@ -16,9 +16,12 @@ static XINCLUDE: Lazy = Lazy::new(
 );
 
 pub fn detect(s: &Subject<'_>) -> Option<Hit> {
-    // `<!DOCTYPE`/`<!ENTITY` need a `<`; XInclude's `include` an `i`... and
-    // an `x` (`xi:include`, `xinclude`): test the bytes first
-    if !s.has_any(super::mask(b"<x")) || (!s.has("<!") && !s.has("include")) {
+    // `<!DOCTYPE`/`<!ENTITY` and `<xi:include` need a `<`, an XInclude
+    // namespace declaration an `x` and a `:`: test the bytes first
+    if !(s.has_any(super::mask(b"<"))
+        || s.has_any(super::mask(b"x")) && s.has_any(super::mask(b":")))
+        || (!s.has("<!") && !s.has("include"))
+    {
         return None;
     }
     scan(s.lower)
