@@ -165,13 +165,21 @@ pub const NAME_SERIALIZED: u8 = 4;
 /// What the name checks say of a parameter name, remembered per thread:
 /// an API sends the same few hundred names again and again, and searching
 /// each for its markers costs more than looking it up. Bounded (cleared
-/// when full), so random names sent to fill it only cost their search.
+/// when stale), so random names sent to fill it only cost their search.
+/// When it is full, new names are searched without being stored, until
+/// enough misses show the stored ones are stale.
 pub fn name_flags(name: &str) -> u8 {
     use std::cell::RefCell;
-    thread_local! {
-        static CACHE: RefCell<foldhash::HashMap<Box<str>, u8>> = RefCell::default();
+    #[derive(Default)]
+    struct Cache {
+        names: foldhash::HashMap<Box<str>, u8>,
+        /// lookups that missed since the cache filled up
+        misses: usize,
     }
-    const CAPACITY: usize = 2048;
+    thread_local! {
+        static CACHE: RefCell<Cache> = RefCell::default();
+    }
+    const CAPACITY: usize = 4096;
     if name.is_empty() {
         return 0;
     }
@@ -179,15 +187,23 @@ pub fn name_flags(name: &str) -> u8 {
         return name_flags_uncached(name);
     }
     CACHE.with(|c| {
-        if let Some(&f) = c.borrow().get(name) {
+        if let Some(&f) = c.borrow().names.get(name) {
             return f;
         }
         let f = name_flags_uncached(name);
         let mut c = c.borrow_mut();
-        if c.len() >= CAPACITY {
-            c.clear();
+        if c.names.len() < CAPACITY {
+            c.names.insert(name.into(), f);
+        } else {
+            // full: new names are searched, not stored (a flood of distinct
+            // names, such as a huge array's paths, costs no churn); start
+            // over once the stored names have stopped being the ones asked
+            c.misses += 1;
+            if c.misses > 4 * CAPACITY {
+                c.names.clear();
+                c.misses = 0;
+            }
         }
-        c.insert(name.into(), f);
         f
     })
 }
