@@ -546,6 +546,19 @@ impl Words {
 pub(crate) mod test_util {
     use super::*;
 
+    /// A request head for request-detector tests.
+    pub fn request(method: &str, target: &str, headers: &[(&str, &str)]) -> RequestPart {
+        RequestPart {
+            method: method.into(),
+            target: target.into(),
+            headers: headers
+                .iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect(),
+            ..Default::default()
+        }
+    }
+
     /// Runs one value detector on a raw value as the engine would (decoding
     /// and normalizing first), as a query parameter named `q`.
     pub fn run(run: fn(&Subject<'_>) -> Option<Hit>, raw: &str) -> Option<Hit> {

@@ -473,15 +473,7 @@ mod tests {
     use super::*;
 
     fn rules(method: &str, target: &str, headers: &[(&str, &str)]) -> Vec<&'static str> {
-        let req = RequestPart {
-            method: method.into(),
-            target: target.into(),
-            headers: headers
-                .iter()
-                .map(|(a, b)| (a.to_string(), b.to_string()))
-                .collect(),
-            ..Default::default()
-        };
+        let req = crate::detectors::test_util::request(method, target, headers);
         let mut out = Vec::new();
         detect(&req, true, &mut out);
         out.into_iter().map(|(_, h)| h.rule_id).collect()

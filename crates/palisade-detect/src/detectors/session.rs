@@ -83,14 +83,7 @@ mod tests {
     use super::*;
 
     fn rules(target: &str, headers: &[(&str, &str)]) -> Vec<(String, u32)> {
-        let req = RequestPart {
-            target: target.into(),
-            headers: headers
-                .iter()
-                .map(|(a, b)| (a.to_string(), b.to_string()))
-                .collect(),
-            ..Default::default()
-        };
+        let req = crate::detectors::test_util::request("GET", target, headers);
         let mut out = Vec::new();
         detect(&req, true, &mut out);
         out.into_iter().map(|(l, h)| (l, h.score())).collect()

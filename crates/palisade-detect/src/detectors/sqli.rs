@@ -171,31 +171,19 @@ fn shapes(s: &Subject<'_>) -> Option<Hit> {
             Some(m) if UNION_SQL.find(s.lower).is_none() => s.lower.get(m.end()..).unwrap_or(""),
             _ => s.lower,
         };
-        if shape_gate && let Some(at) = SHAPES.find(body) {
+        let found = [
+            (shape_gate, &SHAPES, "sqli.shape", 90, "SQL injection shape"),
+            (probe_gate, &PROBES, "sqli.probe", 85, "SQL injection probe"),
+        ]
+        .into_iter()
+        .find_map(|(gate, re, rule, conf, msg)| {
+            gate.then(|| re.find(body))
+                .flatten()
+                .map(|at| (at, rule, conf, msg))
+        });
+        if let Some((at, rule, conf, msg)) = found {
             let at = at + (s.lower.len() - body.len());
-            return Some(
-                Hit::new(
-                    "sqli",
-                    "sqli.shape",
-                    Severity::Critical,
-                    90,
-                    "SQL injection shape",
-                )
-                .near(s.lower, at),
-            );
-        }
-        if probe_gate && let Some(at) = PROBES.find(body) {
-            let at = at + (s.lower.len() - body.len());
-            return Some(
-                Hit::new(
-                    "sqli",
-                    "sqli.probe",
-                    Severity::Critical,
-                    85,
-                    "SQL injection probe",
-                )
-                .near(s.lower, at),
-            );
+            return Some(Hit::new("sqli", rule, Severity::Critical, conf, msg).near(s.lower, at));
         }
     }
     // comments splitting keywords: `un/**/ion sel/**/ect`
